@@ -1,0 +1,153 @@
+// One SQL dialect on two engines: embedded PGlite (default) or a PostgreSQL server (DATABASE_URL).
+// Callers see the same small interface; bulk loads go through COPY on both.
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { mkdirSync } from 'node:fs';
+
+export interface Queryable {
+  /** Runs one statement with $1.. parameters and returns its rows. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** COPY ... FROM STDIN in CSV format; `chunks` are CSV text without a header. Returns rows loaded. */
+  copyCsv(table: string, columns: string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<number>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'pglite' | 'pg';
+  /** Runs several statements (migrations); no parameters. */
+  exec(sql: string): Promise<void>;
+  /** Runs fn in one transaction: all of it commits, or none of it. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// int8 and numeric as numbers (our counts and ids fit), dates as 'YYYY-MM-DD' strings (never shifted by a time zone).
+const asNumber = (v: string) => (v === null ? null : Number(v));
+const asText = (v: string) => v;
+
+export async function openPglite(dataDir?: string): Promise<Db> {
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const db = await PGlite.create(dataDir, {
+    parsers: { [pgliteTypes.INT8]: asNumber, [pgliteTypes.NUMERIC]: asNumber, [pgliteTypes.DATE]: asText },
+  });
+  type Runner = Pick<PGlite, 'query'>;
+  const queryable = (r: Runner): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await r.query<T>(sql, params as unknown[])).rows;
+    },
+    async copyCsv(table, columns, chunks) {
+      // PGlite reads COPY input from a Blob; feed it in slices so memory stays bounded.
+      let total = 0;
+      let parts: string[] = [];
+      let size = 0;
+      const flush = async () => {
+        if (!size) return;
+        await r.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob(parts) });
+        parts = [];
+        size = 0;
+      };
+      for await (const chunk of chunks) {
+        parts.push(chunk);
+        size += chunk.length;
+        total += countLines(chunk);
+        if (size > 32 * 1024 * 1024) await flush();
+      }
+      await flush();
+      return total;
+    },
+  });
+  const base = queryable(db);
+  return {
+    engine: 'pglite',
+    ...base,
+    async exec(sql) {
+      await db.exec(sql);
+    },
+    tx: (fn) => db.transaction((t) => fn(queryable(t as unknown as Runner))),
+    close: () => db.close(),
+  };
+}
+
+export async function openPg(url: string): Promise<Db> {
+  const parsers = new Map<number, (v: string) => unknown>([
+    [20, asNumber],
+    [1700, asNumber],
+    [1082, asText],
+  ]);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    types: { getTypeParser: ((oid: number, format?: string) => parsers.get(oid) ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser },
+  });
+  // Check the server now, so a wrong DATABASE_URL fails at start with its own message.
+  await pool.query('SELECT 1');
+  const queryable = (c: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]) {
+      return (await c.query(sql, params)).rows as T[];
+    },
+    async copyCsv(table, columns, chunks) {
+      const client = 'release' in c ? c : await c.connect();
+      try {
+        let total = 0;
+        const counted = async function* () {
+          for await (const chunk of chunks) {
+            total += countLines(chunk);
+            yield chunk;
+          }
+        };
+        const sink = client.query(copyFrom(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT csv)`));
+        await pipeline(Readable.from(counted()), sink);
+        return total;
+      } finally {
+        if (client !== c) (client as pg.PoolClient).release();
+      }
+    },
+  });
+  return {
+    engine: 'pg',
+    ...queryable(pool),
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(queryable(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+export function openDb(opts: { databaseUrl?: string; dataDir?: string }): Promise<Db> {
+  return opts.databaseUrl ? openPg(opts.databaseUrl) : openPglite(opts.dataDir);
+}
+
+function countLines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** Quotes one value for a CSV line that COPY reads: null becomes an empty unquoted field. */
+export function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return csvField(pgArray(v));
+  const s = v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) || s === '' ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** A PostgreSQL array literal of text values. */
+export function pgArray(values: unknown[]): string {
+  return `{${values.map((x) => `"${String(x).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}

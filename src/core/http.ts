@@ -1,0 +1,85 @@
+// The HTTP shell every capability plugs into: access declared per route, principal resolution,
+// problem+json errors, OpenAPI. Capabilities add routes with `app.route({ ..., config: { access } })`.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from './context.ts';
+import { principalFromApiToken, principalFromSession, requireAccess, SESSION_COOKIE, type Access, type Principal } from './auth.ts';
+import { Problem } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+/** Installs the access check and error shape. Call before registering any route. */
+export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
+  app.decorateRequest('principal', null);
+
+  // A route under /api without a declared access is a programming error: refuse to start.
+  app.addHook('onRoute', (route) => {
+    const url = route.url ?? route.path;
+    if (url.startsWith('/api/') && !(route.config as { access?: Access } | undefined)?.access && !url.startsWith('/api/docs')) {
+      throw new Error(`Route ${route.method} ${url} declares no access (config.access)`);
+    }
+  });
+
+  app.addHook('preHandler', async (req) => {
+    const access = req.routeOptions.config?.access;
+    if (!access) return;
+    req.principal = await resolvePrincipal(req, ctx);
+    requireAccess(access, req.principal);
+  });
+
+  app.setErrorHandler((err: FastifyError | Problem, req, reply) => {
+    if (err instanceof Problem) return sendProblem(reply, err.status, err.title, err.detail, err.extra);
+    const fe = err as FastifyError;
+    if (fe.validation) {
+      const errors = fe.validation.map((v) => ({ field: (v.instancePath || v.params?.missingProperty || '').toString().replace(/^\//, '').replace(/\//g, '.') || String(v.params?.missingProperty ?? ''), message: v.message }));
+      return sendProblem(reply, 400, 'Invalid request', `The ${fe.validationContext ?? 'request'} is not valid: ${errors.map((e) => `${e.field ? e.field + ' ' : ''}${e.message}`).join('; ')}`, { errors });
+    }
+    if (fe.statusCode && fe.statusCode < 500) return sendProblem(reply, fe.statusCode, 'Bad request', fe.message);
+    req.log.error(err);
+    return sendProblem(reply, 500, 'Internal error', 'Something went wrong on our side; it has been logged.');
+  });
+
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not found', `No route ${req.method} ${req.url.split('?')[0]}.`));
+}
+
+export function sendProblem(reply: FastifyReply, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}) {
+  return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail, ...extra });
+}
+
+async function resolvePrincipal(req: FastifyRequest, ctx: AppContext): Promise<Principal | null> {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return principalFromApiToken(ctx.db, auth.slice(7).trim());
+  const cookie = req.cookies?.[SESSION_COOKIE];
+  if (cookie) return principalFromSession(ctx.db, cookie, new Date());
+  return null;
+}
+
+/** The caller, for handlers of routes that require a role (never null there). */
+export function caller(req: FastifyRequest): Principal {
+  if (!req.principal) throw new Problem(401, 'Not signed in');
+  return req.principal;
+}
+
+/** JSON-schema pieces shared by routes. */
+export const schemas = {
+  id: { type: 'integer', minimum: 1 },
+  page: {
+    type: 'object',
+    properties: {
+      after: { type: 'integer', minimum: 0, description: 'Keyset cursor: the `next` of the previous page' },
+      limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+      q: { type: 'string', maxLength: 200, description: 'Search text' },
+    },
+    additionalProperties: true,
+  },
+  problem: {
+    type: 'object',
+    properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' } },
+  },
+} as const;

@@ -1,0 +1,101 @@
+// Real parts for tests: a fresh database on the engine under test (PGlite in memory, or a new database
+// on the PostgreSQL server named by CORDON_TEST_DATABASE_URL), and the real HTTP server on a free port.
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { openPg, openPglite, type Db } from '../src/core/db.ts';
+import { migrate } from '../src/core/migrate.ts';
+import { loadPreset } from '../src/core/presets.ts';
+import { Clock } from '../src/core/clock.ts';
+import { PiiKeys } from '../src/core/pii.ts';
+import { loadConfig } from '../src/core/config.ts';
+import type { AppContext } from '../src/core/context.ts';
+import { buildApp } from '../src/server.ts';
+
+export const engine = (process.env.CORDON_TEST_ENGINE ?? 'pglite') as 'pglite' | 'pg';
+export const TEST_KEY = Buffer.alloc(32, 7);
+
+let counter = 0;
+
+/** A migrated, empty database of the engine under test. close() removes it. */
+export async function testDb(): Promise<Db> {
+  if (engine === 'pglite') {
+    const db = await openPglite();
+    await migrate(db);
+    return db;
+  }
+  const adminUrl = process.env.CORDON_TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error('CORDON_TEST_ENGINE=pg needs CORDON_TEST_DATABASE_URL');
+  const name = `cordon_t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const db = await openPg(url.toString());
+  await migrate(db);
+  const close = db.close;
+  return {
+    ...db,
+    async close() {
+      await close();
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+export interface TestContext extends AppContext {
+  close(): Promise<void>;
+}
+
+export async function testContext(opts: { preset?: string; now?: Date } = {}): Promise<TestContext> {
+  const db = await testDb();
+  const clock = new Clock();
+  if (opts.now) clock.set(opts.now, 0);
+  const config = { ...loadConfig({ CORDON_KEY: TEST_KEY.toString('base64') }), preset: opts.preset ?? 'shanghai-2022-05', clockSettable: true };
+  return { db, config, clock, preset: loadPreset(config.preset), pii: new PiiKeys(TEST_KEY), close: () => db.close() };
+}
+
+export interface TestServer {
+  app: FastifyInstance;
+  url: string;
+  /** fetch against the server; pass `as` a session cookie or bearer token. */
+  call(method: string, path: string, opts?: { body?: unknown; as?: Session; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any; text: string }>;
+  login(username: string, password: string): Promise<Session>;
+  close(): Promise<void>;
+}
+export type Session = { cookie?: string; bearer?: string };
+
+export async function testServer(ctx: AppContext): Promise<TestServer> {
+  const app = await buildApp(ctx);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const call: TestServer['call'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.body !== undefined && typeof opts.body !== 'string') headers['content-type'] = 'application/json';
+    if (opts.as?.cookie) headers.cookie = opts.as.cookie;
+    if (opts.as?.bearer) headers.authorization = `Bearer ${opts.as.bearer}`;
+    const res = await fetch(url + path, { method, headers, body: opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) });
+    const text = await res.text();
+    let body: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text) body = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body, text };
+  };
+  return {
+    app,
+    url,
+    call,
+    async login(username, password) {
+      const res = await call('POST', '/api/v1/auth/login', { body: { username, password } });
+      if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.text}`);
+      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
+      return { cookie };
+    },
+    close: () => app.close(),
+  };
+}
