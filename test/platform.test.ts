@@ -1,0 +1,118 @@
+// The platform shell over real HTTP: health, sign-in, access declarations, problem+json, OpenAPI, clock, tokens.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { testContext, testServer, type TestContext, type TestServer, type Session } from './harness.ts';
+import { createUser } from '../src/core/users.ts';
+import { installHttpCore } from '../src/core/http.ts';
+import { verifyAudit } from '../src/core/audit.ts';
+
+describe('platform shell', () => {
+  let ctx: TestContext;
+  let srv: TestServer;
+  let city: Session;
+  beforeAll(async () => {
+    ctx = await testContext();
+    await ctx.db.tx(async (q) => {
+      await createUser(q, { username: 'city', password: 'city-password', role: 'city_command' }, new Date());
+      await createUser(q, { username: 'epi', password: 'epi-password', role: 'epidemiologist' }, new Date());
+    });
+    srv = await testServer(ctx);
+    city = await srv.login('city', 'city-password');
+  });
+  afterAll(async () => {
+    await srv.close();
+    await ctx.close();
+  });
+
+  it('answers health with the engine and preset', async () => {
+    const r = await srv.call('GET', '/api/health');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ status: 'ok', preset: 'shanghai-2022-05@1' });
+  });
+
+  it('refuses a protected route without a session or token (401, problem+json)', async () => {
+    const r = await srv.call('GET', '/api/v1/auth/me');
+    expect(r.status).toBe(401);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.body.detail).toMatch(/sign in/i);
+    const bad = await srv.call('GET', '/api/v1/auth/me', { as: { bearer: 'not-a-token' } });
+    expect(bad.status).toBe(401);
+  });
+
+  it('signs in with the right password only, and records both attempts in the audit log', async () => {
+    const wrong = await srv.call('POST', '/api/v1/auth/login', { body: { username: 'city', password: 'nope-nope' } });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.detail).toBe('Wrong user name or password.');
+    const me = await srv.call('GET', '/api/v1/auth/me', { as: city });
+    expect(me.status).toBe(200);
+    expect(me.body.user).toMatchObject({ name: 'city', role: 'city_command', districtId: null });
+    const actions = await ctx.db.query<{ action: string }>("SELECT action FROM audit_log WHERE entity = 'user' AND action LIKE 'login%' ORDER BY id");
+    expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['login', 'login-failed']));
+    expect((await verifyAudit(ctx.db)).ok).toBe(true);
+  });
+
+  it('signs out: the session no longer works', async () => {
+    const s = await srv.login('epi', 'epi-password');
+    expect((await srv.call('GET', '/api/v1/auth/me', { as: s })).status).toBe(200);
+    await srv.call('POST', '/api/v1/auth/logout', { as: s });
+    expect((await srv.call('GET', '/api/v1/auth/me', { as: s })).status).toBe(401);
+  });
+
+  it('rejects an invalid body with a readable problem naming the field', async () => {
+    const r = await srv.call('POST', '/api/v1/auth/login', { body: { username: 'city' } });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.body.detail).toMatch(/password/);
+  });
+
+  it('answers 403 for a role that may not use a route', async () => {
+    const epi = await srv.login('epi', 'epi-password');
+    const r = await srv.call('POST', '/api/v1/tokens', { as: epi, body: { name: 'lab 1', role: 'lab', labId: 1 } });
+    expect(r.status).toBe(403);
+    expect(r.body.detail).toMatch(/city_command/);
+  });
+
+  it('issues a machine token that authenticates as a bearer and is stored only as a hash', async () => {
+    const r = await srv.call('POST', '/api/v1/tokens', { as: city, body: { name: 'sampling device', role: 'sampler' } });
+    expect(r.status).toBe(201);
+    const me = await srv.call('GET', '/api/v1/auth/me', { as: { bearer: r.body.token } });
+    expect(me.status).toBe(200);
+    expect(me.body.user).toMatchObject({ kind: 'token', role: 'sampler' });
+    const stored = await ctx.db.query<{ token_hash: string }>('SELECT token_hash FROM api_tokens');
+    expect(stored.map((s) => s.token_hash)).not.toContain(r.body.token);
+  });
+
+  it('publishes an OpenAPI description that lists the routes, and a docs page', async () => {
+    const r = await srv.call('GET', '/api/openapi.json');
+    expect(r.status).toBe(200);
+    expect(r.body.openapi).toMatch(/^3\./);
+    expect(Object.keys(r.body.paths)).toEqual(expect.arrayContaining(['/api/health', '/api/v1/auth/login']));
+    expect((await srv.call('GET', '/api/docs/')).status).toBe(200);
+  });
+
+  it('lets city command set the clock when settable, and audits it', async () => {
+    const r = await srv.call('POST', '/api/v1/clock', { as: city, body: { now: '2022-04-10T00:00:00Z', speed: 0 } });
+    expect(r.status).toBe(200);
+    expect((await srv.call('GET', '/api/v1/clock')).body.now).toBe('2022-04-10T00:00:00.000Z');
+    expect((await srv.call('GET', '/api/health')).body.now).toBe('2022-04-10T00:00:00.000Z');
+  });
+
+  it('answers unknown routes with a problem', async () => {
+    const r = await srv.call('GET', '/api/v1/nothing-here');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
+
+describe('route declarations', () => {
+  it('refuses to register an API route that declares no access', async () => {
+    const ctx = await testContext();
+    try {
+      const app = Fastify();
+      installHttpCore(app, ctx);
+      expect(() => app.get('/api/v1/forgotten', async () => ({ secret: true }))).toThrow(/declares no access/);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
