@@ -1,0 +1,64 @@
+// Calls to the cordon HTTP API from the pages. The session is an httpOnly cookie, so the pages never see
+// a token; errors arrive as application/problem+json and are shown with their detail.
+import { t } from './i18n.ts';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(detail || title);
+  }
+}
+
+export interface Principal {
+  kind: 'user' | 'token';
+  id: number;
+  name: string;
+  role: string;
+  districtId: number | null;
+  streetId: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next: number | null;
+}
+
+export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: init.method ?? 'GET',
+      credentials: 'same-origin',
+      headers: init.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+  } catch {
+    throw new ApiError(0, t('error.network'), t('error.network'));
+  }
+  const text = await res.text();
+  const body: unknown = text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text;
+  if (!res.ok) {
+    const p = (typeof body === 'object' && body ? body : {}) as { title?: string; detail?: string };
+    throw new ApiError(res.status, p.title ?? res.statusText, p.detail ?? p.title ?? (typeof body === 'string' ? body : res.statusText));
+  }
+  return body as T;
+}
+
+/** The signed-in user, or null when the session is missing or expired. */
+export async function me(): Promise<Principal | null> {
+  try {
+    return (await api<{ user: Principal }>('/api/v1/auth/me')).user;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+export function toLogin(): never {
+  const next = location.pathname + location.search;
+  location.replace(`/login.html${next && next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}`);
+  throw new Error('redirecting to sign-in');
+}

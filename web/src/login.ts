@@ -1,0 +1,47 @@
+// The sign-in form. The server sets an httpOnly session cookie; on success we go where the user was heading.
+import { api, ApiError, me } from './api.ts';
+import { byId, h } from './dom.ts';
+import { applyStatic, currentLang, setLang, t } from './i18n.ts';
+
+applyStatic();
+document.title = `${t('auth.signIn')} · ${t('app.name')}`;
+
+const form = byId<HTMLFormElement>('login');
+const error = byId('login-error');
+const submit = byId<HTMLButtonElement>('login-submit');
+const lang = byId<HTMLButtonElement>('lang-switch');
+lang.textContent = t('lang.switch');
+lang.title = t('lang.switchTitle');
+lang.addEventListener('click', () => {
+  setLang(currentLang() === 'zh-CN' ? 'en' : 'zh-CN');
+  location.reload();
+});
+
+// Only same-site paths: a crafted ?next= must not send the user to another site after signing in.
+const nextParam = new URLSearchParams(location.search).get('next') ?? '/';
+const next = nextParam.startsWith('/') && !nextParam.startsWith('//') ? nextParam : '/';
+
+// Already signed in (e.g. the back button): straight on.
+me()
+  .then((u) => u && location.replace(next))
+  .catch(() => undefined);
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const data = new FormData(form);
+  error.hidden = true;
+  submit.disabled = true;
+  submit.textContent = t('auth.signingIn');
+  try {
+    await api('/api/v1/auth/login', { method: 'POST', body: { username: String(data.get('username') ?? '').trim(), password: String(data.get('password') ?? '') } });
+    location.replace(next);
+  } catch (e) {
+    const detail = e instanceof ApiError ? e.detail : String(e);
+    error.replaceChildren(h('strong', {}, t('auth.failed')), h('span', {}, detail));
+    error.hidden = false;
+    byId<HTMLInputElement>('password').select();
+  } finally {
+    submit.disabled = false;
+    submit.textContent = t('auth.signIn');
+  }
+});

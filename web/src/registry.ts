@@ -1,0 +1,205 @@
+// A registry entity as a table: search box, keyset paging (the API's `next` is the cursor of the next
+// page), and a detail panel. The page is registry.html?entity=persons (or any entity of ENTITY_ORDER).
+import { api, ApiError, type Page } from './api.ts';
+import { h, byId } from './dom.ts';
+import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { boot, showError } from './shell.ts';
+import { COLUMNS, isEntity, type Column, type Entity, type RefEntity } from './entities.ts';
+
+type Rec = Record<string, unknown>;
+const PAGE_SIZE = 50;
+
+const params = new URLSearchParams(location.search);
+const entityParam = params.get('entity');
+const entity: Entity = isEntity(entityParam) ? entityParam : 'persons';
+
+// Cursors of the pages seen so far, so that "previous" works with a forward-only keyset.
+const state = { q: params.get('q') ?? '', cursors: [0] as number[], next: null as number | null, loading: false };
+
+const message = byId('message');
+const table = byId<HTMLTableElement>('table');
+const form = byId<HTMLFormElement>('search');
+const input = byId<HTMLInputElement>('q');
+
+await boot({ page: 'registry', entity });
+document.title = `${t(`entity.${entity}` as Key)} · ${t('app.name')}`;
+byId('title').textContent = t(`entity.${entity}` as Key);
+input.placeholder = t(entity === 'persons' ? 'list.searchPlaceholder.persons' : 'list.searchPlaceholder');
+input.value = state.q;
+if (!isEntity(entityParam)) showError(message, new Error(`${t('list.unknownEntity')}: ${entityParam ?? ''}`));
+
+form.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  state.q = input.value.trim();
+  state.cursors = [0];
+  void load();
+});
+byId('first').addEventListener('click', () => {
+  state.cursors = [0];
+  void load();
+});
+byId('prev').addEventListener('click', () => {
+  if (state.cursors.length > 1) state.cursors.pop();
+  void load();
+});
+byId('next').addEventListener('click', () => {
+  if (state.next === null) return;
+  state.cursors.push(state.next);
+  void load();
+});
+byId('detail-close').addEventListener('click', () => (byId('detail').hidden = true));
+
+void load();
+
+async function load(): Promise<void> {
+  if (state.loading) return;
+  state.loading = true;
+  const section = byId('list');
+  section.setAttribute('aria-busy', 'true');
+  message.hidden = true;
+  const after = state.cursors[state.cursors.length - 1];
+  const qs = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  if (state.q) qs.set('q', state.q);
+  if (after) qs.set('after', String(after));
+  const url = new URLSearchParams({ entity });
+  if (state.q) url.set('q', state.q);
+  history.replaceState(null, '', `?${url}`);
+  try {
+    const page = await api<Page<Rec>>(`/api/v1/${entity}?${qs}`);
+    state.next = page.next;
+    await resolveRefs(page.items);
+    renderTable(page.items);
+  } catch (e) {
+    state.next = null;
+    renderTable([]);
+    showError(message, e);
+  } finally {
+    state.loading = false;
+    section.setAttribute('aria-busy', 'false');
+    renderPager();
+  }
+}
+
+function renderPager(): void {
+  byId<HTMLButtonElement>('next').disabled = state.next === null;
+  byId<HTMLButtonElement>('prev').disabled = state.cursors.length <= 1;
+  byId<HTMLButtonElement>('first').disabled = state.cursors.length <= 1;
+  byId('page-no').textContent = t('list.page', { n: state.cursors.length });
+}
+
+function renderTable(items: Rec[]): void {
+  const cols = COLUMNS[entity];
+  table.replaceChildren(
+    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { class: alignOf(c) }, t(c.label))))),
+    h(
+      'tbody',
+      {},
+      ...(items.length === 0
+        ? [h('tr', { class: 'empty' }, h('td', { colspan: cols.length }, t('list.empty')))]
+        : items.map((r) => h('tr', { 'data-id': String(r.id), tabindex: 0, onclick: () => void openDetail(r), onkeydown: (ev: Event) => (ev as KeyboardEvent).key === 'Enter' && void openDetail(r) }, ...cols.map((c) => h('td', { class: alignOf(c) }, cell(r, c)))))),
+    ),
+  );
+  byId('row-count').textContent = t('list.rows', { n: items.length });
+  table.dataset.rows = String(items.length);
+}
+
+const alignOf = (c: Column) => (c.format === 'number' ? 'num' : c.format === 'mono' || c.format === 'lonlat' ? 'mono' : '');
+
+function valueOf(r: Rec, c: Column): unknown {
+  for (const k of [c.key, ...(c.alt ?? [])]) if (r[k] !== undefined) return r[k];
+  return undefined;
+}
+
+function cell(r: Rec, c: Column): string {
+  const v = valueOf(r, c);
+  if (c.ref) return refName(c.ref, v);
+  if (c.format === 'lonlat') {
+    const lon = v;
+    const lat = c.key === 'centroidLon' ? r.centroidLat : r.lat;
+    return typeof lon === 'number' && typeof lat === 'number' ? `${lon.toFixed(4)}, ${lat.toFixed(4)}` : '—';
+  }
+  if (c.format === 'hours') return r.opens && r.closes ? `${String(r.opens).slice(0, 5)}–${String(r.closes).slice(0, 5)}` : '—';
+  return show(v, c.format);
+}
+
+function show(v: unknown, format: Column['format'] = 'text'): string {
+  if (v === null || v === undefined || v === '') return '—';
+  switch (format) {
+    case 'number':
+      return typeof v === 'number' ? formatNumber(v) : String(v);
+    case 'bool':
+      return v ? t('yes') : t('no');
+    case 'sex':
+      return tMaybe(`sex.${String(v)}`, String(v));
+    case 'kind':
+      return tMaybe(`kind.${String(v)}`, String(v));
+    case 'pregnancy':
+      return tMaybe(`pregnancy.${String(v)}`, String(v));
+    case 'date':
+      return String(v).slice(0, 10);
+    case 'list':
+      return Array.isArray(v) ? (v.length ? v.join(', ') : '—') : String(v);
+    default:
+      return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+}
+
+// Names of referenced districts, streets and compounds, fetched once per id and kept for the page's life.
+const refNames: Record<RefEntity, Map<number, string>> = { districts: new Map(), streets: new Map(), compounds: new Map() };
+
+function refName(ref: RefEntity, v: unknown): string {
+  if (typeof v !== 'number') return show(v);
+  return refNames[ref].get(v) ?? `#${v}`;
+}
+
+async function resolveRefs(items: Rec[]): Promise<void> {
+  const wanted: [RefEntity, number][] = [];
+  for (const c of COLUMNS[entity]) {
+    if (!c.ref) continue;
+    const seen = new Set<number>();
+    for (const r of items) {
+      const v = valueOf(r, c);
+      if (typeof v === 'number' && !refNames[c.ref].has(v) && !seen.has(v)) {
+        seen.add(v);
+        wanted.push([c.ref, v]);
+      }
+    }
+  }
+  // A failed lookup (e.g. outside the caller's jurisdiction) leaves the id showing; the table still renders.
+  await Promise.all(
+    wanted.map(async ([ref, id]) => {
+      try {
+        const rec = await api<Rec>(`/api/v1/${ref}/${id}`);
+        refNames[ref].set(id, String(rec.name ?? rec.code ?? `#${id}`));
+      } catch {
+        refNames[ref].set(id, `#${id}`);
+      }
+    }),
+  );
+}
+
+async function openDetail(r: Rec): Promise<void> {
+  const panel = byId('detail');
+  const body = byId('detail-body');
+  byId('detail-title').textContent = `${t(`entity.${entity}` as Key)} · ${String(r.name ?? r.code ?? r.id)}`;
+  body.replaceChildren(h('p', { class: 'muted' }, t('list.loading')));
+  panel.hidden = false;
+  try {
+    const rec = await api<Rec>(`/api/v1/${entity}/${String(r.id)}`);
+    const byKey = new Map(COLUMNS[entity].map((c) => [c.key, c]));
+    body.replaceChildren(
+      h(
+        'dl',
+        { class: 'fields' },
+        ...Object.entries(rec)
+          .filter(([k, v]) => k !== 'geometry' && k !== 'geom' && (v === null || typeof v !== 'object' || Array.isArray(v)))
+          .flatMap(([k, v]) => {
+            const c = byKey.get(k);
+            return [h('dt', {}, c ? t(c.label) : k), h('dd', { class: c?.format === 'mono' ? 'mono' : '' }, c ? cell(rec, c) : show(v))];
+          }),
+      ),
+    );
+  } catch (e) {
+    body.replaceChildren(h('p', { class: 'error' }, e instanceof ApiError ? e.detail : String(e)));
+  }
+}

@@ -1,0 +1,78 @@
+// The frame of every signed-in page: header (product, user and role, language, sign out) and navigation.
+import { api, me, toLogin, type Principal } from './api.ts';
+import { h, byId } from './dom.ts';
+import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
+import { ENTITY_ORDER } from './entities.ts';
+
+export type Here = { page: 'map' } | { page: 'registry'; entity: string };
+
+/** Checks the session (to the sign-in page when there is none), then draws the frame. */
+export async function boot(here: Here): Promise<Principal> {
+  applyStatic();
+  const user = await me();
+  if (!user) toLogin();
+  renderTopbar(user);
+  renderNav(here);
+  document.body.classList.add('ready');
+  return user;
+}
+
+function renderTopbar(user: Principal): void {
+  const bar = byId('topbar');
+  bar.replaceChildren(
+    h('a', { class: 'brand', href: '/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), h('span', { class: 'brand-name' }, t('app.name')), h('span', { class: 'brand-short' }, t('app.short'))),
+    h('div', { class: 'spacer' }),
+    h(
+      'div',
+      { class: 'user', 'data-testid': 'user' },
+      h('span', { class: 'user-name' }, user.name),
+      h('span', { class: 'user-role' }, t(`role.${user.role}` as Key)),
+    ),
+    h(
+      'button',
+      {
+        class: 'btn ghost',
+        type: 'button',
+        id: 'lang-switch',
+        title: t('lang.switchTitle'),
+        onclick: () => {
+          setLang(currentLang() === 'zh-CN' ? 'en' : 'zh-CN');
+          location.reload();
+        },
+      },
+      t('lang.switch'),
+    ),
+    h(
+      'button',
+      {
+        class: 'btn ghost',
+        type: 'button',
+        id: 'sign-out',
+        onclick: async () => {
+          await api('/api/v1/auth/logout', { method: 'POST', body: {} }).catch(() => undefined);
+          location.replace('/login.html');
+        },
+      },
+      t('auth.signOut'),
+    ),
+  );
+}
+
+function renderNav(here: Here): void {
+  const link = (href: string, label: string, active: boolean, id: string) =>
+    h('a', { href, class: active ? 'nav-link active' : 'nav-link', id, 'aria-current': active ? 'page' : null }, label);
+  byId('sidebar').replaceChildren(
+    h('div', { class: 'nav-group' }, t('nav.command')),
+    link('/', t('nav.map'), here.page === 'map', 'nav-map'),
+    h('div', { class: 'nav-group' }, t('nav.registry')),
+    ...ENTITY_ORDER.map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
+    h('div', { class: 'nav-foot' }, t('footer.audit')),
+  );
+}
+
+/** Shows an error (the problem+json detail) in a page's message area. */
+export function showError(target: HTMLElement, e: unknown): void {
+  const text = e instanceof Error ? e.message : String(e);
+  target.replaceChildren(h('strong', {}, t('error.title')), ' ', text);
+  target.hidden = false;
+}
