@@ -11,6 +11,7 @@ import type { AppContext } from './core/context.ts';
 import { installHttpCore } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
+import { testingRoutes } from './testing/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -38,6 +39,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
   coreRoutes(app, ctx);
   registryRoutes(app, ctx);
+  testingRoutes(app, ctx);
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
   return app;

@@ -17,6 +17,26 @@ export const TEST_KEY = Buffer.alloc(32, 7);
 
 let counter = 0;
 
+/** A new, empty database on the PostgreSQL server under test: its URL, and drop() to remove it. */
+export async function testDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = process.env.CORDON_TEST_DATABASE_URL;
+  if (!adminUrl) throw new Error('CORDON_TEST_ENGINE=pg needs CORDON_TEST_DATABASE_URL');
+  const name = `cordon_t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 /** A migrated, empty database of the engine under test. close() removes it. */
 export async function testDb(): Promise<Db> {
   if (engine === 'pglite') {
@@ -24,26 +44,14 @@ export async function testDb(): Promise<Db> {
     await migrate(db);
     return db;
   }
-  const adminUrl = process.env.CORDON_TEST_DATABASE_URL;
-  if (!adminUrl) throw new Error('CORDON_TEST_ENGINE=pg needs CORDON_TEST_DATABASE_URL');
-  const name = `cordon_t_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const db = await openPg(url.toString());
+  const { url, drop } = await testDatabaseUrl();
+  const db = await openPg(url);
   await migrate(db);
-  const close = db.close;
   return {
     ...db,
     async close() {
-      await close();
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await db.close();
+      await drop();
     },
   };
 }

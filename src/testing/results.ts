@@ -1,0 +1,97 @@
+// Lab result uploads (CSV and API): validated whole first, so a bad line writes nothing; then applied in
+// chunks that each commit, so a killed server keeps what it acknowledged and a second upload completes it.
+import { parse } from 'csv-parse/sync';
+import { createHash } from 'node:crypto';
+import type { Db } from '../core/db.ts';
+import type { Preset } from '../core/presets.ts';
+import { applyResults, tubesForResults, type ApplySummary, type ResultRow } from './store.ts';
+import type { Verdict } from './rules.ts';
+
+export const RESULT_COLUMNS = ['barcode', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at'] as const;
+const RESULT_WORDS: Record<string, Verdict> = { positive: 'positive', negative: 'negative', invalid: 'invalid', 阳性: 'positive', 阴性: 'negative', 无效: 'invalid' };
+
+export interface RawResult {
+  barcode: string;
+  result: string;
+  ctOrf1ab?: number | string | null;
+  ctN?: number | string | null;
+  resultedAt: string;
+}
+
+export interface UploadReport extends ApplySummary {
+  uploadId: number | null;
+  rows: number;
+  rejected: { line: number; reason: string }[];
+}
+
+/** Turns raw fields into a result row, or says what is wrong with them. */
+export function readResult(raw: RawResult, line: number): ResultRow | string {
+  const barcode = String(raw.barcode ?? '').trim();
+  if (!barcode) return 'barcode is empty';
+  const result = RESULT_WORDS[String(raw.result ?? '').trim().toLowerCase()];
+  if (!result) return `result '${raw.result}' is not positive, negative or invalid`;
+  const ct = (v: unknown, name: string): number | null | string => {
+    if (v === null || v === undefined || v === '') return null;
+    const n = Number(v);
+    return Number.isFinite(n) && n >= 0 && n <= 50 ? n : `${name} '${v}' is not a Ct value between 0 and 50`;
+  };
+  const ctOrf1ab = ct(raw.ctOrf1ab, 'ct_orf1ab');
+  if (typeof ctOrf1ab === 'string') return ctOrf1ab;
+  const ctN = ct(raw.ctN, 'ct_n');
+  if (typeof ctN === 'string') return ctN;
+  const resultedAt = new Date(String(raw.resultedAt ?? ''));
+  if (!raw.resultedAt || Number.isNaN(resultedAt.getTime()) || !/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(String(raw.resultedAt))) return `resulted_at '${raw.resultedAt ?? ''}' is not an ISO 8601 time such as 2022-04-10T14:30:00+08:00`;
+  return { line, barcode, result, ctOrf1ab, ctN, resultedAt };
+}
+
+/** Parses a results CSV (header row first); every bad line is reported with its number. */
+export function parseResultsCsv(text: string): { rows: ResultRow[]; rejected: { line: number; reason: string }[] } {
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), info: true, skip_empty_lines: true, trim: true, bom: true });
+  } catch (e) {
+    const err = e as { lines?: number; message: string };
+    return { rows: [], rejected: [{ line: err.lines ?? 0, reason: `not valid CSV: ${err.message}` }] };
+  }
+  const header = text.split(/\r?\n/, 1)[0].replace(/^\uFEFF/, '').split(',').map((c) => c.trim().toLowerCase());
+  const missing = RESULT_COLUMNS.filter((c) => !['ct_orf1ab', 'ct_n'].includes(c) && !header.includes(c));
+  if (missing.length) return { rows: [], rejected: [{ line: 1, reason: `the header lacks column(s) ${missing.join(', ')}; expected ${RESULT_COLUMNS.join(',')}` }] };
+  const rows: ResultRow[] = [];
+  const rejected: { line: number; reason: string }[] = [];
+  for (const { record, info } of records) {
+    const r = readResult({ barcode: record.barcode, result: record.result, ctOrf1ab: record.ct_orf1ab, ctN: record.ct_n, resultedAt: record.resulted_at }, info.lines);
+    if (typeof r === 'string') rejected.push({ line: info.lines, reason: r });
+    else rows.push(r);
+  }
+  return { rows, rejected };
+}
+
+/**
+ * Applies validated results for a lab. Nothing is written when any row is bad. Otherwise the upload is
+ * recorded, then applied CHUNK rows at a time, each chunk in its own transaction.
+ */
+export async function uploadResults(
+  db: Db,
+  o: { labId: number; rows: ResultRow[]; rejected: { line: number; reason: string }[]; sha256: string; preset: Preset; by: string; now: Date; chunk?: number; onProgress?: (done: number) => void },
+): Promise<UploadReport> {
+  const empty: ApplySummary = { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 };
+  const rejected = [...o.rejected];
+  const { ids, rejected: unknown } = await tubesForResults(db, o.rows);
+  rejected.push(...unknown);
+  if (rejected.length) return { ...empty, uploadId: null, rows: o.rows.length + o.rejected.length, rejected: rejected.sort((a, b) => a.line - b.line) };
+  const [{ id: uploadId }] = await db.query<{ id: number }>(
+    'INSERT INTO result_uploads (lab_id, sha256, rows, received_by, received_at) VALUES ($1,$2,$3,$4,$5) RETURNING id',
+    [o.labId, o.sha256, o.rows.length, o.by, o.now],
+  );
+  const total = { ...empty };
+  const size = o.chunk ?? 10_000;
+  for (let i = 0; i < o.rows.length; i += size) {
+    const part = await db.tx((q) => applyResults(q, o.labId, o.rows.slice(i, i + size), ids, o.preset, uploadId, o.by, o.now));
+    for (const k of Object.keys(total) as (keyof ApplySummary)[]) total[k] += part[k];
+    o.onProgress?.(Math.min(o.rows.length, i + size));
+  }
+  await db.query('UPDATE result_uploads SET completed_at = $2 WHERE id = $1', [uploadId, new Date()]);
+  return { ...total, uploadId, rows: o.rows.length, rejected: [] };
+}
+
+export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

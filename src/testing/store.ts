@@ -1,0 +1,589 @@
+// Testing storage: plain SQL over the facts of migrations/004_testing.sql. Decisions come from rules.ts.
+import type { Queryable } from '../core/db.ts';
+import type { Preset } from '../core/presets.ts';
+import { presetLabel } from '../core/presets.ts';
+import type { PiiKeys } from '../core/pii.ts';
+import { idNumberProblem } from '../core/pii.ts';
+import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { createTasks, raiseAlert } from '../core/work.ts';
+import { canAddToTube, consequencesOf, poolSizeFor, queueWaitMinutes, verdictOf, type SamplingGroup, type Verdict } from './rules.ts';
+
+export interface CampaignInput {
+  name: string;
+  areaLevel: 'city' | 'district' | 'street' | 'compound';
+  areaIds: number[];
+  startsAt: Date;
+  endsAt: Date;
+  defaultGroup?: SamplingGroup;
+  /** Sampling group per compound id (sealed compounds single-tube, controlled 10-in-1 ...). */
+  compoundGroups?: Record<string, SamplingGroup>;
+  /** Only residents aged 60 and over. */
+  cohort?: 'age60plus' | null;
+}
+
+/** Creates a campaign and fixes the list of who must test: the residents of its area at this moment. */
+export async function createCampaign(q: Queryable, c: CampaignInput, preset: Preset, by: string, now: Date): Promise<{ id: number; expected: number }> {
+  if (c.areaLevel !== 'city' && !c.areaIds.length) throw badRequest(`A ${c.areaLevel} campaign needs areaIds.`);
+  const [row] = await q.query<{ id: number }>(
+    `INSERT INTO campaigns (name, area_level, area_ids, cohort, default_group, compound_groups, starts_at, ends_at, preset, created_by, created_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
+    [c.name, c.areaLevel, c.areaIds, c.cohort ?? null, c.defaultGroup ?? 'other', JSON.stringify(c.compoundGroups ?? {}), c.startsAt, c.endsAt, presetLabel(preset), by, now],
+  );
+  const params: unknown[] = [row.id, c.defaultGroup ?? 'other', JSON.stringify(c.compoundGroups ?? {})];
+  const where: string[] = [];
+  if (c.areaLevel !== 'city') {
+    params.push(c.areaIds);
+    where.push(`p.${c.areaLevel}_id = ANY($${params.length})`);
+  }
+  if (c.cohort === 'age60plus') {
+    params.push(new Date(now.getTime() - 60 * 365.25 * 86400_000).toISOString().slice(0, 10));
+    where.push(`p.birth_date <= $${params.length}`);
+  }
+  const inserted = await q.query(
+    `INSERT INTO campaign_expected (campaign_id, person_id, sampling_group, district_id, street_id, compound_id)
+     SELECT $1, p.id, coalesce($3::jsonb ->> p.compound_id::text, $2), p.district_id, p.street_id, p.compound_id
+       FROM persons p ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+     RETURNING person_id`,
+    params,
+  );
+  return { id: row.id, expected: inserted.length };
+}
+
+export interface CampaignProgress {
+  expected: number;
+  sampled: number;
+  resulted: number;
+  positive: number;
+}
+
+export async function campaignProgress(q: Queryable, campaignId: number, area?: AreaFilter): Promise<CampaignProgress> {
+  const params: unknown[] = [campaignId];
+  const cond = areaSql(area, 'e', params);
+  const [r] = await q.query<CampaignProgress>(
+    `WITH e AS (SELECT person_id FROM campaign_expected e WHERE e.campaign_id = $1 ${cond}),
+          s AS (SELECT DISTINCT ON (s.person_id) s.person_id, s.tube_id FROM samples s JOIN e USING (person_id) WHERE s.campaign_id = $1 ORDER BY s.person_id, s.sampled_at DESC)
+     SELECT (SELECT count(*) FROM e)::int AS expected,
+            (SELECT count(*) FROM s)::int AS sampled,
+            (SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = s.tube_id AND r.state = 'applied'))::int AS resulted,
+            (SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'positive'))::int AS positive`,
+    params,
+  );
+  return r;
+}
+
+export interface AreaFilter {
+  districtId?: number | null;
+  streetId?: number | null;
+  compoundId?: number | null;
+}
+
+function areaSql(a: AreaFilter | undefined, alias: string, params: unknown[]): string {
+  let sql = '';
+  for (const [key, col] of [['districtId', 'district_id'], ['streetId', 'street_id'], ['compoundId', 'compound_id']] as const) {
+    const v = a?.[key];
+    if (v) {
+      params.push(v);
+      sql += ` AND ${alias}.${col} = $${params.length}`;
+    }
+  }
+  return sql;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Persons as a sampler names them: a personal code (the QR) or an ID number.
+
+export interface PersonRef {
+  personId: number;
+  streetId: number | null;
+  districtId: number | null;
+  name: string;
+}
+
+/** Resolves personal codes and ID numbers in one query; the map is keyed by the reference as given. */
+export async function resolvePersons(q: Queryable, pii: PiiKeys, refs: string[]): Promise<Map<string, PersonRef>> {
+  const codes: string[] = [];
+  const hashes: Buffer[] = [];
+  const byHash = new Map<string, string>();
+  for (const ref of refs) {
+    if (idNumberProblem(ref) === null) {
+      const h = pii.hashId(ref);
+      hashes.push(h);
+      byHash.set(h.toString('hex'), ref);
+    } else codes.push(ref);
+  }
+  const rows = await q.query<{ id: number; street_id: number | null; district_id: number | null; name: string; personal_code: string; id_hash: Buffer | Uint8Array | null }>(
+    `SELECT id, street_id, district_id, name, personal_code, id_hash FROM persons WHERE personal_code = ANY($1) OR id_hash = ANY($2)`,
+    [codes, hashes],
+  );
+  const out = new Map<string, PersonRef>();
+  for (const r of rows) {
+    const ref: PersonRef = { personId: r.id, streetId: r.street_id, districtId: r.district_id, name: r.name };
+    if (codes.includes(r.personal_code)) out.set(r.personal_code, ref);
+    const byId = r.id_hash ? byHash.get(Buffer.from(r.id_hash).toString('hex')) : undefined;
+    if (byId) out.set(byId, ref);
+  }
+  return out;
+}
+
+/** What a sampler is shown to confirm identity: the name with its middle hidden. */
+export const maskName = (name: string) => (name.length <= 1 ? name : name.length === 2 ? name[0] + '*' : name[0] + '*'.repeat(name.length - 2) + name[name.length - 1]);
+
+// ---------------------------------------------------------------------------------------------------
+// Tubes and samples.
+
+export interface OpenTube {
+  barcode: string;
+  samplingPointId: number;
+  campaignId?: number | null;
+  group?: SamplingGroup;
+  /** For a single-tube retest of a positive pool: the pool's barcode. */
+  retestOf?: string | null;
+}
+
+export async function openTube(q: Queryable, t: OpenTube, preset: Preset, by: string, now: Date): Promise<{ id: number; barcode: string; capacity: number }> {
+  const capacity = t.retestOf ? 1 : poolSizeFor(t.group ?? 'other', preset);
+  const [point] = await q.query('SELECT id FROM sampling_points WHERE id = $1', [t.samplingPointId]);
+  if (!point) throw badRequest(`No sampling point ${t.samplingPointId}.`);
+  if (t.campaignId) {
+    const [c] = await q.query('SELECT id FROM campaigns WHERE id = $1', [t.campaignId]);
+    if (!c) throw badRequest(`No campaign ${t.campaignId}.`);
+  }
+  let retestOf: number | null = null;
+  if (t.retestOf) {
+    const [pool] = await q.query<{ id: number }>('SELECT id FROM tubes WHERE barcode = $1', [t.retestOf]);
+    if (!pool) throw badRequest(`No tube ${t.retestOf} to retest.`);
+    retestOf = pool.id;
+  }
+  const rows = await q.query<{ id: number }>(
+    `INSERT INTO tubes (barcode, campaign_id, sampling_point_id, capacity, retest_of, opened_by, opened_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (barcode) DO NOTHING RETURNING id`,
+    [t.barcode, t.campaignId ?? null, t.samplingPointId, capacity, retestOf, by, now],
+  );
+  if (!rows.length) throw conflict(`Tube ${t.barcode} is already in use; take a new tube.`);
+  return { id: rows[0].id, barcode: t.barcode, capacity };
+}
+
+interface TubeRow {
+  id: number;
+  barcode: string;
+  capacity: number;
+  closed_at: Date | null;
+  campaign_id: number | null;
+  sampling_point_id: number | null;
+}
+
+async function lockTube(q: Queryable, barcode: string): Promise<TubeRow> {
+  const [tube] = await q.query<TubeRow>('SELECT id, barcode, capacity, closed_at, campaign_id, sampling_point_id FROM tubes WHERE barcode = $1 FOR UPDATE', [barcode]);
+  if (!tube) throw notFound(`Tube ${barcode}`);
+  return tube;
+}
+
+export interface AddedSample {
+  personId: number;
+  name: string;
+  count: number;
+  capacity: number;
+  repeatInRound: boolean;
+}
+
+/** Adds one person to an open tube; refuses a full or closed tube, an unknown person and re-pooling. */
+export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, personRef: string, now: Date): Promise<AddedSample> {
+  const tube = await lockTube(q, barcode);
+  const [{ count }] = await q.query<{ count: number }>('SELECT count(*)::int AS count FROM samples WHERE tube_id = $1', [tube.id]);
+  const refusal = canAddToTube({ closed: tube.closed_at !== null, capacity: tube.capacity, count });
+  if (refusal) throw conflict(`Tube ${barcode}: ${refusal}.`);
+  const [asTube] = await q.query('SELECT 1 FROM tubes WHERE barcode = $1', [personRef]);
+  if (asTube) throw badRequest(`${personRef} is a tube: a tube cannot be put into another tube (re-pooling is not allowed).`);
+  const person = (await resolvePersons(q, pii, [personRef])).get(personRef);
+  if (!person) throw notFound(`Person with code or ID number ${personRef}`);
+  const [dup] = await q.query('SELECT 1 FROM samples WHERE tube_id = $1 AND person_id = $2', [tube.id, person.personId]);
+  if (dup) throw conflict(`This person is already in tube ${barcode}.`);
+  const repeat = tube.campaign_id !== null && (await q.query('SELECT 1 FROM samples WHERE campaign_id = $1 AND person_id = $2 LIMIT 1', [tube.campaign_id, person.personId])).length > 0;
+  await q.query(`INSERT INTO samples (tube_id, person_id, sampled_at, campaign_id, sampling_point_id, repeat_in_round) VALUES ($1,$2,$3,$4,$5,$6)`, [tube.id, person.personId, now, tube.campaign_id, tube.sampling_point_id, repeat]);
+  return { personId: person.personId, name: maskName(person.name), count: count + 1, capacity: tube.capacity, repeatInRound: repeat };
+}
+
+export async function closeTube(q: Queryable, barcode: string, now: Date): Promise<{ barcode: string; count: number }> {
+  const tube = await lockTube(q, barcode);
+  const [{ count }] = await q.query<{ count: number }>('SELECT count(*)::int AS count FROM samples WHERE tube_id = $1', [tube.id]);
+  if (count === 0) throw conflict(`Tube ${barcode} is empty; add a person before closing it.`);
+  if (!tube.closed_at) await q.query('UPDATE tubes SET closed_at = $2 WHERE id = $1', [tube.id, now]);
+  return { barcode, count };
+}
+
+export interface BatchTube {
+  barcode: string;
+  samplingPointId: number;
+  campaignId?: number | null;
+  group?: SamplingGroup;
+  sampledAt: Date;
+  persons: string[];
+}
+
+/**
+ * A device's batch of closed tubes (sampling points work offline and sync): validated whole, then written
+ * in one transaction with COPY. Any bad tube rejects the batch, naming each problem by its position.
+ */
+export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTube[], preset: Preset, by: string, now: Date): Promise<{ tubes: number; samples: number; repeats: number }> {
+  const problems: string[] = [];
+  const barcodes = batch.map((t) => t.barcode);
+  const seen = new Set<string>();
+  batch.forEach((t, i) => {
+    if (seen.has(t.barcode)) problems.push(`tubes[${i}]: barcode ${t.barcode} appears twice in the batch`);
+    seen.add(t.barcode);
+    const capacity = poolSizeFor(t.group ?? 'other', preset);
+    if (t.persons.length === 0) problems.push(`tubes[${i}] (${t.barcode}): no persons`);
+    if (t.persons.length > capacity) problems.push(`tubes[${i}] (${t.barcode}): ${t.persons.length} persons, more than the ${capacity} allowed for group ${t.group ?? 'other'}`);
+    if (new Set(t.persons).size !== t.persons.length) problems.push(`tubes[${i}] (${t.barcode}): the same person twice`);
+  });
+  const existing = await q.query<{ barcode: string }>('SELECT barcode FROM tubes WHERE barcode = ANY($1)', [barcodes]);
+  for (const e of existing) problems.push(`tube ${e.barcode} is already recorded`);
+  const allRefs = [...new Set(batch.flatMap((t) => t.persons))];
+  const refTubes = new Set((await q.query<{ barcode: string }>('SELECT barcode FROM tubes WHERE barcode = ANY($1)', [allRefs])).map((r) => r.barcode));
+  const persons = await resolvePersons(q, pii, allRefs.filter((r) => !refTubes.has(r) && !seen.has(r)));
+  batch.forEach((t, i) => {
+    for (const ref of t.persons) {
+      if (refTubes.has(ref) || seen.has(ref)) problems.push(`tubes[${i}] (${t.barcode}): ${ref} is a tube; re-pooling is not allowed`);
+      else if (!persons.has(ref)) problems.push(`tubes[${i}] (${t.barcode}): no person with code or ID number ${ref}`);
+    }
+  });
+  const points = new Set((await q.query<{ id: number }>('SELECT id FROM sampling_points WHERE id = ANY($1)', [[...new Set(batch.map((t) => t.samplingPointId))]])).map((r) => r.id));
+  batch.forEach((t, i) => {
+    if (!points.has(t.samplingPointId)) problems.push(`tubes[${i}] (${t.barcode}): no sampling point ${t.samplingPointId}`);
+  });
+  if (problems.length) throw badRequest(`${problems.length} problem(s) in the batch; nothing was recorded.`, { problems: problems.slice(0, 1000) });
+
+  const [{ next }] = await q.query<{ next: number }>("SELECT nextval(pg_get_serial_sequence('tubes', 'id'))::bigint AS next");
+  // Reserve a block of ids so that samples can name their tubes without a round trip per tube.
+  await q.query(`SELECT setval(pg_get_serial_sequence('tubes', 'id'), $1)`, [next + batch.length]);
+  const tubeLines: string[] = [];
+  const sampleLines: string[] = [];
+  // Who in this batch was sampled before in the same campaign (repeat in round).
+  const campaignIds = [...new Set(batch.map((t) => t.campaignId).filter((c): c is number => !!c))];
+  const before = new Set(
+    campaignIds.length
+      ? (await q.query<{ k: string }>(`SELECT campaign_id || ':' || person_id AS k FROM samples WHERE campaign_id = ANY($1) AND person_id = ANY($2)`, [campaignIds, [...persons.values()].map((p) => p.personId)])).map((r) => r.k)
+      : [],
+  );
+  let repeats = 0;
+  batch.forEach((t, i) => {
+    const id = next + i;
+    const at = t.sampledAt.toISOString();
+    tubeLines.push(`${id},${csv(t.barcode)},${t.campaignId ?? ''},${t.samplingPointId},${poolSizeFor(t.group ?? 'other', preset)},${csv(by)},${at},${at}\n`);
+    for (const ref of t.persons) {
+      const pid = persons.get(ref)!.personId;
+      const key = `${t.campaignId}:${pid}`;
+      const repeat = t.campaignId ? before.has(key) : false;
+      if (t.campaignId) before.add(key);
+      if (repeat) repeats++;
+      sampleLines.push(`${id},${pid},${at},${t.campaignId ?? ''},${t.samplingPointId},${repeat}\n`);
+    }
+  });
+  await q.copyCsv('tubes', ['id', 'barcode', 'campaign_id', 'sampling_point_id', 'capacity', 'opened_by', 'opened_at', 'closed_at'], chunked(tubeLines));
+  await q.copyCsv('samples', ['tube_id', 'person_id', 'sampled_at', 'campaign_id', 'sampling_point_id', 'repeat_in_round'], chunked(sampleLines));
+  return { tubes: batch.length, samples: sampleLines.length, repeats };
+}
+
+const csv = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+function* chunked(lines: string[], size = 20000): Iterable<string> {
+  for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size).join('');
+}
+
+/** A lab receives tubes (a batch scanned at the door): counts against its load from now on. */
+export async function receiveTubes(q: Queryable, labId: number, barcodes: string[], now: Date): Promise<{ received: number; unknown: string[] }> {
+  const rows = await q.query<{ barcode: string }>(`UPDATE tubes SET lab_id = $1, received_at = $3 WHERE barcode = ANY($2) AND received_at IS NULL RETURNING barcode`, [labId, barcodes, now]);
+  const known = new Set((await q.query<{ barcode: string }>('SELECT barcode FROM tubes WHERE barcode = ANY($1)', [barcodes])).map((r) => r.barcode));
+  return { received: rows.length, unknown: barcodes.filter((b) => !known.has(b)) };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Results.
+
+export interface ResultRow {
+  /** Line in the uploaded file (header = 1), or position in an API batch. */
+  line: number;
+  barcode: string;
+  result: Verdict;
+  ctOrf1ab: number | null;
+  ctN: number | null;
+  resultedAt: Date;
+}
+
+/** Checks that every result names a tube that was sampled; returns the tube ids or the bad lines. */
+export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<{ ids: Map<string, number>; rejected: { line: number; reason: string }[] }> {
+  const barcodes = [...new Set(rows.map((r) => r.barcode))];
+  const found = await q.query<{ id: number; barcode: string; sampled: boolean }>(
+    `SELECT t.id, t.barcode, EXISTS (SELECT 1 FROM samples s WHERE s.tube_id = t.id) AS sampled FROM tubes t WHERE t.barcode = ANY($1)`,
+    [barcodes],
+  );
+  const ids = new Map<string, number>();
+  const empty = new Set<string>();
+  for (const f of found) {
+    if (f.sampled) ids.set(f.barcode, f.id);
+    else empty.add(f.barcode);
+  }
+  const rejected = rows
+    .filter((r) => !ids.has(r.barcode))
+    .map((r) => ({ line: r.line, reason: empty.has(r.barcode) ? `tube ${r.barcode} holds no sample` : `tube ${r.barcode} was never sampled (unknown barcode)` }));
+  return { ids, rejected };
+}
+
+export interface ApplySummary {
+  applied: number;
+  duplicates: number;
+  conflicts: number;
+  positives: number;
+  poolControls: number;
+  cleared: number;
+}
+
+/**
+ * Applies one chunk of results in the caller's transaction. The same result twice changes nothing; a
+ * different second result for a tube is kept as a conflict. Positive tubes lead to findings, pool controls
+ * and retest tasks; negative single tubes clear the pool controls of their person.
+ */
+export async function applyResults(q: Queryable, labId: number, rows: ResultRow[], tubeIds: Map<string, number>, preset: Preset, uploadId: number | null, by: string, now: Date): Promise<ApplySummary> {
+  const sum: ApplySummary = { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 };
+  if (!rows.length) return sum;
+  const ids = [...new Set(rows.map((r) => tubeIds.get(r.barcode)!))];
+  const existing = await q.query<{ tube_id: number; result: string; ct_orf1ab: number | null; ct_n: number | null; resulted_at: Date; state: string }>(
+    'SELECT tube_id, result, ct_orf1ab, ct_n, resulted_at, state FROM lab_results WHERE tube_id = ANY($1)',
+    [ids],
+  );
+  const key = (tube: number, result: string, a: number | null, n: number | null, at: Date) => `${tube}|${result}|${a ?? ''}|${n ?? ''}|${at.getTime()}`;
+  const known = new Set(existing.map((e) => key(e.tube_id, e.result, e.ct_orf1ab === null ? null : Math.fround(e.ct_orf1ab), e.ct_n === null ? null : Math.fround(e.ct_n), new Date(e.resulted_at))));
+  const hasApplied = new Set(existing.filter((e) => e.state === 'applied').map((e) => e.tube_id));
+  const lines: string[] = [];
+  const newlyApplied: { tubeId: number; verdict: Verdict; resultedAt: Date }[] = [];
+  for (const r of rows) {
+    const tubeId = tubeIds.get(r.barcode)!;
+    const k = key(tubeId, r.result, r.ctOrf1ab === null ? null : Math.fround(r.ctOrf1ab), r.ctN === null ? null : Math.fround(r.ctN), r.resultedAt);
+    if (known.has(k)) {
+      sum.duplicates++;
+      continue;
+    }
+    known.add(k);
+    const { verdict } = verdictOf(r, preset);
+    const state = hasApplied.has(tubeId) ? 'conflict' : 'applied';
+    if (state === 'applied') {
+      hasApplied.add(tubeId);
+      newlyApplied.push({ tubeId, verdict, resultedAt: r.resultedAt });
+      sum.applied++;
+    } else sum.conflicts++;
+    lines.push(`${tubeId},${labId},${r.result},${r.ctOrf1ab ?? ''},${r.ctN ?? ''},${r.resultedAt.toISOString()},${verdict},${state},${uploadId ?? ''},${now.toISOString()}\n`);
+  }
+  // A result counts against the lab that sent it, even when the tube was never scanned in at its door.
+  await q.query('UPDATE tubes SET lab_id = $1, received_at = coalesce(received_at, $3) WHERE id = ANY($2) AND lab_id IS NULL', [labId, ids, now]);
+  await q.copyCsv('lab_results', ['tube_id', 'lab_id', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at', 'verdict', 'state', 'upload_id', 'received_at'], chunked(lines));
+  if (sum.conflicts) {
+    await raiseAlert(q, { kind: 'resultConflict', severity: 'warning', title: `Conflicting results from lab ${labId}`, facts: { labId, uploadId, conflicts: sum.conflicts }, assignee: `lab:${labId}`, dedupeKey: `resultConflict:${labId}:${uploadId ?? now.toISOString()}` }, now);
+  }
+  const positiveIds = newlyApplied.filter((a) => a.verdict === 'positive').map((a) => a.tubeId);
+  if (positiveIds.length) Object.assign(sum, await applyPositives(q, positiveIds, preset, by, now, sum));
+  // Negative single tubes (retests) clear their person's open pool controls from before that sample.
+  const negativeIds = newlyApplied.filter((a) => a.verdict === 'negative').map((a) => a.tubeId);
+  if (negativeIds.length) {
+    const cleared = await q.query<{ pool_tube_id: number }>(
+      `UPDATE pool_controls c SET cleared_at = $2, cleared_by_tube_id = s.tube_id
+         FROM samples s JOIN tubes t ON t.id = s.tube_id, tubes pool
+        WHERE s.tube_id = ANY($1) AND t.capacity = 1 AND c.person_id = s.person_id AND c.cleared_at IS NULL
+          AND pool.id = c.pool_tube_id AND s.sampled_at > pool.opened_at
+       RETURNING c.pool_tube_id`,
+      [negativeIds, now],
+    );
+    sum.cleared = cleared.length;
+    await closeRetestTasks(q, cleared.map((c) => c.pool_tube_id), now);
+  }
+  return sum;
+}
+
+/** A retest task is done when none of its persons is still under that pool's control. */
+async function closeRetestTasks(q: Queryable, poolTubeIds: number[], now: Date): Promise<void> {
+  if (!poolTubeIds.length) return;
+  await q.query(
+    `UPDATE tasks t SET status = 'done', done_at = $2, updated_at = $2
+      WHERE t.kind = 'retest' AND t.status IN ('open', 'accepted') AND (t.source ->> 'tubeId')::bigint = ANY($1)
+        AND NOT EXISTS (SELECT 1 FROM pool_controls c WHERE c.pool_tube_id = (t.source ->> 'tubeId')::bigint AND c.cleared_at IS NULL AND c.person_id = ANY(t.person_ids))`,
+    [[...new Set(poolTubeIds)], now],
+  );
+}
+
+async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, by: string, now: Date, sum: ApplySummary): Promise<Partial<ApplySummary>> {
+  const members = await q.query<{ tube_id: number; barcode: string; person_id: number; street_id: number | null; district_id: number | null; sampled_at: Date; result_id: number; resulted_at: Date }>(
+    `SELECT s.tube_id, t.barcode, s.person_id, p.street_id, p.district_id, s.sampled_at, r.id AS result_id, r.resulted_at
+       FROM samples s JOIN tubes t ON t.id = s.tube_id JOIN persons p ON p.id = s.person_id
+       JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied'
+      WHERE s.tube_id = ANY($1) ORDER BY s.tube_id, s.person_id`,
+    [tubeIds],
+  );
+  const byTube = new Map<number, typeof members>();
+  for (const m of members) {
+    if (!byTube.has(m.tube_id)) byTube.set(m.tube_id, []);
+    byTube.get(m.tube_id)!.push(m);
+  }
+  const label = presetLabel(preset);
+  let positives = sum.positives;
+  let controls = sum.poolControls;
+  for (const [tubeId, ms] of byTube) {
+    const first = ms[0];
+    const resultedAt = new Date(first.resulted_at);
+    const consequences = consequencesOf(
+      { tubeId, barcode: first.barcode, sampledAt: new Date(first.sampled_at), members: ms.map((m) => ({ personId: m.person_id, streetId: m.street_id, districtId: m.district_id })) },
+      'positive',
+      resultedAt,
+      preset,
+    );
+    for (const c of consequences) {
+      if (c.kind === 'confirmedPositive') {
+        positives++;
+        await q.query(
+          `INSERT INTO positive_findings (person_id, tube_id, result_id, sampled_at, resulted_at, reason, preset) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
+          [c.personId, tubeId, first.result_id, first.sampled_at, resultedAt, c.reason, label],
+        );
+        // A positive retest also ends the pool control: the person is now a case.
+        const ended = await q.query<{ pool_tube_id: number }>(`UPDATE pool_controls SET cleared_at = $2, cleared_by_tube_id = $3 WHERE person_id = $1 AND cleared_at IS NULL RETURNING pool_tube_id`, [c.personId, now, tubeId]);
+        await closeRetestTasks(q, ended.map((e) => e.pool_tube_id), now);
+      } else if (c.kind === 'poolControl') {
+        controls++;
+        await q.query(`INSERT INTO pool_controls (person_id, pool_tube_id, since, retest_due, reason, preset) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`, [c.personId, tubeId, resultedAt, c.retestDue, c.reason, label]);
+      } else if (c.kind === 'retestTask') {
+        await createTasks(q, [{ kind: 'retest', title: `Single-tube retest of ${c.personIds.length} person(s) from pool ${first.barcode}`, districtId: c.districtId, streetId: c.streetId, personIds: c.personIds, dueAt: c.due, source: { tubeId, barcode: first.barcode, rule: 'rules.md 15', preset: label }, dedupeKey: `retest:${tubeId}:${c.streetId}` }], now, by);
+      }
+    }
+  }
+  return { positives, poolControls: controls };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Coverage, history, antigen, labs.
+
+export interface CoverageRow {
+  personId: number;
+  name: string;
+  phone: string | null;
+  compoundId: number | null;
+  compoundCode: string | null;
+  compoundName: string | null;
+  buildingCode: string | null;
+  floor: number | null;
+  unit: string | null;
+  samplingGroup: string;
+}
+
+/** Who in a campaign has not been sampled, sorted for door-to-door work: compound, building, floor, unit. */
+export async function coverageGaps(q: Queryable, campaignId: number, area: AreaFilter, scopeSql: (alias: string, params: unknown[]) => string, limit?: number): Promise<CoverageRow[]> {
+  const params: unknown[] = [campaignId];
+  const cond = areaSql(area, 'e', params);
+  const scope = scopeSql('e', params);
+  return q.query<CoverageRow>(
+    `SELECT e.person_id AS "personId", p.name, p.phone, e.compound_id AS "compoundId", c.code AS "compoundCode", c.name AS "compoundName",
+            b.code AS "buildingCode", h.floor, h.unit, e.sampling_group AS "samplingGroup"
+       FROM campaign_expected e
+       JOIN persons p ON p.id = e.person_id
+       LEFT JOIN compounds c ON c.id = e.compound_id
+       LEFT JOIN households h ON h.id = p.household_id
+       LEFT JOIN buildings b ON b.id = h.building_id
+      WHERE e.campaign_id = $1 ${cond} AND ${scope}
+        AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.campaign_id = $1 AND s.person_id = e.person_id)
+      ORDER BY c.code NULLS LAST, b.code NULLS LAST, h.floor NULLS LAST, h.unit NULLS LAST, e.person_id
+      ${limit ? `LIMIT ${Number(limit)}` : ''}`,
+    params,
+  );
+}
+
+export interface TestHistoryEntry {
+  barcode: string;
+  sampledAt: Date;
+  pooled: boolean;
+  verdict: Verdict | null;
+  ctOrf1ab: number | null;
+  ctN: number | null;
+  resultedAt: Date | null;
+}
+
+/** A person's tests, newest first, with the time of their last negative result (status reads it). */
+export async function testHistory(q: Queryable, personId: number): Promise<{ tests: TestHistoryEntry[]; lastNegativeAt: Date | null; lastSampledAt: Date | null; underPoolControl: boolean }> {
+  const tests = await q.query<TestHistoryEntry>(
+    `SELECT t.barcode, s.sampled_at AS "sampledAt", t.capacity > 1 AS pooled, r.verdict, r.ct_orf1ab AS "ctOrf1ab", r.ct_n AS "ctN", r.resulted_at AS "resultedAt"
+       FROM samples s JOIN tubes t ON t.id = s.tube_id
+       LEFT JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied'
+      WHERE s.person_id = $1 ORDER BY s.sampled_at DESC`,
+    [personId],
+  );
+  const [control] = await q.query('SELECT 1 FROM pool_controls WHERE person_id = $1 AND cleared_at IS NULL', [personId]);
+  const lastNegative = tests.find((t) => t.verdict === 'negative');
+  return { tests, lastNegativeAt: lastNegative?.sampledAt ?? null, lastSampledAt: tests[0]?.sampledAt ?? null, underPoolControl: Boolean(control) };
+}
+
+export async function reportAntigen(q: Queryable, r: { personId: number; result: Verdict; testedAt: Date; symptoms: boolean }, by: string, now: Date): Promise<{ id: number; pcrTask: boolean }> {
+  const [person] = await q.query<{ street_id: number | null; district_id: number | null }>('SELECT street_id, district_id FROM persons WHERE id = $1', [r.personId]);
+  if (!person) throw notFound(`Person ${r.personId}`);
+  const [row] = await q.query<{ id: number }>(
+    `INSERT INTO antigen_reports (person_id, result, tested_at, symptoms, reported_by, reported_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id`,
+    [r.personId, r.result, r.testedAt, r.symptoms, by, now],
+  );
+  let pcrTask = false;
+  if (r.result === 'positive') {
+    // rules.md 17: a positive antigen goes to the community, then to PCR.
+    pcrTask = (await createTasks(q, [{ kind: 'pcrAfterAntigen', title: 'PCR test after a positive antigen self-test', districtId: person.district_id, streetId: person.street_id, personIds: [r.personId], dueAt: new Date(now.getTime() + 24 * 3600_000), source: { antigenReportId: row.id, rule: 'rules.md 17' }, dedupeKey: `pcrAfterAntigen:${row.id}` }], now, by)) > 0;
+  }
+  return { id: row.id, pcrTask };
+}
+
+/** Raises an alert per lab for received tubes still without a result after the preset's deadline. */
+export async function alertOverdueTubes(q: Queryable, preset: Preset, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - preset.testing.resultDeadlineHours * 3600_000);
+  const late = await q.query<{ lab_id: number; district_id: number | null; n: number; oldest: Date }>(
+    `SELECT t.lab_id, l.district_id, count(*)::int AS n, min(t.received_at) AS oldest
+       FROM tubes t JOIN labs l ON l.id = t.lab_id
+      WHERE t.received_at < $1 AND NOT EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id)
+      GROUP BY t.lab_id, l.district_id`,
+    [cutoff],
+  );
+  let raised = 0;
+  for (const l of late) {
+    const day = now.toISOString().slice(0, 10);
+    if (await raiseAlert(q, { kind: 'labOverdue', severity: 'warning', title: `${l.n} tube(s) at lab ${l.lab_id} without a result after ${preset.testing.resultDeadlineHours} h`, districtId: l.district_id, facts: { labId: l.lab_id, tubes: l.n, oldestReceivedAt: l.oldest, deadlineHours: preset.testing.resultDeadlineHours }, assignee: `lab:${l.lab_id}`, dedupeKey: `labOverdue:${l.lab_id}:${day}` }, now)) raised++;
+  }
+  return raised;
+}
+
+/** A lab's load today against its daily capacity, and its turnaround (sampling to result) p50/p90 in hours. */
+export async function labLoad(q: Queryable, labId: number, now: Date): Promise<{ labId: number; dailyCapacity: number; receivedToday: number; resultedToday: number; pending: number; turnaroundHours: { p50: number | null; p90: number | null } }> {
+  const [lab] = await q.query<{ daily_capacity: number }>('SELECT daily_capacity FROM labs WHERE id = $1', [labId]);
+  if (!lab) throw notFound(`Lab ${labId}`);
+  const dayStart = new Date(now.getTime() - 24 * 3600_000);
+  const [r] = await q.query<{ received: number; resulted: number; pending: number; p50: number | null; p90: number | null }>(
+    `SELECT (SELECT count(*) FROM tubes WHERE lab_id = $1 AND received_at >= $2)::int AS received,
+            (SELECT count(*) FROM lab_results WHERE lab_id = $1 AND state = 'applied' AND resulted_at >= $2)::int AS resulted,
+            (SELECT count(*) FROM tubes t WHERE t.lab_id = $1 AND NOT EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id))::int AS pending,
+            percentile_disc(0.5) WITHIN GROUP (ORDER BY ta.h) AS p50,
+            percentile_disc(0.9) WITHIN GROUP (ORDER BY ta.h) AS p90
+       FROM (SELECT extract(epoch FROM r.resulted_at - t.closed_at) / 3600 AS h
+               FROM lab_results r JOIN tubes t ON t.id = r.tube_id
+              WHERE r.lab_id = $1 AND r.state = 'applied' AND r.resulted_at >= $2) ta`,
+    [labId, dayStart],
+  );
+  return { labId, dailyCapacity: lab.daily_capacity, receivedToday: r.received, resultedToday: r.resulted, pending: r.pending, turnaroundHours: { p50: r.p50 === null ? null : Math.round(r.p50 * 10) / 10, p90: r.p90 === null ? null : Math.round(r.p90 * 10) / 10 } };
+}
+
+/** Throughput of a sampling point over the last hour and the expected wait for the queue it last reported. */
+export async function pointThroughput(q: Queryable, pointId: number, now: Date, maxQueueMinutes: number) {
+  const [point] = await q.query<{ id: number; name: string; stations: number }>('SELECT id, name, stations FROM sampling_points WHERE id = $1', [pointId]);
+  if (!point) throw notFound(`Sampling point ${pointId}`);
+  const hourAgo = new Date(now.getTime() - 3600_000);
+  const [{ n }] = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM samples WHERE sampling_point_id = $1 AND sampled_at > $2 AND sampled_at <= $3', [pointId, hourAgo, now]);
+  const [queue] = await q.query<{ waiting: number; at: Date }>('SELECT waiting, at FROM queue_reports WHERE sampling_point_id = $1 AND at <= $2 ORDER BY at DESC LIMIT 1', [pointId, now]);
+  const perStation = n / point.stations;
+  const wait = queue ? queueWaitMinutes({ arrivalsPerHour: n, servedPerHourPerStation: perStation, stations: point.stations, waiting: queue.waiting }) : null;
+  return {
+    samplingPointId: point.id,
+    name: point.name,
+    stations: point.stations,
+    samplesLastHour: n,
+    perStationPerHour: Math.round(perStation * 10) / 10,
+    queue: queue ? { waiting: queue.waiting, reportedAt: queue.at } : null,
+    expectedWaitMinutes: wait === null ? null : Number.isFinite(wait) ? Math.round(wait) : null,
+    crowded: wait !== null && wait > maxQueueMinutes,
+  };
+}
