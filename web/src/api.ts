@@ -57,8 +57,9 @@ export async function me(): Promise<Principal | null> {
   }
 }
 
-export function toLogin(): never {
+/** Goes to the sign-in page, to come back here after; the promise never settles, so the page stops. */
+export function toLogin(): Promise<never> {
   const next = location.pathname + location.search;
   location.replace(`/login.html${next && next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}`);
-  throw new Error('redirecting to sign-in');
+  return new Promise(() => undefined);
 }

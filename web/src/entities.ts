@@ -56,6 +56,71 @@ export const COLUMNS: Record<Entity, Column[]> = {
   ],
 };
 
+/** Labels of the fields a detail panel may show; other fields show under their API name. */
+export const FIELD_LABELS: Record<string, Key> = {
+  id: 'col.id',
+  code: 'col.code',
+  name: 'col.name',
+  nameEn: 'col.nameEn',
+  population: 'col.population',
+  districtId: 'col.district',
+  streetId: 'col.street',
+  compoundId: 'col.compound',
+  buildingId: 'col.building',
+  householdId: 'col.household',
+  floor: 'col.floor',
+  floors: 'col.floors',
+  unit: 'col.unit',
+  sharedFacilities: 'col.shared',
+  sex: 'col.sex',
+  birthDate: 'col.birthDate',
+  idNumber: 'col.idNumber',
+  idNumberMasked: 'col.idNumber',
+  maskedIdNumber: 'col.idNumber',
+  idMasked: 'col.idNumber',
+  phone: 'col.phone',
+  personalCode: 'col.personalCode',
+  comorbidities: 'col.comorbidities',
+  pregnancy: 'col.pregnancy',
+  careNeeds: 'col.careNeeds',
+  kind: 'col.kind',
+  popularity: 'col.popularity',
+  stations: 'col.stations',
+  vaccinates: 'col.vaccinates',
+  dailyCapacity: 'col.dailyCapacity',
+  bedsGeneral: 'col.bedsGeneral',
+  bedsIcu: 'col.bedsIcu',
+  rooms: 'col.rooms',
+};
+
+/** How a field is drawn wherever it appears (tables and the detail panel). */
+export const FIELD_FORMATS: Record<string, Format> = {
+  population: 'number',
+  floor: 'number',
+  floors: 'number',
+  sharedFacilities: 'bool',
+  sex: 'sex',
+  birthDate: 'date',
+  idNumber: 'mono',
+  idNumberMasked: 'mono',
+  maskedIdNumber: 'mono',
+  idMasked: 'mono',
+  phone: 'mono',
+  personalCode: 'mono',
+  code: 'mono',
+  comorbidities: 'list',
+  careNeeds: 'list',
+  pregnancy: 'pregnancy',
+  kind: 'kind',
+  popularity: 'number',
+  stations: 'number',
+  vaccinates: 'bool',
+  dailyCapacity: 'number',
+  bedsGeneral: 'number',
+  bedsIcu: 'number',
+  rooms: 'number',
+};
+
 export function isEntity(s: string | null): s is Entity {
   return (ENTITY_ORDER as readonly string[]).includes(s ?? '');
 }

@@ -2,9 +2,9 @@
 // page), and a detail panel. The page is registry.html?entity=persons (or any entity of ENTITY_ORDER).
 import { api, ApiError, type Page } from './api.ts';
 import { h, byId } from './dom.ts';
-import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
-import { COLUMNS, isEntity, type Column, type Entity, type RefEntity } from './entities.ts';
+import { COLUMNS, FIELD_FORMATS, FIELD_LABELS, isEntity, type Column, type Entity, type RefEntity } from './entities.ts';
 
 type Rec = Record<string, unknown>;
 const PAGE_SIZE = 50;
@@ -71,7 +71,7 @@ async function load(): Promise<void> {
     renderTable(page.items);
   } catch (e) {
     state.next = null;
-    renderTable([]);
+    renderTable(null);
     showError(message, e);
   } finally {
     state.loading = false;
@@ -87,14 +87,18 @@ function renderPager(): void {
   byId('page-no').textContent = t('list.page', { n: state.cursors.length });
 }
 
-function renderTable(items: Rec[]): void {
+/** Draws the page of records; null (after an error) leaves the body empty rather than claiming no matches. */
+function renderTable(page: Rec[] | null): void {
   const cols = COLUMNS[entity];
+  const items = page ?? [];
   table.replaceChildren(
-    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { class: alignOf(c) }, t(c.label))))),
+    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { class: c.format === 'number' ? 'num' : '' }, t(c.label))))),
     h(
       'tbody',
       {},
-      ...(items.length === 0
+      ...(page === null
+        ? []
+        : items.length === 0
         ? [h('tr', { class: 'empty' }, h('td', { colspan: cols.length }, t('list.empty')))]
         : items.map((r) => h('tr', { 'data-id': String(r.id), tabindex: 0, onclick: () => void openDetail(r), onkeydown: (ev: Event) => (ev as KeyboardEvent).key === 'Enter' && void openDetail(r) }, ...cols.map((c) => h('td', { class: alignOf(c) }, cell(r, c)))))),
     ),
@@ -138,7 +142,7 @@ function show(v: unknown, format: Column['format'] = 'text'): string {
     case 'date':
       return String(v).slice(0, 10);
     case 'list':
-      return Array.isArray(v) ? (v.length ? v.join(', ') : '—') : String(v);
+      return Array.isArray(v) ? (v.length ? v.map((x) => tMaybe(`vocab.${String(x)}`, String(x))).join(currentLang() === 'en' ? ', ' : '、') : '—') : String(v);
     default:
       return typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
@@ -152,9 +156,9 @@ function refName(ref: RefEntity, v: unknown): string {
   return refNames[ref].get(v) ?? `#${v}`;
 }
 
-async function resolveRefs(items: Rec[]): Promise<void> {
+async function resolveRefs(items: Rec[], columns: Column[] = COLUMNS[entity]): Promise<void> {
   const wanted: [RefEntity, number][] = [];
-  for (const c of COLUMNS[entity]) {
+  for (const c of columns) {
     if (!c.ref) continue;
     const seen = new Set<number>();
     for (const r of items) {
@@ -178,6 +182,15 @@ async function resolveRefs(items: Rec[]): Promise<void> {
   );
 }
 
+const REFS: Record<string, RefEntity> = { districtId: 'districts', streetId: 'streets', compoundId: 'compounds' };
+
+// Every plain field of a record, labelled and formatted like the table; shapes and nested objects are left out.
+function detailColumns(rec: Rec): Column[] {
+  return Object.entries(rec)
+    .filter(([k, v]) => k !== 'geometry' && k !== 'geom' && (v === null || typeof v !== 'object' || Array.isArray(v)))
+    .map(([k]) => ({ key: k, label: entity === 'persons' && k === 'name' ? 'col.personName' : (FIELD_LABELS[k] ?? (k as Key)), format: FIELD_FORMATS[k], ref: REFS[k] }));
+}
+
 async function openDetail(r: Rec): Promise<void> {
   const panel = byId('detail');
   const body = byId('detail-body');
@@ -186,17 +199,12 @@ async function openDetail(r: Rec): Promise<void> {
   panel.hidden = false;
   try {
     const rec = await api<Rec>(`/api/v1/${entity}/${String(r.id)}`);
-    const byKey = new Map(COLUMNS[entity].map((c) => [c.key, c]));
+    await resolveRefs([rec], detailColumns(rec));
     body.replaceChildren(
       h(
         'dl',
         { class: 'fields' },
-        ...Object.entries(rec)
-          .filter(([k, v]) => k !== 'geometry' && k !== 'geom' && (v === null || typeof v !== 'object' || Array.isArray(v)))
-          .flatMap(([k, v]) => {
-            const c = byKey.get(k);
-            return [h('dt', {}, c ? t(c.label) : k), h('dd', { class: c?.format === 'mono' ? 'mono' : '' }, c ? cell(rec, c) : show(v))];
-          }),
+        ...detailColumns(rec).flatMap((c) => [h('dt', {}, t(c.label)), h('dd', { class: c.format === 'mono' ? 'mono' : '' }, cell(rec, c))]),
       ),
     );
   } catch (e) {

@@ -9,8 +9,16 @@ export type Here = { page: 'map' } | { page: 'registry'; entity: string };
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
   applyStatic();
-  const user = await me();
-  if (!user) toLogin();
+  let user: Principal | null;
+  try {
+    user = await me();
+  } catch (e) {
+    // The server is down or failing: say so where the page shows messages, and go no further.
+    const target = document.getElementById('message');
+    if (target) showError(target, e);
+    return new Promise(() => undefined);
+  }
+  if (!user) return toLogin();
   renderTopbar(user);
   renderNav(here);
   document.body.classList.add('ready');
