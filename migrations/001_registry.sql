@@ -75,10 +75,12 @@ CREATE TABLE persons (
   sex text NOT NULL CHECK (sex IN ('F', 'M')),
   birth_date date NOT NULL,
   phone text,
+  -- Where the person lives, copied from their household or compound. No foreign keys here: the import
+  -- resolves and checks them in bulk, and per-row checks would cost COPY more than half its speed.
   household_id int,
-  compound_id int REFERENCES compounds(id),
-  street_id int REFERENCES streets(id),
-  district_id int REFERENCES districts(id),
+  compound_id int,
+  street_id int,
+  district_id int,
   comorbidities text[] NOT NULL DEFAULT '{}',
   pregnancy text NOT NULL DEFAULT 'none' CHECK (pregnancy IN ('none', 'early', 'late', 'perinatal')),
   care_needs text[] NOT NULL DEFAULT '{}',
@@ -86,7 +88,8 @@ CREATE TABLE persons (
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX persons_household ON persons (household_id);
-CREATE INDEX persons_compound ON persons (compound_id);
+CREATE INDEX persons_compound ON persons (compound_id, id);
+CREATE INDEX persons_street ON persons (street_id, id);
 CREATE INDEX persons_district ON persons (district_id, id);
 CREATE INDEX persons_name ON persons (name text_pattern_ops);
 CREATE INDEX persons_phone ON persons (phone);

@@ -45,6 +45,10 @@ export interface ImportOptions {
   partial?: boolean;
   /** Called now and then with rows read so far. */
   onProgress?: (rowsRead: number) => void;
+  /** Who imports (for the audit log); default 'system'. */
+  actor?: { actor: string; role: string | null };
+  /** Accept only rows inside this district (a district user's import). */
+  districtId?: number | null;
 }
 
 export interface ImportReport {
@@ -57,6 +61,8 @@ export interface ImportReport {
   matched: number;
   /** Bad rows with their line number in the file (the header is line 1) and why. */
   rejected: { line: number; reason: string }[];
+  /** All bad rows, when there are more than the list holds (it stops at 1000). */
+  rejectedCount?: number;
   /** False when nothing was written because some rows were bad and `partial` was not set. */
   committed: boolean;
 }

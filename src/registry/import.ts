@@ -1,0 +1,584 @@
+// Bulk import of registry CSV files. Every row is validated and its codes resolved to ids (parent maps
+// loaded once, households and existing records looked up per chunk, never per row); good rows go to the
+// table with COPY in chunks, all in ONE transaction. All or nothing unless `partial`: with a bad row and
+// no `partial`, the transaction is rolled back and every bad line is reported.
+import { parse } from 'csv-parse';
+import type { Readable } from 'node:stream';
+import type { AppContext } from '../core/context.ts';
+import type { Queryable } from '../core/db.ts';
+import { csvField } from '../core/db.ts';
+import { appendAudit } from '../core/audit.ts';
+import { CARE_NEEDS, COMORBIDITIES, CSV_COLUMNS, FACILITY_KINDS, PREGNANCY, VENUE_KINDS, type CsvRecord, type EntityName, type ImportOptions, type ImportReport } from './entities.ts';
+import { bool, date, geometry, idNumber, int, list, num, oneOf, phone, requiredText, RowError, text, time, today } from './validation.ts';
+import { recomputeStreetPopulation } from './store.ts';
+
+/** Rows per COPY chunk and per batch lookup. */
+const CHUNK = 50_000;
+/** Bad lines listed in a report (all are counted). */
+const MAX_LISTED = 1000;
+
+interface Row {
+  line: number;
+  /** What makes two rows the same record (a code, an ID number): duplicates within a file are rejected. */
+  key: string;
+  /** The district the row belongs to, once known (for district users' imports). */
+  district: number | null;
+  reject?: string;
+}
+
+interface Prepared<R extends Row> {
+  /** Checks one row's fields and resolves what can be resolved from the maps loaded up front. */
+  parse(f: string[], line: number): R;
+  /** Resolves what needs a lookup (per chunk); sets `reject` on rows that fail. */
+  resolve?(q: Queryable, rows: R[]): Promise<void>;
+  /** The keys of these rows that already exist in the table. */
+  existing(q: Queryable, rows: R[]): Promise<Set<string>>;
+  /** The row as a CSV line for COPY, in `columns` order. */
+  line(r: R): string;
+}
+
+interface Spec<R extends Row> {
+  table: string;
+  columns: string[];
+  /** Updates the table from the staged rows that matched existing records (null: matched rows stay as they are). */
+  update: string | null;
+  prepare(q: Queryable, ctx: AppContext): Promise<Prepared<R>>;
+  after?(q: Queryable): Promise<void>;
+}
+
+// ---- helpers for the specs ----
+
+async function codeMap<T>(q: Queryable, sql: string, value: (r: any) => T): Promise<Map<string, T>> {
+  const rows = await q.query<{ code: string }>(sql);
+  return new Map(rows.map((r) => [r.code, value(r)]));
+}
+
+function lookup<T>(map: Map<string, T>, v: string, col: string, what: string): T {
+  const s = v.trim();
+  if (!s) throw new RowError(`${col} is missing`);
+  const hit = map.get(s);
+  if (hit === undefined) throw new RowError(`unknown ${col} '${s}' (no such ${what})`);
+  return hit;
+}
+
+function optionalLookup<T>(map: Map<string, T>, v: string, col: string, what: string): T | null {
+  return v.trim() ? lookup(map, v, col, what) : null;
+}
+
+async function existingCodes(q: Queryable, table: string, rows: Row[]): Promise<Set<string>> {
+  const found = await q.query<{ code: string }>(`SELECT code FROM ${table} WHERE code = ANY($1::text[])`, [rows.map((r) => r.key)]);
+  return new Set(found.map((r) => r.code));
+}
+
+const updateByCode = (table: string, columns: string[]) =>
+  `UPDATE ${table} t SET ${columns.filter((c) => c !== 'code').map((c) => `${c} = s.${c}`).join(', ')} FROM registry_stage s WHERE t.code = s.code`;
+
+const f = csvField;
+const n = (v: number | null) => (v === null ? '' : String(v));
+/** A text[] value for COPY; our vocabulary words need no escaping, only the CSV quotes around a comma. */
+const arr = (a: readonly string[]) => (a.length === 0 ? '{}' : a.length === 1 ? `{${a[0]}}` : `"{${a.join(',')}}"`);
+
+type Place = { id: number; district: number };
+type StreetRef = { id: number; district: number };
+type CompoundRef = { id: number; street: number; district: number };
+
+const districtsSql = 'SELECT code, id FROM districts';
+const streetsSql = 'SELECT code, id, district_id FROM streets';
+const compoundsSql = 'SELECT code, id, street_id, district_id FROM compounds';
+
+// ---- the specs, one per entity ----
+
+type DistrictRow = Row & { code: string; name: string; nameEn: string | null; population: number; geom: string | null };
+const districtCols = ['code', 'name', 'name_en', 'population', 'geom'];
+const districts: Spec<DistrictRow> = {
+  table: 'districts',
+  columns: districtCols,
+  update: updateByCode('districts', districtCols),
+  async prepare() {
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        return { line, key: code, district: null, code, name: requiredText(c[1], 'name'), nameEn: text(c[2], 'name_en'), population: int(c[3], 'population', { min: 0, def: 0 })!, geom: geometry(c[4]) };
+      },
+      existing: (q, rows) => existingCodes(q, 'districts', rows),
+      line: (r) => `${f(r.code)},${f(r.name)},${f(r.nameEn)},${r.population},${f(r.geom)}\n`,
+    };
+  },
+};
+
+type StreetRow = Row & { code: string; districtId: number; name: string; nameEn: string | null; geom: string | null };
+const streetCols = ['code', 'district_id', 'name', 'name_en', 'geom'];
+const streets: Spec<StreetRow> = {
+  table: 'streets',
+  columns: streetCols,
+  update: updateByCode('streets', streetCols),
+  async prepare(q) {
+    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        const districtId = lookup(ds, c[1], 'district_code', 'district');
+        return { line, key: code, district: districtId, code, districtId, name: requiredText(c[2], 'name'), nameEn: text(c[3], 'name_en'), geom: geometry(c[4]) };
+      },
+      existing: (q, rows) => existingCodes(q, 'streets', rows),
+      line: (r) => `${f(r.code)},${r.districtId},${f(r.name)},${f(r.nameEn)},${f(r.geom)}\n`,
+    };
+  },
+};
+
+type CompoundRow = Row & { code: string; street: StreetRef; name: string; geom: string | null; lon: number | null; lat: number | null; population: number };
+const compoundCols = ['code', 'street_id', 'district_id', 'name', 'geom', 'centroid_lon', 'centroid_lat', 'population'];
+const compounds: Spec<CompoundRow> = {
+  table: 'compounds',
+  columns: compoundCols,
+  update: updateByCode('compounds', compoundCols),
+  async prepare(q) {
+    const ss = await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id }));
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        const street = lookup(ss, c[1], 'street_code', 'street');
+        return {
+          line, key: code, district: street.district, code, street, name: requiredText(c[2], 'name'), geom: geometry(c[3]),
+          lon: num(c[4], 'centroid_lon', { min: -180, max: 180 }), lat: num(c[5], 'centroid_lat', { min: -90, max: 90 }), population: int(c[6], 'population', { min: 0, def: 0 })!,
+        };
+      },
+      existing: (q, rows) => existingCodes(q, 'compounds', rows),
+      line: (r) => `${f(r.code)},${r.street.id},${r.street.district},${f(r.name)},${f(r.geom)},${n(r.lon)},${n(r.lat)},${r.population}\n`,
+    };
+  },
+  // Streets have no population column in their file: it is the sum of their compounds.
+  after: (q) => recomputeStreetPopulation(q),
+};
+
+type AdjacencyRow = Row & { a: number; b: number };
+const compound_adjacency: Spec<AdjacencyRow> = {
+  table: 'compound_adjacency',
+  columns: ['compound_id', 'neighbor_id'],
+  update: null,
+  async prepare(q) {
+    const cs = await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id }));
+    return {
+      parse: (c, line) => {
+        const a = lookup(cs, c[0], 'compound_code', 'compound');
+        const b = lookup(cs, c[1], 'neighbor_code', 'compound');
+        if (a.id === b.id) throw new RowError(`compound '${c[0]}' cannot be its own neighbour`);
+        return { line, key: `${a.id}-${b.id}`, district: a.district, a: a.id, b: b.id };
+      },
+      async existing(q, rows) {
+        const found = await q.query<{ k: string }>(
+          `SELECT compound_id || '-' || neighbor_id AS k FROM compound_adjacency WHERE (compound_id, neighbor_id) IN (SELECT * FROM unnest($1::int[], $2::int[]))`,
+          [rows.map((r) => r.a), rows.map((r) => r.b)],
+        );
+        return new Set(found.map((r) => r.k));
+      },
+      line: (r) => `${r.a},${r.b}\n`,
+    };
+  },
+};
+
+type BuildingRow = Row & { code: string; compound: number; name: string; floors: number };
+const buildingCols = ['code', 'compound_id', 'name', 'floors'];
+const buildings: Spec<BuildingRow> = {
+  table: 'buildings',
+  columns: buildingCols,
+  update: updateByCode('buildings', buildingCols),
+  async prepare(q) {
+    const cs = await codeMap<Place>(q, compoundsSql, (r) => ({ id: r.id, district: r.district_id }));
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        const compound = lookup(cs, c[1], 'compound_code', 'compound');
+        return { line, key: code, district: compound.district, code, compound: compound.id, name: requiredText(c[2], 'name'), floors: int(c[3], 'floors', { min: 1, max: 300, def: 1 })! };
+      },
+      existing: (q, rows) => existingCodes(q, 'buildings', rows),
+      line: (r) => `${f(r.code)},${r.compound},${f(r.name)},${r.floors}\n`,
+    };
+  },
+};
+
+type HouseholdRow = Row & { code: string; building: number; compound: number; floor: number; unit: string | null; shared: boolean };
+const householdCols = ['code', 'building_id', 'compound_id', 'floor', 'unit', 'shared_facilities'];
+const households: Spec<HouseholdRow> = {
+  table: 'households',
+  columns: householdCols,
+  update: updateByCode('households', householdCols),
+  async prepare(q) {
+    const bs = await codeMap<{ id: number; compound: number; district: number; floors: number }>(
+      q,
+      'SELECT b.code, b.id, b.compound_id, b.floors, c.district_id FROM buildings b JOIN compounds c ON c.id = b.compound_id',
+      (r) => ({ id: r.id, compound: r.compound_id, district: r.district_id, floors: r.floors }),
+    );
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        const b = lookup(bs, c[1], 'building_code', 'building');
+        const floor = int(c[2], 'floor', { min: -5, max: 300, def: 1 })!;
+        if (floor > b.floors) throw new RowError(`floor ${floor} is above the building's ${b.floors} floors`);
+        return { line, key: code, district: b.district, code, building: b.id, compound: b.compound, floor, unit: text(c[3], 'unit', { max: 50 }), shared: bool(c[4], 'shared_facilities') };
+      },
+      existing: (q, rows) => existingCodes(q, 'households', rows),
+      line: (r) => `${f(r.code)},${r.building},${r.compound},${r.floor},${f(r.unit)},${r.shared}\n`,
+    };
+  },
+};
+
+type PersonRow = Row & {
+  name: string; sex: string; birth: string; phone: string | null; householdCode: string | null; compound: CompoundRef | null; household: number | null;
+  comorbidities: string[]; pregnancy: string; careNeeds: string[]; hash?: Buffer;
+};
+export const PERSON_COPY_COLUMNS = ['id_hash', 'id_enc', 'personal_code', 'name', 'sex', 'birth_date', 'phone', 'household_id', 'compound_id', 'street_id', 'district_id', 'comorbidities', 'pregnancy', 'care_needs'];
+const persons: Spec<PersonRow> = {
+  table: 'persons',
+  columns: PERSON_COPY_COLUMNS,
+  // A person found again by ID number is updated; the ID copies and the personal code stay as they are.
+  update: `UPDATE persons p SET ${PERSON_COPY_COLUMNS.slice(3).map((c) => `${c} = s.${c}`).join(', ')}, updated_at = now() FROM registry_stage s WHERE p.id_hash = s.id_hash`,
+  async prepare(q, ctx) {
+    const cs = await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id }));
+    const latest = today(ctx.clock.now());
+    const pii = ctx.pii;
+    return {
+      parse: (c, line) => {
+        const key = idNumber(c[0]);
+        const sex = oneOf(c[2], 'sex', ['F', 'M']);
+        const pregnancy = oneOf(c[8], 'pregnancy', PREGNANCY, 'none');
+        if (pregnancy !== 'none' && sex === 'M') throw new RowError(`pregnancy '${pregnancy}' does not go with sex 'M'`);
+        const householdCode = text(c[5], 'household_code', { max: 50 });
+        const compound = optionalLookup(cs, c[6], 'compound_code', 'compound');
+        if (!householdCode && !compound) throw new RowError('household_code or compound_code is needed (where the person lives)');
+        return {
+          line, key, district: compound?.district ?? null, name: requiredText(c[1], 'name'), sex, birth: date(c[3], 'birth_date', latest), phone: phone(c[4]),
+          householdCode, compound, household: null, comorbidities: list(c[7], 'comorbidities', COMORBIDITIES), pregnancy, careNeeds: list(c[9], 'care_needs', CARE_NEEDS),
+        };
+      },
+      async resolve(q, rows) {
+        const codes = [...new Set(rows.filter((r) => r.householdCode).map((r) => r.householdCode!))];
+        if (!codes.length) return;
+        const found = await q.query<{ code: string; id: number; compound_id: number }>('SELECT code, id, compound_id FROM households WHERE code = ANY($1::text[])', [codes]);
+        const hh = new Map(found.map((h) => [h.code, h]));
+        const byId = new Map([...cs.values()].map((c) => [c.id, c]));
+        for (const r of rows) {
+          if (!r.householdCode) continue;
+          const h = hh.get(r.householdCode);
+          if (!h) r.reject = `unknown household_code '${r.householdCode}' (no such household)`;
+          else if (r.compound && r.compound.id !== h.compound_id) r.reject = `household '${r.householdCode}' is not in compound_code's compound`;
+          else {
+            r.household = h.id;
+            r.compound = byId.get(h.compound_id) ?? null;
+            r.district = r.compound?.district ?? null;
+          }
+        }
+      },
+      async existing(q, rows) {
+        const byHex = new Map<string, string>();
+        for (const r of rows) {
+          r.hash ??= pii.hashId(r.key);
+          byHex.set(r.hash.toString('hex'), r.key);
+        }
+        const found = await q.query<{ h: string }>(`SELECT encode(id_hash, 'hex') AS h FROM persons WHERE id_hash IN (SELECT decode(x, 'hex') FROM unnest($1::text[]) x)`, [[...byHex.keys()]]);
+        return new Set(found.map((r) => byHex.get(r.h)!));
+      },
+      line: (r) => {
+        const hash = (r.hash ??= pii.hashId(r.key));
+        const c = r.compound;
+        return `\\x${hash.toString('hex')},\\x${pii.encryptId(r.key).toString('hex')},${pii.personalCode(hash)},${f(r.name)},${r.sex},${r.birth},${r.phone ?? ''},${n(r.household)},${c ? `${c.id},${c.street},${c.district}` : ',,'},${arr(r.comorbidities)},${r.pregnancy},${arr(r.careNeeds)}\n`;
+      },
+    };
+  },
+};
+
+type VenueRow = Row & { code: string; name: string; kind: string; district: number; street: number | null; compound: number | null; lon: number; lat: number; popularity: number };
+const venueCols = ['code', 'name', 'kind', 'district_id', 'street_id', 'compound_id', 'lon', 'lat', 'popularity'];
+const venues: Spec<VenueRow> = {
+  table: 'venues',
+  columns: venueCols,
+  update: updateByCode('venues', venueCols),
+  async prepare(q) {
+    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+    const ss = await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id }));
+    const cs = await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id }));
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        const district = lookup(ds, c[3], 'district_code', 'district');
+        const street = optionalLookup(ss, c[4], 'street_code', 'street');
+        const compound = optionalLookup(cs, c[5], 'compound_code', 'compound');
+        if (street && street.district !== district) throw new RowError(`street '${c[4]}' is not in district '${c[3]}'`);
+        if (compound && compound.district !== district) throw new RowError(`compound '${c[5]}' is not in district '${c[3]}'`);
+        if (compound && street && compound.street !== street.id) throw new RowError(`compound '${c[5]}' is not in street '${c[4]}'`);
+        return {
+          line, key: code, code, name: requiredText(c[1], 'name'), kind: oneOf(c[2], 'kind', VENUE_KINDS), district, street: street?.id ?? compound?.street ?? null, compound: compound?.id ?? null,
+          lon: num(c[6], 'lon', { min: -180, max: 180, required: true })!, lat: num(c[7], 'lat', { min: -90, max: 90, required: true })!, popularity: num(c[8], 'popularity', { min: 0, def: 1 })!,
+        };
+      },
+      existing: (q, rows) => existingCodes(q, 'venues', rows),
+      line: (r) => `${f(r.code)},${f(r.name)},${r.kind},${r.district},${n(r.street)},${n(r.compound)},${r.lon},${r.lat},${r.popularity}\n`,
+    };
+  },
+};
+
+type PointRow = Row & { code: string; name: string; district: number; street: number | null; lon: number; lat: number; stations: number; opens: string; closes: string; vaccinates: boolean };
+const pointCols = ['code', 'name', 'district_id', 'street_id', 'lon', 'lat', 'stations', 'opens', 'closes', 'vaccinates'];
+const sampling_points: Spec<PointRow> = {
+  table: 'sampling_points',
+  columns: pointCols,
+  update: updateByCode('sampling_points', pointCols),
+  async prepare(q) {
+    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+    const ss = await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id }));
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        const district = lookup(ds, c[2], 'district_code', 'district');
+        const street = optionalLookup(ss, c[3], 'street_code', 'street');
+        if (street && street.district !== district) throw new RowError(`street '${c[3]}' is not in district '${c[2]}'`);
+        const opens = time(c[7], 'opens', '08:00');
+        const closes = time(c[8], 'closes', '20:00');
+        return {
+          line, key: code, code, name: requiredText(c[1], 'name'), district, street: street?.id ?? null, lon: num(c[4], 'lon', { min: -180, max: 180, required: true })!,
+          lat: num(c[5], 'lat', { min: -90, max: 90, required: true })!, stations: int(c[6], 'stations', { min: 1, max: 1000, def: 1 })!, opens, closes, vaccinates: bool(c[9], 'vaccinates'),
+        };
+      },
+      existing: (q, rows) => existingCodes(q, 'sampling_points', rows),
+      line: (r) => `${f(r.code)},${f(r.name)},${r.district},${n(r.street)},${r.lon},${r.lat},${r.stations},${r.opens},${r.closes},${r.vaccinates}\n`,
+    };
+  },
+};
+
+type LabRow = Row & { code: string; name: string; district: number; capacity: number };
+const labCols = ['code', 'name', 'district_id', 'daily_capacity'];
+const labs: Spec<LabRow> = {
+  table: 'labs',
+  columns: labCols,
+  update: updateByCode('labs', labCols),
+  async prepare(q) {
+    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        return { line, key: code, code, name: requiredText(c[1], 'name'), district: lookup(ds, c[2], 'district_code', 'district'), capacity: int(c[3], 'daily_capacity', { min: 0, required: true })! };
+      },
+      existing: (q, rows) => existingCodes(q, 'labs', rows),
+      line: (r) => `${f(r.code)},${f(r.name)},${r.district},${r.capacity}\n`,
+    };
+  },
+};
+
+type FacilityRow = Row & { code: string; name: string; kind: string; district: number; lon: number; lat: number; general: number; icu: number; rooms: number };
+const facilityCols = ['code', 'name', 'kind', 'district_id', 'lon', 'lat', 'beds_general', 'beds_icu', 'rooms'];
+const facilities: Spec<FacilityRow> = {
+  table: 'facilities',
+  columns: facilityCols,
+  update: updateByCode('facilities', facilityCols),
+  async prepare(q) {
+    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+    return {
+      parse: (c, line) => {
+        const code = requiredText(c[0], 'code', 50);
+        return {
+          line, key: code, code, name: requiredText(c[1], 'name'), kind: oneOf(c[2], 'kind', FACILITY_KINDS), district: lookup(ds, c[3], 'district_code', 'district'),
+          lon: num(c[4], 'lon', { min: -180, max: 180, required: true })!, lat: num(c[5], 'lat', { min: -90, max: 90, required: true })!,
+          general: int(c[6], 'beds_general', { min: 0, def: 0 })!, icu: int(c[7], 'beds_icu', { min: 0, def: 0 })!, rooms: int(c[8], 'rooms', { min: 0, def: 0 })!,
+        };
+      },
+      existing: (q, rows) => existingCodes(q, 'facilities', rows),
+      line: (r) => `${f(r.code)},${f(r.name)},${r.kind},${r.district},${r.lon},${r.lat},${r.general},${r.icu},${r.rooms}\n`,
+    };
+  },
+};
+
+const SPECS: Record<EntityName, Spec<any>> = { districts, streets, compounds, compound_adjacency, buildings, households, persons, venues, sampling_points, labs, facilities };
+
+// ---- the import run ----
+
+interface Input {
+  /** The header row (column names), or null for an empty file. */
+  header: string[] | null;
+  rows: AsyncIterable<{ line: number; fields: string[] }>;
+}
+
+class NotCommitted extends Error {}
+
+async function run(ctx: AppContext, entity: EntityName, input: Input, opts: ImportOptions): Promise<ImportReport> {
+  const report: ImportReport = { entity, read: 0, inserted: 0, matched: 0, rejected: [], rejectedCount: 0, committed: false };
+  const reject = (line: number, reason: string) => {
+    report.rejectedCount!++;
+    if (report.rejected.length < MAX_LISTED) report.rejected.push({ line, reason });
+  };
+  const expected = CSV_COLUMNS[entity];
+  if (!input.header) {
+    reject(1, 'the file is empty: a header row naming the columns is required');
+    return report;
+  }
+  const header = input.header.map((h) => h.trim());
+  const unknown = header.filter((h) => !expected.includes(h));
+  const missing = expected.filter((c) => !header.includes(c));
+  const twice = header.filter((h, i) => header.indexOf(h) !== i);
+  if (unknown.length || missing.length || twice.length) {
+    const parts = [unknown.length && `unknown column(s): ${unknown.join(', ')}`, missing.length && `missing column(s): ${missing.join(', ')}`, twice.length && `column(s) named twice: ${twice.join(', ')}`];
+    reject(1, `header: ${parts.filter(Boolean).join('; ')} (expected: ${expected.join(', ')})`);
+    return report;
+  }
+  // Fields are handed to the spec in CSV_COLUMNS order; reorder only when the file's order differs.
+  const order = expected.map((c) => header.indexOf(c));
+  const inOrder = order.every((p, i) => p === i);
+  const width = header.length;
+  const spec = SPECS[entity];
+  const onlyDistrict = opts.districtId ?? null;
+  if (onlyDistrict !== null && entity === 'districts') {
+    reject(1, 'districts can be imported only by city command');
+    return report;
+  }
+
+  try {
+    await ctx.db.tx(async (q) => {
+      const prep = await spec.prepare(q, ctx);
+      const [{ any }] = await q.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${spec.table}) AS any`);
+      let staged = false;
+      const seen = new Map<string, number>();
+      let chunk: Row[] = [];
+
+      const flush = async () => {
+        const rows = chunk;
+        chunk = [];
+        if (!rows.length) return;
+        if (prep.resolve) await prep.resolve(q, rows);
+        let good: Row[] = [];
+        for (const r of rows) {
+          if (!r.reject && onlyDistrict !== null && r.district !== onlyDistrict) r.reject = 'outside your jurisdiction (another district)';
+          if (r.reject) reject(r.line, r.reject);
+          else good.push(r);
+        }
+        // All or nothing: once a row is bad nothing will be kept, so only validation goes on.
+        if (!good.length || (report.rejectedCount && !opts.partial)) return;
+        const existing = any ? await prep.existing(q, good) : new Set<string>();
+        let updates: Row[] = [];
+        if (existing.size) {
+          updates = good.filter((r) => existing.has(r.key));
+          good = good.filter((r) => !existing.has(r.key));
+        }
+        if (good.length) report.inserted += await q.copyCsv(spec.table, spec.columns, [good.map(prep.line).join('')]);
+        if (updates.length) {
+          if (spec.update) {
+            if (!staged) {
+              await q.query(`CREATE TEMP TABLE registry_stage ON COMMIT DROP AS SELECT ${spec.columns.join(', ')} FROM ${spec.table} WITH NO DATA`);
+              staged = true;
+            } else await q.query('TRUNCATE registry_stage');
+            await q.copyCsv('registry_stage', spec.columns, [updates.map(prep.line).join('')]);
+            await q.query(spec.update);
+          }
+          report.matched += updates.length;
+        }
+      };
+
+      for await (const { line, fields } of input.rows) {
+        report.read++;
+        if (opts.onProgress && report.read % 10_000 === 0) opts.onProgress(report.read);
+        if (fields.length !== width) {
+          // A blank line is not a record; anything else with the wrong count is.
+          if (!(fields.length === 1 && fields[0] === '')) reject(line, `has ${fields.length} field(s), the header has ${width}`);
+          else report.read--;
+          continue;
+        }
+        let row: Row;
+        try {
+          row = prep.parse(inOrder ? fields : order.map((p) => fields[p]), line);
+        } catch (e) {
+          if (!(e instanceof RowError)) throw e;
+          reject(line, e.message);
+          continue;
+        }
+        const first = seen.get(row.key);
+        if (first !== undefined) {
+          reject(line, `duplicate of line ${first} (${entity === 'persons' ? 'same ID number' : `same ${entity === 'compound_adjacency' ? 'pair' : 'code'} '${row.key}'`})`);
+          continue;
+        }
+        seen.set(row.key, line);
+        chunk.push(row);
+        if (chunk.length >= CHUNK) await flush();
+      }
+      await flush();
+      opts.onProgress?.(report.read);
+      if (report.rejectedCount && !opts.partial) throw new NotCommitted();
+      if (report.inserted + report.matched > 0 && spec.after) await spec.after(q);
+      await appendAudit(
+        q,
+        [{ actor: opts.actor?.actor ?? 'system', role: opts.actor?.role ?? null, action: 'import', entity: entity === 'persons' ? 'person' : entity, detail: { read: report.read, inserted: report.inserted, matched: report.matched, rejected: report.rejectedCount, partial: Boolean(opts.partial) } }],
+        ctx.clock.now(),
+      );
+    });
+    report.committed = true;
+  } catch (e) {
+    if (!(e instanceof NotCommitted) && !(e instanceof MalformedCsv)) throw e;
+    if (e instanceof MalformedCsv) reject(e.line, e.message);
+    report.inserted = 0;
+    report.matched = 0;
+  }
+  return report;
+}
+
+class MalformedCsv extends Error {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Streams a CSV file (with a header row) into the registry. */
+export async function importCsv(ctx: AppContext, entity: EntityName, input: Readable, opts: ImportOptions = {}): Promise<ImportReport> {
+  const parser = input.pipe(parse({ bom: true, relax_column_count: true, info: true, skip_records_with_empty_values: false }));
+  input.on('error', (e) => parser.destroy(e));
+  const it = parser[Symbol.asyncIterator]() as AsyncIterator<{ record: string[]; info: { lines: number } }>;
+  let lastLine = 1;
+  const next = async () => {
+    try {
+      return await it.next();
+    } catch (e) {
+      const err = e as Error & { code?: string; lines?: number };
+      // A broken file (an unclosed quote ...) cannot be read on: name where it broke, keep nothing.
+      if (err.code?.startsWith('CSV_')) throw new MalformedCsv(err.lines ?? lastLine + 1, `the file cannot be read from here on: ${err.message}`);
+      throw e;
+    }
+  };
+  try {
+    const first = await next();
+    const rows = async function* () {
+      for (;;) {
+        const r = await next();
+        if (r.done) return;
+        lastLine = r.value.info.lines;
+        yield { line: r.value.info.lines, fields: r.value.record };
+      }
+    };
+    return await run(ctx, entity, { header: first.done ? null : first.value.record, rows: rows() }, opts);
+  } catch (e) {
+    if (e instanceof MalformedCsv) {
+      const report: ImportReport = { entity, read: 0, inserted: 0, matched: 0, rejected: [{ line: e.line, reason: e.message }], rejectedCount: 1, committed: false };
+      return report;
+    }
+    throw e;
+  } finally {
+    parser.destroy();
+  }
+}
+
+/** Imports rows already split into columns (the synthetic city uses this; lines are counted from 2). */
+export async function importRecords(ctx: AppContext, entity: EntityName, rows: Iterable<CsvRecord> | AsyncIterable<CsvRecord>, opts: ImportOptions = {}): Promise<ImportReport> {
+  const columns = CSV_COLUMNS[entity];
+  const it = (Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : (rows as Iterable<CsvRecord>)[Symbol.iterator]()) as AsyncIterator<CsvRecord> | Iterator<CsvRecord>;
+  const first = await it.next();
+  // The first record's keys are the header; later records are read by those names.
+  const header = first.done ? [...columns] : Object.keys(first.value);
+  const gen = async function* () {
+    let line = 2;
+    let r = first;
+    while (!r.done) {
+      const rec = r.value;
+      yield { line: line++, fields: header.map((c) => rec[c] ?? '') };
+      r = await it.next();
+    }
+  };
+  return run(ctx, entity, { header, rows: gen() }, opts);
+}
