@@ -200,7 +200,7 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = caller(req);
       const t = now();
       const added = await ctx.db.tx(async (q) => {
-        const a = await addSample(q, ctx.pii, req.params.barcode, req.body.person, t);
+        const a = await addSample(q, ctx.pii, req.params.barcode, req.body.person, ctx.preset, t);
         await appendAudit(q, [{ ...actorOf(p), action: 'sample', entity: 'person', entityId: a.personId, reason: `tube ${req.params.barcode}` }], t);
         return a;
       });

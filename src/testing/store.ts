@@ -187,7 +187,7 @@ export interface AddedSample {
 }
 
 /** Adds one person to an open tube; refuses a full or closed tube, an unknown person and re-pooling. */
-export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, personRef: string, now: Date): Promise<AddedSample> {
+export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, personRef: string, preset: Preset, now: Date): Promise<AddedSample> {
   const tube = await lockTube(q, barcode);
   const [{ count }] = await q.query<{ count: number }>('SELECT count(*)::int AS count FROM samples WHERE tube_id = $1', [tube.id]);
   const refusal = canAddToTube({ closed: tube.closed_at !== null, capacity: tube.capacity, count });
@@ -196,6 +196,13 @@ export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, per
   if (asTube) throw badRequest(`${personRef} is a tube: a tube cannot be put into another tube (re-pooling is not allowed).`);
   const person = (await resolvePersons(q, pii, [personRef])).get(personRef);
   if (!person) throw notFound(`Person with code or ID number ${personRef}`);
+  if (tube.campaign_id !== null) {
+    // A sealed compound's resident goes in a single tube, a controlled one's in at most 10 (rules.md 13).
+    const [e] = await q.query<{ sampling_group: SamplingGroup }>('SELECT sampling_group FROM campaign_expected WHERE campaign_id = $1 AND person_id = $2', [tube.campaign_id, person.personId]);
+    if (e && poolSizeFor(e.sampling_group, preset) < tube.capacity) {
+      throw conflict(`This person is in sampling group ${e.sampling_group}: use a tube of at most ${poolSizeFor(e.sampling_group, preset)}, not this ${tube.capacity}-person tube.`);
+    }
+  }
   const [dup] = await q.query('SELECT 1 FROM samples WHERE tube_id = $1 AND person_id = $2', [tube.id, person.personId]);
   if (dup) throw conflict(`This person is already in tube ${barcode}.`);
   const repeat = tube.campaign_id !== null && (await q.query('SELECT 1 FROM samples WHERE campaign_id = $1 AND person_id = $2 LIMIT 1', [tube.campaign_id, person.personId])).length > 0;
@@ -247,6 +254,23 @@ export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTu
       else if (!persons.has(ref)) problems.push(`tubes[${i}] (${t.barcode}): no person with code or ID number ${ref}`);
     }
   });
+  // Each person's group in the campaign caps the tube they may share (rules.md 13).
+  const groups = new Map<string, SamplingGroup>();
+  if (campaignIdsOf(batch).length) {
+    const rows = await q.query<{ k: string; sampling_group: SamplingGroup }>(
+      `SELECT campaign_id || ':' || person_id AS k, sampling_group FROM campaign_expected WHERE campaign_id = ANY($1) AND person_id = ANY($2)`,
+      [campaignIdsOf(batch), [...persons.values()].map((p) => p.personId)],
+    );
+    for (const r of rows) groups.set(r.k, r.sampling_group);
+  }
+  batch.forEach((t, i) => {
+    if (!t.campaignId) return;
+    for (const ref of t.persons) {
+      const p = persons.get(ref);
+      const g = p && groups.get(`${t.campaignId}:${p.personId}`);
+      if (g && poolSizeFor(g, preset) < t.persons.length) problems.push(`tubes[${i}] (${t.barcode}): ${ref} is in sampling group ${g} and may share a tube with at most ${poolSizeFor(g, preset) - 1} other(s)`);
+    }
+  });
   const points = new Set((await q.query<{ id: number }>('SELECT id FROM sampling_points WHERE id = ANY($1)', [[...new Set(batch.map((t) => t.samplingPointId))]])).map((r) => r.id));
   batch.forEach((t, i) => {
     if (!points.has(t.samplingPointId)) problems.push(`tubes[${i}] (${t.barcode}): no sampling point ${t.samplingPointId}`);
@@ -259,7 +283,7 @@ export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTu
   const tubeLines: string[] = [];
   const sampleLines: string[] = [];
   // Who in this batch was sampled before in the same campaign (repeat in round).
-  const campaignIds = [...new Set(batch.map((t) => t.campaignId).filter((c): c is number => !!c))];
+  const campaignIds = campaignIdsOf(batch);
   const before = new Set(
     campaignIds.length
       ? (await q.query<{ k: string }>(`SELECT campaign_id || ':' || person_id AS k FROM samples WHERE campaign_id = ANY($1) AND person_id = ANY($2)`, [campaignIds, [...persons.values()].map((p) => p.personId)])).map((r) => r.k)
@@ -284,6 +308,7 @@ export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTu
   return { tubes: batch.length, samples: sampleLines.length, repeats };
 }
 
+const campaignIdsOf = (batch: BatchTube[]) => [...new Set(batch.map((t) => t.campaignId).filter((c): c is number => !!c))];
 const csv = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 function* chunked(lines: string[], size = 20000): Iterable<string> {
   for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size).join('');
