@@ -11,7 +11,7 @@ import type { AppContext } from './core/context.ts';
 import { installHttpCore } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
-import { testingRoutes } from './testing/index.ts';
+import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -43,4 +43,15 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
   return app;
+}
+
+/** Periodic checks that raise alerts from the facts (overdue lab results ...). Returns a stop function. */
+export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}): () => void {
+  const jobs = [{ name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) }];
+  const timers = jobs.map((j) =>
+    setInterval(() => {
+      j.run().catch((e: Error) => log(`job "${j.name}" failed: ${e.message}`));
+    }, j.everyMs),
+  );
+  return () => timers.forEach(clearInterval);
 }

@@ -198,6 +198,22 @@ describe('a screening round', () => {
     expect(task).toEqual({ person_ids: [p.id], street_id: p.street });
   });
 
+  it('raises one alert for tubes at a lab still without a result after the preset’s deadline', async () => {
+    await srv.call('POST', '/api/v1/tubes', { as: sampler, body: { barcode: 'LATE0001', samplingPointId: pointId } });
+    await srv.call('POST', '/api/v1/tubes/LATE0001/samples', { as: sampler, body: { person: persons[2].code } });
+    await srv.call('POST', '/api/v1/tubes/LATE0001/close', { as: sampler });
+    const received = await srv.call('POST', `/api/v1/labs/${labId}/receipts`, { as: lab, body: { barcodes: ['LATE0001', 'NOSUCH99'] } });
+    expect(received.body).toEqual({ received: 1, unknown: ['NOSUCH99'] });
+    await srv.call('GET', `/api/v1/labs/${labId}/load`, { as: city });
+    expect(await ctx.db.query("SELECT 1 FROM alerts WHERE kind = 'labOverdue'")).toHaveLength(0);
+    ctx.clock.advance((ctx.preset.testing.resultDeadlineHours + 1) * 3600_000);
+    await srv.call('GET', `/api/v1/labs/${labId}/load`, { as: city });
+    await srv.call('GET', `/api/v1/labs/${labId}/load`, { as: city });
+    const alerts = await ctx.db.query<{ facts: { tubes: number; labId: number } }>("SELECT facts FROM alerts WHERE kind = 'labOverdue'");
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0].facts).toMatchObject({ labId, tubes: 1 });
+  });
+
   it('reports lab load and turnaround, and a sampling point’s throughput and wait', async () => {
     const load = await srv.call('GET', `/api/v1/labs/${labId}/load`, { as: city });
     expect(load.status).toBe(200);
