@@ -3,7 +3,7 @@
 import type { Key } from './i18n.ts';
 
 /** How a cell is drawn: plain text, a number, a translated vocabulary word, a reference to another record... */
-export type Format = 'text' | 'number' | 'bool' | 'sex' | 'date' | 'list' | 'kind' | 'pregnancy' | 'lonlat' | 'hours' | 'mono';
+export type Format = 'text' | 'number' | 'bool' | 'sex' | 'date' | 'datetime' | 'list' | 'kind' | 'pregnancy' | 'lonlat' | 'hours' | 'mono';
 export type RefEntity = 'districts' | 'streets' | 'compounds';
 
 export interface Column {
@@ -13,8 +13,6 @@ export interface Column {
   format?: Format;
   /** An id field shown as the referenced record's name. */
   ref?: RefEntity;
-  /** Other field names the API may use for the same thing (the first present wins). */
-  alt?: string[];
 }
 
 export const ENTITY_ORDER = ['districts', 'streets', 'compounds', 'buildings', 'households', 'persons', 'venues', 'sampling-points', 'labs', 'facilities'] as const;
@@ -34,10 +32,11 @@ export const COLUMNS: Record<Entity, Column[]> = {
   households: [code, { key: 'buildingId', label: 'col.building', format: 'number' }, compound, { key: 'floor', label: 'col.floor', format: 'number' }, { key: 'unit', label: 'col.unit' }, { key: 'sharedFacilities', label: 'col.shared', format: 'bool' }],
   persons: [
     { key: 'name', label: 'col.personName' },
-    { key: 'idNumber', label: 'col.idNumber', format: 'mono', alt: ['idNumberMasked', 'maskedIdNumber', 'idMasked'] },
+    // The API masks the number (region and check digit only); the clear number is a separate, audited call.
+    { key: 'idNumberMasked', label: 'col.idNumber', format: 'mono' },
     { key: 'sex', label: 'col.sex', format: 'sex' },
     { key: 'birthDate', label: 'col.birthDate', format: 'date' },
-    { key: 'phone', label: 'col.phone', format: 'mono', alt: ['phoneMasked', 'maskedPhone'] },
+    { key: 'phone', label: 'col.phone', format: 'mono' },
     compound,
     district,
     { key: 'comorbidities', label: 'col.comorbidities', format: 'list' },
@@ -74,10 +73,7 @@ export const FIELD_LABELS: Record<string, Key> = {
   sharedFacilities: 'col.shared',
   sex: 'col.sex',
   birthDate: 'col.birthDate',
-  idNumber: 'col.idNumber',
   idNumberMasked: 'col.idNumber',
-  maskedIdNumber: 'col.idNumber',
-  idMasked: 'col.idNumber',
   phone: 'col.phone',
   personalCode: 'col.personalCode',
   comorbidities: 'col.comorbidities',
@@ -91,6 +87,14 @@ export const FIELD_LABELS: Record<string, Key> = {
   bedsGeneral: 'col.bedsGeneral',
   bedsIcu: 'col.bedsIcu',
   rooms: 'col.rooms',
+  lon: 'col.lon',
+  lat: 'col.lat',
+  centroidLon: 'col.lon',
+  centroidLat: 'col.lat',
+  opens: 'col.opens',
+  closes: 'col.closes',
+  createdAt: 'col.createdAt',
+  updatedAt: 'col.updatedAt',
 };
 
 /** How a field is drawn wherever it appears (tables and the detail panel). */
@@ -101,10 +105,7 @@ export const FIELD_FORMATS: Record<string, Format> = {
   sharedFacilities: 'bool',
   sex: 'sex',
   birthDate: 'date',
-  idNumber: 'mono',
   idNumberMasked: 'mono',
-  maskedIdNumber: 'mono',
-  idMasked: 'mono',
   phone: 'mono',
   personalCode: 'mono',
   code: 'mono',
@@ -119,6 +120,8 @@ export const FIELD_FORMATS: Record<string, Format> = {
   bedsGeneral: 'number',
   bedsIcu: 'number',
   rooms: 'number',
+  createdAt: 'datetime',
+  updatedAt: 'datetime',
 };
 
 export function isEntity(s: string | null): s is Entity {

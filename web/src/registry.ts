@@ -109,10 +109,7 @@ function renderTable(page: Rec[] | null): void {
 
 const alignOf = (c: Column) => (c.format === 'number' ? 'num' : c.format === 'mono' || c.format === 'lonlat' ? 'mono' : '');
 
-function valueOf(r: Rec, c: Column): unknown {
-  for (const k of [c.key, ...(c.alt ?? [])]) if (r[k] !== undefined) return r[k];
-  return undefined;
-}
+const valueOf = (r: Rec, c: Column): unknown => r[c.key];
 
 function cell(r: Rec, c: Column): string {
   const v = valueOf(r, c);
@@ -141,6 +138,8 @@ function show(v: unknown, format: Column['format'] = 'text'): string {
       return tMaybe(`pregnancy.${String(v)}`, String(v));
     case 'date':
       return String(v).slice(0, 10);
+    case 'datetime':
+      return new Date(String(v)).toLocaleString(currentLang(), { dateStyle: 'short', timeStyle: 'short' });
     case 'list':
       return Array.isArray(v) ? (v.length ? v.map((x) => tMaybe(`vocab.${String(x)}`, String(x))).join(currentLang() === 'en' ? ', ' : '、') : '—') : String(v);
     default:
