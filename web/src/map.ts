@@ -86,6 +86,8 @@ function draw(compounds: Collection<CompoundProps>, districts: Collection<Distri
   chart.on('finished', () => markReady(shaped.length));
   chart.setOption({
     backgroundColor: 'transparent',
+    // Thousands of regions: animating them costs seconds on a command-centre PC and shows nothing useful.
+    animation: false,
     tooltip: {
       trigger: 'item',
       backgroundColor: 'rgba(10, 18, 32, 0.94)',

@@ -173,7 +173,8 @@ async function resolveRefs(items: Rec[], columns: Column[] = COLUMNS[entity]): P
     wanted.map(async ([ref, id]) => {
       try {
         const rec = await api<Rec>(`/api/v1/${ref}/${id}`);
-        refNames[ref].set(id, String(rec.name ?? rec.code ?? `#${id}`));
+        const name = currentLang() === 'en' && rec.nameEn ? rec.nameEn : rec.name;
+        refNames[ref].set(id, String(name ?? rec.code ?? `#${id}`));
       } catch {
         refNames[ref].set(id, `#${id}`);
       }
