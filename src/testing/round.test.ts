@@ -152,14 +152,16 @@ describe('a screening round', () => {
   it('resolves the positive pool by single-tube retests: negatives released, a positive found', async () => {
     const pool = pools.find((p) => p.members.length === 10)!;
     const lines = ['barcode,result,ct_orf1ab,ct_n,resulted_at'];
+    // The next morning: retests are sampled after the pool.
+    ctx.clock.set(new Date('2022-04-11T01:00:00Z'), 0);
     for (const [i, m] of pool.members.entries()) {
       const bc = `R${String(i).padStart(6, '0')}`;
       expect((await srv.call('POST', '/api/v1/tubes', { as: sampler, body: { barcode: bc, samplingPointId: pointId, retestOf: pool.barcode } })).status).toBe(201);
       expect((await srv.call('POST', `/api/v1/tubes/${bc}/samples`, { as: sampler, body: { person: m.code } })).status).toBe(201);
       lines.push(i === 0 ? `${bc},positive,28,29,2022-04-11T20:00:00+08:00` : `${bc},negative,,,2022-04-11T20:00:00+08:00`);
     }
-    ctx.clock.set(new Date('2022-04-11T13:00:00Z'), 0);
     const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as: lab, body: lines.join('\n'), headers: { 'content-type': 'text/csv' } });
+    expect(r.status, r.text).toBe(200);
     expect(r.body).toMatchObject({ applied: 10, positives: 1, cleared: 9 });
     for (const [i, m] of pool.members.entries()) {
       const h = await srv.call('GET', `/api/v1/persons/${m.id}/tests`, { as: city });
@@ -198,6 +200,14 @@ describe('a screening round', () => {
     expect(task).toEqual({ person_ids: [p.id], street_id: p.street });
   });
 
+  it('reports lab load and turnaround, and a sampling point’s throughput and wait', async () => {
+    const load = await srv.call('GET', `/api/v1/labs/${labId}/load`, { as: city });
+    expect(load.status).toBe(200);
+    expect(load.body.resultedToday).toBeGreaterThan(0);
+    const q = await srv.call('POST', `/api/v1/sampling-points/${pointId}/queue`, { as: sampler, body: { waiting: 40 } });
+    expect(q.status).toBe(201);
+    expect(q.body.queue.waiting).toBe(40);
+  });
   it('raises one alert for tubes at a lab still without a result after the preset’s deadline', async () => {
     await srv.call('POST', '/api/v1/tubes', { as: sampler, body: { barcode: 'LATE0001', samplingPointId: pointId } });
     await srv.call('POST', '/api/v1/tubes/LATE0001/samples', { as: sampler, body: { person: persons[2].code } });
@@ -214,14 +224,6 @@ describe('a screening round', () => {
     expect(alerts[0].facts).toMatchObject({ labId, tubes: 1 });
   });
 
-  it('reports lab load and turnaround, and a sampling point’s throughput and wait', async () => {
-    const load = await srv.call('GET', `/api/v1/labs/${labId}/load`, { as: city });
-    expect(load.status).toBe(200);
-    expect(load.body.resultedToday).toBeGreaterThan(0);
-    const q = await srv.call('POST', `/api/v1/sampling-points/${pointId}/queue`, { as: sampler, body: { waiting: 40 } });
-    expect(q.status).toBe(201);
-    expect(q.body.queue.waiting).toBe(40);
-  });
 });
 
 describe('bad input changes nothing', () => {
@@ -249,21 +251,21 @@ describe('bad input changes nothing', () => {
   });
 
   it('refuses a 21st person in a tube, and an 11th in a 10-in-1 tube', async () => {
-    await srv.call('POST', '/api/v1/tubes', { as: city, body: { barcode: 'T20', samplingPointId: pointId, group: 'precaution' } });
-    for (const c of codes.slice(0, 20)) expect((await srv.call('POST', '/api/v1/tubes/T20/samples', { as: city, body: { person: c } })).status).toBe(201);
-    const r = await srv.call('POST', '/api/v1/tubes/T20/samples', { as: city, body: { person: codes[20] } });
+    await srv.call('POST', '/api/v1/tubes', { as: city, body: { barcode: 'T020', samplingPointId: pointId, group: 'precaution' } });
+    for (const c of codes.slice(0, 20)) expect((await srv.call('POST', '/api/v1/tubes/T020/samples', { as: city, body: { person: c } })).status).toBe(201);
+    const r = await srv.call('POST', '/api/v1/tubes/T020/samples', { as: city, body: { person: codes[20] } });
     expect(r.status).toBe(409);
     expect(r.body.detail).toMatch(/at most 20/);
-    await srv.call('POST', '/api/v1/tubes', { as: city, body: { barcode: 'T10', samplingPointId: pointId, group: 'controlled' } });
-    for (const c of codes.slice(0, 10)) await srv.call('POST', '/api/v1/tubes/T10/samples', { as: city, body: { person: c } });
-    expect((await srv.call('POST', '/api/v1/tubes/T10/samples', { as: city, body: { person: codes[10] } })).status).toBe(409);
+    await srv.call('POST', '/api/v1/tubes', { as: city, body: { barcode: 'T010', samplingPointId: pointId, group: 'controlled' } });
+    for (const c of codes.slice(0, 10)) await srv.call('POST', '/api/v1/tubes/T010/samples', { as: city, body: { person: c } });
+    expect((await srv.call('POST', '/api/v1/tubes/T010/samples', { as: city, body: { person: codes[10] } })).status).toBe(409);
     expect(await count('samples')).toBe(30);
   });
 
   it('refuses an unknown barcode and a tube put into a tube', async () => {
     expect((await srv.call('POST', '/api/v1/tubes/NOSUCH1/samples', { as: city, body: { person: codes[0] } })).status).toBe(404);
-    await srv.call('POST', '/api/v1/tubes', { as: city, body: { barcode: 'T30', samplingPointId: pointId } });
-    const r = await srv.call('POST', '/api/v1/tubes/T30/samples', { as: city, body: { person: 'T10' } });
+    await srv.call('POST', '/api/v1/tubes', { as: city, body: { barcode: 'T030', samplingPointId: pointId } });
+    const r = await srv.call('POST', '/api/v1/tubes/T030/samples', { as: city, body: { person: 'T010' } });
     expect(r.status).toBe(400);
     expect(r.body.detail).toMatch(/re-pooling/);
     expect(await count('samples')).toBe(30);
@@ -271,7 +273,7 @@ describe('bad input changes nothing', () => {
 
   it('rejects a CSV with a malformed line, naming it, and writes nothing', async () => {
     const before = await count('lab_results');
-    const body = 'barcode,result,ct_orf1ab,ct_n,resulted_at\nT20,negative,,,2022-04-10T20:00:00Z\nT10,maybe,,,2022-04-10T20:00:00Z\nT20,negative,abc,,2022-04-10T20:00:00Z\n';
+    const body = 'barcode,result,ct_orf1ab,ct_n,resulted_at\nT020,negative,,,2022-04-10T20:00:00Z\nT010,maybe,,,2022-04-10T20:00:00Z\nT020,negative,abc,,2022-04-10T20:00:00Z\n';
     const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as: city, body, headers: { 'content-type': 'text/csv' } });
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toContain('application/problem+json');
@@ -284,11 +286,11 @@ describe('bad input changes nothing', () => {
   });
 
   it('rejects results for a tube never sampled or unknown, and writes nothing', async () => {
-    const body = 'barcode,result,ct_orf1ab,ct_n,resulted_at\nT20,negative,,,2022-04-10T20:00:00Z\nT30,negative,,,2022-04-10T20:00:00Z\nGHOST9,negative,,,2022-04-10T20:00:00Z\n';
+    const body = 'barcode,result,ct_orf1ab,ct_n,resulted_at\nT020,negative,,,2022-04-10T20:00:00Z\nT030,negative,,,2022-04-10T20:00:00Z\nGHOST9,negative,,,2022-04-10T20:00:00Z\n';
     const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as: city, body, headers: { 'content-type': 'text/csv' } });
     expect(r.status).toBe(422);
     expect(r.body.rejected).toEqual([
-      { line: 3, reason: 'tube T30 holds no sample' },
+      { line: 3, reason: 'tube T030 holds no sample' },
       { line: 4, reason: 'tube GHOST9 was never sampled (unknown barcode)' },
     ]);
     expect(await count('lab_results')).toBe(0);
@@ -297,10 +299,10 @@ describe('bad input changes nothing', () => {
   it('rejects a whole device batch when one tube is bad', async () => {
     const r = await srv.call('POST', '/api/v1/tubes/batch', {
       as: city,
-      body: { tubes: [ { barcode: 'B1', samplingPointId: pointId, sampledAt: '2022-04-10T08:00:00Z', persons: [codes[0]] }, { barcode: 'B2', samplingPointId: pointId, sampledAt: '2022-04-10T08:00:00Z', persons: ['NOBODY123'] } ] },
+      body: { tubes: [ { barcode: 'B001', samplingPointId: pointId, sampledAt: '2022-04-10T08:00:00Z', persons: [codes[0]] }, { barcode: 'B002', samplingPointId: pointId, sampledAt: '2022-04-10T08:00:00Z', persons: ['NOBODY123'] } ] },
     });
     expect(r.status).toBe(400);
-    expect(r.body.problems).toEqual(['tubes[1] (B2): no person with code or ID number NOBODY123']);
-    expect((await ctx.db.query("SELECT 1 FROM tubes WHERE barcode IN ('B1','B2')")).length).toBe(0);
+    expect(r.body.problems).toEqual(['tubes[1] (B002): no person with code or ID number NOBODY123']);
+    expect((await ctx.db.query("SELECT 1 FROM tubes WHERE barcode IN ('B001','B002')")).length).toBe(0);
   });
 });

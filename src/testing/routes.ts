@@ -246,7 +246,7 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = caller(req);
       const t = now();
       const result = await ctx.db.tx(async (q) => {
-        const r = await recordTubeBatch(q, ctx.pii, req.body.tubes.map((x) => ({ ...x, sampledAt: new Date(x.sampledAt) })), ctx.preset, actorOf(p).actor, t);
+        const r = await recordTubeBatch(q, ctx.pii, req.body.tubes.map((x) => ({ ...x, sampledAt: new Date(x.sampledAt) })), ctx.preset, actorOf(p).actor);
         await appendAudit(q, [{ ...actorOf(p), action: 'sample', entity: 'tube-batch', detail: { tubes: r.tubes, samples: r.samples, first: req.body.tubes[0].barcode } }], t);
         return r;
       });

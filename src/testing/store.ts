@@ -231,7 +231,7 @@ export interface BatchTube {
  * A device's batch of closed tubes (sampling points work offline and sync): validated whole, then written
  * in one transaction with COPY. Any bad tube rejects the batch, naming each problem by its position.
  */
-export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTube[], preset: Preset, by: string, now: Date): Promise<{ tubes: number; samples: number; repeats: number }> {
+export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTube[], preset: Preset, by: string): Promise<{ tubes: number; samples: number; repeats: number }> {
   const problems: string[] = [];
   const barcodes = batch.map((t) => t.barcode);
   const seen = new Set<string>();
