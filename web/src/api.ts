@@ -15,7 +15,10 @@ export class ApiError extends Error {
 export interface Principal {
   kind: 'user' | 'token';
   id: number;
+  /** The user name. */
   name: string;
+  /** The name to show (e.g. 市指挥部), when the server sends one. */
+  displayName?: string | null;
   role: string;
   districtId: number | null;
   streetId: number | null;

@@ -42,7 +42,7 @@ interface DistrictProps {
 const el = byId('map');
 const message = byId('message');
 
-await boot({ page: 'map' });
+const user = await boot({ page: 'map' });
 document.title = `${t('nav.map')} · ${t('app.name')}`;
 
 try {
@@ -79,7 +79,8 @@ function draw(compounds: Collection<CompoundProps>, districts: Collection<Distri
   // The 98th percentile, so that one giant estate does not wash every other compound into one colour.
   const max = Math.max(1, pops[Math.floor((pops.length - 1) * 0.98)]);
 
-  const outlines = districts.features.flatMap((f) => rings(f.geometry).map((coords) => ({ coords })));
+  // A district user's own district stands out in amber; the others in light blue.
+  const outline = (own: boolean) => districts.features.filter((f) => (f.properties.id === user.districtId) === own).flatMap((f) => rings(f.geometry).map((coords) => ({ coords })));
   const labels = districts.features.filter((f) => f.geometry).map((f) => ({ name: label(f.properties), value: centre(f.geometry as Geometry) }));
 
   const chart = echarts.init(el, undefined, { renderer: 'canvas' });
@@ -130,16 +131,16 @@ function draw(compounds: Collection<CompoundProps>, districts: Collection<Distri
     },
     series: [
       { type: 'map', geoIndex: 0, data: shaped.map((f) => ({ name: regionKey(f.properties), value: f.properties.population ?? 0 })) },
-      {
+      ...[false, true].map((own) => ({
         type: 'lines',
         coordinateSystem: 'geo',
         geoIndex: 0,
         polyline: true,
         silent: true,
-        lineStyle: { color: '#7dd3fc', width: 1.6, opacity: 0.85 },
-        data: outlines,
-        z: 5,
-      },
+        lineStyle: own ? { color: '#f59e0b', width: 3, opacity: 1 } : { color: '#bae6fd', width: 2, opacity: 0.9 },
+        data: outline(own),
+        z: own ? 6 : 5,
+      })),
       {
         type: 'scatter',
         coordinateSystem: 'geo',
@@ -148,7 +149,7 @@ function draw(compounds: Collection<CompoundProps>, districts: Collection<Distri
         silent: true,
         label: { show: true, formatter: '{b}', color: '#e6edf7', fontSize: 13, fontWeight: 600, textBorderColor: '#07101d', textBorderWidth: 3 },
         data: labels,
-        z: 6,
+        z: 7,
       },
     ],
   });

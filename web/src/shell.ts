@@ -20,7 +20,7 @@ export async function boot(here: Here): Promise<Principal> {
   }
   if (!user) return toLogin();
   renderTopbar(user);
-  renderNav(here);
+  renderNav(here, user.role);
   document.body.classList.add('ready');
   return user;
 }
@@ -33,7 +33,7 @@ function renderTopbar(user: Principal): void {
     h(
       'div',
       { class: 'user', 'data-testid': 'user' },
-      h('span', { class: 'user-name' }, user.name),
+      h('span', { class: 'user-name', title: user.name }, user.displayName || user.name),
       h('span', { class: 'user-role' }, t(`role.${user.role}` as Key)),
     ),
     h(
@@ -66,14 +66,19 @@ function renderTopbar(user: Principal): void {
   );
 }
 
-function renderNav(here: Here): void {
+// Mirrors the registry's read access (src/registry/routes.ts) only to leave out links that would answer 403;
+// the server stays the one that decides.
+const PERSON_READERS = ['city_command', 'district_command', 'street_worker', 'epidemiologist', 'resident'];
+const mayRead = (entity: string, role: string) => (entity === 'persons' ? PERSON_READERS.includes(role) : role !== 'resident');
+
+function renderNav(here: Here, role: string): void {
   const link = (href: string, label: string, active: boolean, id: string) =>
     h('a', { href, class: active ? 'nav-link active' : 'nav-link', id, 'aria-current': active ? 'page' : null }, label);
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
     h('div', { class: 'nav-group' }, t('nav.registry')),
-    ...ENTITY_ORDER.map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
+    ...ENTITY_ORDER.filter((e) => mayRead(e, role)).map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
     h('div', { class: 'nav-foot' }, t('footer.audit')),
   );
 }
