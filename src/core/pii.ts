@@ -18,8 +18,17 @@ export class PiiKeys {
     return createHmac('sha256', this.hashKey).update(normalizeIdNumber(idNumber)).digest();
   }
 
+  // IVs are drawn from a pool refilled with randomBytes: one call per 4096 IVs instead of per ID number
+  // (a call costs about 5 us, most of an encryption; a million-person import makes a million of them).
+  private ivPool = Buffer.alloc(0);
+  private ivAt = 0;
+
   encryptId(idNumber: string): Buffer {
-    const iv = randomBytes(12);
+    if (this.ivAt + 12 > this.ivPool.length) {
+      this.ivPool = randomBytes(12 * 4096);
+      this.ivAt = 0;
+    }
+    const iv = this.ivPool.subarray(this.ivAt, (this.ivAt += 12));
     const cipher = createCipheriv('aes-256-gcm', this.encKey, iv);
     const body = Buffer.concat([cipher.update(normalizeIdNumber(idNumber), 'utf8'), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), body]);
