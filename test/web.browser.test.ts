@@ -18,6 +18,7 @@ const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
 if (!haveBrowser) console.warn(`web.browser.test: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 const USER = { username: 'city', password: 'city-browser-pw' };
+const LAB = { username: 'lab', password: 'lab-browser-pw' };
 
 describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
   let ctx: TestContext;
@@ -30,7 +31,11 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
     execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
     ctx = await testContext();
     await loadCity(ctx, generateCity({ persons: 3000, seed: 11 }));
-    await ctx.db.tx((q) => createUser(q, { ...USER, role: 'city_command' }, new Date()));
+    await ctx.db.tx(async (q) => {
+      await createUser(q, { ...USER, role: 'city_command' }, new Date());
+      const [lab] = await q.query<{ id: number }>('SELECT id FROM labs ORDER BY id LIMIT 1');
+      await createUser(q, { ...LAB, role: 'lab', labId: lab.id }, new Date());
+    });
     srv = await testServer(ctx);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -149,6 +154,26 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
     await page.goto(`${srv.url}/registry.html?entity=venues`);
     await page.waitForSelector('#list[aria-busy="false"]');
     await page.screenshot({ path: '/tmp/cordon-venues-zh.png' });
+  });
+
+  it('shows a refusal with the server’s reason, and leaves out links the role may not use', async () => {
+    const other = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    try {
+      const lab = await other.newPage();
+      await lab.goto(srv.url + '/registry.html?entity=persons');
+      await lab.waitForURL(/\/login\.html\?next=/);
+      await lab.fill('#username', LAB.username);
+      await lab.fill('#password', LAB.password);
+      await lab.click('#login-submit');
+      await lab.waitForURL(/registry\.html\?entity=persons/);
+      await lab.locator('#message').waitFor({ state: 'visible' });
+      expect(await lab.locator('#message').textContent()).toContain('you are lab');
+      expect(await lab.locator('#nav-persons').count()).toBe(0);
+      expect(await lab.locator('#nav-labs').count()).toBe(1);
+      await lab.screenshot({ path: '/tmp/cordon-refused-zh.png' });
+    } finally {
+      await other.close();
+    }
   });
 
   it('signs out back to the sign-in page, and the session is gone', async () => {
