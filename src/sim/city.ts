@@ -412,14 +412,17 @@ export class Structure {
  * 60+ is about 23.4% of the population, 0-14 about 10%.
  */
 const AGE_BANDS = [3.5, 3.6, 2.7, 2.6, 4.6, 7.6, 10.1, 9.0, 7.4, 7.3, 7.2, 7.1, 6.9, 6.0, 4.2, 2.3, 1.5, 0.9, 0.4, 0.1];
-const AGE_CUM = (() => {
+/**
+ * Ages of household heads (18 and over). The rest of a household follows from the head (family()), so
+ * this table is tuned until the whole population matches AGE_BANDS again: 60+ about 23%.
+ */
+const HEAD_WEIGHT_60 = 1.1;
+const HEAD_CUM = (() => {
   const c = new Float64Array(100);
   let t = 0;
-  for (let a = 0; a < 100; a++) c[a] = t += AGE_BANDS[Math.floor(a / 5)] / 5;
+  for (let a = 0; a < 100; a++) c[a] = t += a < 18 ? 0 : (AGE_BANDS[Math.floor(a / 5)] / 5) * (a >= 60 ? HEAD_WEIGHT_60 : 1);
   return c;
 })();
-/** The same table from 18 up: who can live alone or head a household. */
-const ADULT_CUM = AGE_CUM.map((v, a) => (a < 18 ? 0 : v - AGE_CUM[17]));
 
 // Age bands of the health tables: 0-17, 18-39, 40-59, 60-69, 70-79, 80+.
 const band = (age: number) => (age < 18 ? 0 : age < 40 ? 1 : age < 60 ? 2 : age < 70 ? 3 : age < 80 ? 4 : 5);
@@ -476,8 +479,16 @@ class PersonMaker {
     this.phoneOffset = hash32(layout.seed, S_PHONE) % 100_000_000;
   }
 
-  private age(adult: boolean): number {
-    return pickCumulative(adult ? ADULT_CUM : AGE_CUM, this.rng.next());
+  /** A bijection of [0, 10^8): a 4-round Feistel network on two 4-digit halves, keyed by the seed. */
+  private scramble(x: number): number {
+    let l = Math.floor(x / 10_000);
+    let r = x % 10_000;
+    for (let round = 0; round < 4; round++) {
+      const t = (l + (hash32(this.phoneOffset, round, r) % 10_000)) % 10_000;
+      l = r;
+      r = t;
+    }
+    return l * 10_000 + r;
   }
 
   *compound(k: number, st: Structure): Generator<CsvRecord> {
@@ -486,25 +497,67 @@ class PersonMaker {
     const home = this.layout.districts[this.layout.streets[this.layout.street[k]].district];
     const homeRegion = REGIONS.indexOf(home.region);
     const ages = new Int32Array(6);
+    const sexes = new Uint8Array(6);
+    const names = new Array<string>(6);
+    const surname = () => SURNAMES[pickCumulative(SURNAME_CUM, rng.next())];
     for (let h = 0; h < st.households; h++) {
       const size = st.hhSize[h];
       const hc = st.householdCode(cc, h);
-      let anyAdult = false;
-      for (let m = 0; m < size; m++) {
-        ages[m] = this.age(size === 1);
-        if (ages[m] >= 18) anyAdult = true;
-      }
-      // Children do not live without an adult.
-      if (!anyAdult) ages[0] = this.age(true);
-      const familyName = SURNAMES[pickCumulative(SURNAME_CUM, rng.next())];
-      for (let m = 0; m < size; m++) yield this.person(ages[m], m === 0 || rng.chance(0.5) ? familyName : SURNAMES[pickCumulative(SURNAME_CUM, rng.next())], homeRegion, hc, cc);
+      this.family(size, ages, sexes, names, surname);
+      for (let m = 0; m < size; m++) yield this.person(ages[m], sexes[m] === 1, names[m], homeRegion, hc, cc);
     }
   }
 
-  private person(age: number, surname: string, homeRegion: number, hc: string, cc: string): CsvRecord {
+  /**
+   * A household: an adult head, usually a spouse of about the same age, then children, the head's
+   * parents or grandchildren depending on the head's age. Children take the father's surname.
+   * Sexes: 1 female, 0 male.
+   */
+  private family(size: number, ages: Int32Array, sexes: Uint8Array, names: string[], surname: () => string): void {
+    const rng = this.rng;
+    const head = pickCumulative(HEAD_CUM, rng.next());
+    ages[0] = head;
+    sexes[0] = rng.chance(FEMALE[band(head)]) ? 1 : 0;
+    names[0] = surname();
+    let father = sexes[0] === 0 ? 0 : -1;
+    let m = 1;
+    if (size >= 2 && rng.chance(head < 25 ? 0.3 : 0.8)) {
+      // Husbands are on average two years older than their wives.
+      ages[1] = Math.min(99, Math.max(18, head + Math.round(3 * rng.gauss()) + (sexes[0] === 1 ? 2 : -2)));
+      sexes[1] = 1 - sexes[0];
+      names[1] = surname();
+      if (sexes[1] === 0) father = 1;
+      m = 2;
+    }
+    const childName = father >= 0 ? names[father] : names[0];
+    for (; m < size; m++) {
+      const r = rng.next();
+      let age: number;
+      let name: string;
+      if (head < 30 ? r < 0.5 && head >= 23 : head < 60 ? r < 0.75 : r < 0.5) {
+        // A child, or for an older head a grown-up child living at home.
+        age = head - rng.range(24, 38);
+        if (age < 0) age = rng.int(Math.max(1, head - 21));
+        if (head >= 60) age = Math.max(18, age);
+        name = childName;
+      } else if (head < 60) {
+        // One of the head's parents (or, for a young head, a room-mate of about the same age).
+        age = head < 23 ? Math.max(18, head + rng.range(-3, 3)) : Math.min(99, head + rng.range(22, 32));
+        name = head < 23 || rng.chance(0.5) ? surname() : names[0];
+      } else {
+        // A grandchild.
+        age = Math.max(0, head - rng.range(48, 62));
+        name = childName;
+      }
+      ages[m] = age;
+      sexes[m] = rng.chance(FEMALE[band(age)]) ? 1 : 0;
+      names[m] = name;
+    }
+  }
+
+  private person(age: number, female: boolean, surname: string, homeRegion: number, hc: string, cc: string): CsvRecord {
     const rng = this.rng;
     const b = band(age);
-    const female = rng.chance(FEMALE[b]);
     const given = female ? GIVEN_F : GIVEN_M;
     const name = surname + rng.pick(given) + (rng.chance(0.8) ? rng.pick(given) : '');
 
@@ -523,10 +576,10 @@ class PersonMaker {
     const seq = female ? 2 * n + 2 : 2 * n + 1;
     const idNumber = withCheckDigit(REGIONS[region] + birth.slice(0, 4) + birth.slice(5, 7) + birth.slice(8, 10) + pad(seq, 3));
 
-    // Phone numbers: an affine permutation of the person's index, so no two are the same.
+    // Phone numbers: a permutation of the person's index over 8 digits, so no two are the same.
     const idx = this.index++;
     const prefix = rng.pick(PHONE_PREFIXES);
-    const phone = age < 12 || (age >= 85 && rng.chance(0.4)) ? '' : prefix + pad((idx * 1_000_003 + this.phoneOffset) % 100_000_000, 8);
+    const phone = age < 12 || (age >= 85 && rng.chance(0.4)) ? '' : prefix + pad(this.scramble(idx), 8);
 
     const rates = COMORBIDITY_RATES[b];
     let com = '';
