@@ -2,34 +2,15 @@
 // Persons imported per second from a CSV file (importCsv: parse, validate, hash and encrypt the ID number,
 // resolve households, COPY, one transaction), beside the raw COPY rate of the same final rows (as the
 // import wrote them) into an empty twin of the persons table on the same engine, in the same run.
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { csvField, type Db } from '../src/core/db.ts';
 import { progress } from '../src/core/progress.ts';
 import type { AppContext } from '../src/core/context.ts';
-import { CSV_COLUMNS, ENTITIES, importCsv, importRecords, type CsvRecord, type EntityName } from '../src/registry/index.ts';
+import { ENTITIES, importCsv } from '../src/registry/index.ts';
 import { PERSON_COPY_COLUMNS } from '../src/registry/import.ts';
 import { benchContext, benchEngines, numberArg, rateLine, timed } from './lib.ts';
-
-/** Writes records as a CSV file with a header row. */
-export async function writeCsv(file: string, columns: readonly string[], records: Iterable<CsvRecord>): Promise<number> {
-  const out = createWriteStream(file);
-  let n = 0;
-  let buf: string[] = [columns.join(',')];
-  for (const r of records) {
-    buf.push(columns.map((c) => csvField(r[c] ?? '')).join(','));
-    if (++n % 10_000 === 0) {
-      if (!out.write(buf.join('\n') + '\n')) await once(out, 'drain');
-      buf = [];
-    }
-  }
-  out.write(buf.length ? buf.join('\n') + '\n' : '');
-  out.end();
-  await once(out, 'finish');
-  return n;
-}
 
 /** The import of `file` into persons, and the raw COPY of the rows it wrote into an empty twin table. */
 export async function measure(engine: string, ctx: AppContext, file: string, total: number): Promise<void> {
@@ -64,26 +45,26 @@ export async function measure(engine: string, ctx: AppContext, file: string, tot
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
   // Loaded here, so that measure() can be used without the synthetic city.
-  const { generateCity } = await import('../src/sim/index.ts');
+  const { generateCity, writeCityCsv } = await import('../src/sim/index.ts');
   const city = generateCity({ persons, seed: 1 });
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-bench-registry-'));
   try {
-    const file = path.join(dir, 'persons.csv');
-    const written = await timed(() => writeCsv(file, CSV_COLUMNS.persons, city.records('persons')));
-    process.stdout.write(`persons.csv: ${written.value.toLocaleString('en')} rows written in ${written.seconds.toFixed(1)} s\n`);
-    // Everything persons refer to is loaded first, and not timed.
-    const geography = ENTITIES.slice(0, ENTITIES.indexOf('persons')) as EntityName[];
+    let bar = progress('writing the city as CSV files');
+    await writeCityCsv(city, dir, (_entity, n) => bar.update(n));
+    bar.done();
+    // Everything persons refer to is loaded first, from its file, and not timed.
+    const geography = ENTITIES.slice(0, ENTITIES.indexOf('persons'));
     for (const engine of await benchEngines()) {
       const db = await engine.open();
       try {
         const ctx = benchContext(db);
         for (const entity of geography) {
-          const bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
-          const r = await importRecords(ctx, entity, city.records(entity), { onProgress: (n) => bar.update(n) });
+          bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
+          const r = await importCsv(ctx, entity, createReadStream(path.join(dir, `${entity}.csv`)), { onProgress: (n) => bar.update(n) });
           bar.done();
           if (!r.committed) throw new Error(`${entity}: ${JSON.stringify(r.rejected.slice(0, 5))}`);
         }
-        await measure(engine.name, ctx, file, written.value);
+        await measure(engine.name, ctx, path.join(dir, 'persons.csv'), city.counts.persons);
       } finally {
         await db.dispose();
       }
