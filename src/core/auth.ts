@@ -24,6 +24,8 @@ export interface Principal {
   kind: 'user' | 'token';
   id: number;
   name: string;
+  /** What people see: a user's display name, a token's name. */
+  displayName: string;
   role: Role;
   districtId: number | null;
   streetId: number | null;
@@ -63,11 +65,12 @@ export const SESSION_COOKIE = 'cordon_session';
 export const SESSION_HOURS = 12;
 
 const principalColumns = 'id, role, district_id, street_id, lab_id, facility_id, venue_id';
-type PrincipalRow = { id: number; name: string; role: Role; district_id: number | null; street_id: number | null; lab_id: number | null; facility_id: number | null; venue_id: number | null; person_id?: number | null };
+type PrincipalRow = { id: number; name: string; display_name?: string; role: Role; district_id: number | null; street_id: number | null; lab_id: number | null; facility_id: number | null; venue_id: number | null; person_id?: number | null };
 const toPrincipal = (kind: Principal['kind'], r: PrincipalRow): Principal => ({
   kind,
   id: r.id,
   name: r.name,
+  displayName: r.display_name ?? r.name,
   role: r.role,
   districtId: r.district_id,
   streetId: r.street_id,
@@ -79,7 +82,7 @@ const toPrincipal = (kind: Principal['kind'], r: PrincipalRow): Principal => ({
 
 export async function principalFromSession(q: Queryable, token: string, now: Date): Promise<Principal | null> {
   const [row] = await q.query<PrincipalRow>(
-    `SELECT u.${principalColumns.split(', ').join(', u.')}, u.person_id, u.username AS name
+    `SELECT u.${principalColumns.split(', ').join(', u.')}, u.person_id, u.username AS name, u.display_name
        FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`,
     [tokenHash(token), now],
@@ -95,7 +98,7 @@ export async function principalFromApiToken(q: Queryable, token: string): Promis
 /** Signs a user in: a new session token (the cookie's value), or null for a wrong name or password. */
 export async function login(q: Queryable, username: string, password: string, now: Date): Promise<{ token: string; principal: Principal } | null> {
   const [user] = await q.query<PrincipalRow & { password_hash: string; disabled: boolean }>(
-    `SELECT ${principalColumns}, person_id, username AS name, password_hash, disabled FROM users WHERE username = $1`,
+    `SELECT ${principalColumns}, person_id, username AS name, display_name, password_hash, disabled FROM users WHERE username = $1`,
     [username],
   );
   // Hash anyway when the user is unknown, so the answer takes as long either way.
