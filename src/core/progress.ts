@@ -11,7 +11,7 @@ export function progress(label: string, total?: number, opts: { quiet?: boolean;
   const out = opts.stream ?? process.stderr;
   if (opts.quiet) return { update() {}, done() {} };
   const start = Date.now();
-  let last = 0;
+  let last = start;
   let current = 0;
   const tty = Boolean(out.isTTY);
   const render = (final = false) => {
