@@ -8,6 +8,7 @@ import type { AppContext } from '../core/context.ts';
 import type { Queryable } from '../core/db.ts';
 import { csvField } from '../core/db.ts';
 import { appendAudit } from '../core/audit.ts';
+import { conflict } from '../core/errors.ts';
 import { CARE_NEEDS, COMORBIDITIES, CSV_COLUMNS, FACILITY_KINDS, PREGNANCY, VENUE_KINDS, type CsvRecord, type EntityName, type ImportOptions, type ImportReport } from './entities.ts';
 import { bool, date, geometry, idNumber, int, list, num, oneOf, phone, requiredText, RowError, text, time, today } from './validation.ts';
 import { recomputeStreetPopulation } from './store.ts';
@@ -534,6 +535,7 @@ async function run(ctx: AppContext, entity: EntityName, header: string[] | null,
     });
     report.committed = true;
   } catch (e) {
+    if ((e as { code?: string }).code === '23505') throw conflict(`Another import or change wrote the same ${entity} meanwhile (${(e as Error).message}); nothing was written, import the file again.`);
     if (!(e instanceof NotCommitted) && !(e instanceof MalformedCsv)) throw e;
     if (e instanceof MalformedCsv) reject(e.line, e.message);
     report.inserted = 0;

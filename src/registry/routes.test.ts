@@ -169,6 +169,11 @@ describe('registry HTTP API', () => {
     expect(bad.body.detail).toMatch(/comorbidities/);
     const outside = await srv.call('POST', '/api/v1/persons', { as: as.d1, body: { ...body, comorbidities: [], householdId: ids.H2 } });
     expect(outside.status).toBe(403);
+    const wrongId = idNo(900).slice(0, 17) + (idNo(900).endsWith('0') ? '1' : '0');
+    const badId = await srv.call('POST', '/api/v1/persons', { as: as.city, body: { ...body, comorbidities: [], idNumber: wrongId } });
+    expect(badId.status).toBe(400);
+    expect(badId.body.detail).toBe('idNumber is not valid: ID number check digit does not match.');
+    expect(badId.text).not.toContain(wrongId);
     const created = await srv.call('POST', '/api/v1/persons', { as: as.worker1, body: { ...body, comorbidities: ['diabetes'] } });
     expect(created.status).toBe(201);
     noIdNumberIn(created.text);
@@ -250,6 +255,9 @@ describe('registry HTTP API', () => {
     expect(partial.body).toMatchObject({ inserted: 1, committed: true });
     expect(await count()).toBe(before + 1);
     expect((await srv.call('POST', '/api/v1/import/persons', { as: as.epi, body: bad, headers: { 'content-type': 'text/csv' } })).status).toBe(403);
+    const header = await srv.call('POST', '/api/v1/import/persons', { as: as.city, body: 'who,what\n' + 'x,y\n'.repeat(50_000), headers: { 'content-type': 'text/csv' } });
+    expect(header.status).toBe(422);
+    expect(header.body.report.rejected[0]).toMatchObject({ line: 1, reason: expect.stringMatching(/unknown column\(s\): who, what; missing column\(s\): id_number/) });
     expect((await srv.call('POST', '/api/v1/import/persons', { as: as.city, body: { a: 1 } })).status).toBe(415);
     const labs = await srv.call('POST', '/api/v1/import/labs', { as: as.d2, body: 'code,name,district_code,daily_capacity\nL7,Lab,D1,5\n', headers: { 'content-type': 'text/csv' } });
     expect(labs.status).toBe(422);

@@ -1,6 +1,6 @@
 // Registry HTTP API: places, persons (audited, jurisdiction-scoped, ID numbers masked), the map, CSV import.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { AppContext } from '../core/context.ts';
 import { COMMAND, ROLES, STAFF, type Principal, type Role } from '../core/auth.ts';
 import { actorOf, appendAudit, audit } from '../core/audit.ts';
@@ -265,7 +265,17 @@ function importRoutes(app: FastifyInstance, ctx: AppContext) {
       const entity = req.params.entity.replace(/-/g, '_') as EntityName;
       if (!(req.headers['content-type'] ?? '').startsWith('text/csv')) throw new Problem(415, 'Unsupported media type', 'Send the file as text/csv with a header row.');
       if (p.districtId && entity === 'districts') throw forbidden('Only city command may import districts.');
-      const report = await importCsv(ctx, entity, req.body as Readable, { partial: req.query.partial, actor: actorOf(p), districtId: p.districtId });
+      // The import may stop reading early (a bad header); it then destroys its input, which must not be the
+      // request itself (that would close the connection before the answer).
+      const upload = req.body as Readable;
+      const input = new PassThrough();
+      upload.on('error', (e) => input.destroy(e));
+      upload.on('aborted', () => input.destroy(new Error('the upload was aborted')));
+      upload.pipe(input);
+      const report = await importCsv(ctx, entity, input, { partial: req.query.partial, actor: actorOf(p), districtId: p.districtId });
+      // Whatever was not read is drained, so that the client can finish sending and read the answer.
+      upload.unpipe(input);
+      upload.resume();
       if (!report.committed) {
         return sendProblem(reply, 422, 'Import rejected', `Nothing was written: ${report.rejectedCount ?? report.rejected.length} bad row(s)${req.query.partial ? '' : '; fix them, or import with ?partial=true to keep the good rows'}.`, { report });
       }

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../core/db.ts';
 import { jurisdictionSql, withinJurisdiction, type Principal } from '../core/auth.ts';
-import { maskIdNumber, type PiiKeys } from '../core/pii.ts';
+import { idNumberProblem, maskIdNumber, normalizeIdNumber, type PiiKeys } from '../core/pii.ts';
 import { badRequest, conflict, forbidden, notFound } from '../core/errors.ts';
 import { base32 } from '../core/pii.ts';
 import { CARE_NEEDS, COMORBIDITIES, FACILITY_KINDS, PREGNANCY, VENUE_KINDS } from './entities.ts';
@@ -513,7 +513,10 @@ function personColumns(input: PersonInput, now: Date): Record<string, unknown> {
 
 function idColumns(pii: PiiKeys, idNumber: string | null): Record<string, unknown> {
   if (idNumber === null) return { id_hash: null, id_enc: null, personal_code: base32(randomBytes(10)) };
-  const id = checked(() => v.idNumber(idNumber, 'idNumber'));
+  // The problem, not the number: an error answer is JSON too.
+  const problem = idNumberProblem(idNumber);
+  if (problem) throw badRequest(`idNumber is not valid: ${problem}.`);
+  const id = normalizeIdNumber(idNumber);
   const hash = pii.hashId(id);
   return { id_hash: hash, id_enc: pii.encryptId(id), personal_code: pii.personalCode(hash) };
 }
