@@ -102,7 +102,8 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get('/api/v1/campaigns', { config: { access: { roles: STAFF } }, schema: { tags, summary: 'Screening rounds, newest first' } }, async () => ({
+  // Samplers read the list too, to tag their tubes with the round (it holds no personal data).
+  app.get('/api/v1/campaigns', { config: { access: { roles: [...STAFF, 'sampler'] } }, schema: { tags, summary: 'Screening rounds, newest first' } }, async () => ({
     items: await ctx.db.query(`SELECT id, name, area_level AS "areaLevel", area_ids AS "areaIds", default_group AS "defaultGroup", cohort, starts_at AS "startsAt", ends_at AS "endsAt", preset FROM campaigns ORDER BY id DESC LIMIT 200`),
   }));
 
