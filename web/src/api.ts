@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly title: string,
     readonly detail: string,
+    /** The whole problem+json body, for fields beyond title and detail (e.g. a lab upload's `rejected`). */
+    readonly problem: Record<string, unknown> = {},
   ) {
     super(detail || title);
   }
@@ -22,6 +24,8 @@ export interface Principal {
   role: string;
   districtId: number | null;
   streetId: number | null;
+  /** The lab a lab user acts for. */
+  labId?: number | null;
 }
 
 export interface Page<T> {
@@ -29,14 +33,18 @@ export interface Page<T> {
   next: number | null;
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+/** `body` goes as JSON; `text` goes as is with its content type (a lab's CSV file). */
+export async function api<T>(path: string, init: { method?: string; body?: unknown; text?: { type: string; data: string } } = {}): Promise<T> {
   let res: Response;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (init.text) headers['content-type'] = init.text.type;
+  else if (init.body !== undefined) headers['content-type'] = 'application/json';
   try {
     res = await fetch(path, {
       method: init.method ?? 'GET',
       credentials: 'same-origin',
-      headers: init.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      headers,
+      body: init.text ? init.text.data : init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch {
     throw new ApiError(0, t('error.network'), t('error.network'));
@@ -45,7 +53,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const body: unknown = text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text;
   if (!res.ok) {
     const p = (typeof body === 'object' && body ? body : {}) as { title?: string; detail?: string };
-    throw new ApiError(res.status, p.title ?? res.statusText, p.detail ?? p.title ?? (typeof body === 'string' ? body : res.statusText));
+    throw new ApiError(res.status, p.title ?? res.statusText, p.detail ?? p.title ?? (typeof body === 'string' ? body : res.statusText), p as Record<string, unknown>);
   }
   return body as T;
 }

@@ -18,11 +18,14 @@ declare module 'echarts/charts' {
   export const MapChart: unknown;
   export const LinesChart: unknown;
   export const ScatterChart: unknown;
+  export const BarChart: unknown;
 }
 declare module 'echarts/components' {
   export const GeoComponent: unknown;
   export const TooltipComponent: unknown;
   export const VisualMapComponent: unknown;
+  export const GridComponent: unknown;
+  export const LegendComponent: unknown;
 }
 declare module 'echarts/renderers' {
   export const CanvasRenderer: unknown;

@@ -1,7 +1,8 @@
 // The sign-in form. The server sets an httpOnly session cookie; on success we go where the user was heading.
-import { api, ApiError, me } from './api.ts';
+import { api, ApiError, me, type Principal } from './api.ts';
 import { byId, h } from './dom.ts';
 import { applyStatic, currentLang, setLang, t } from './i18n.ts';
+import { homeOf } from './shell.ts';
 
 applyStatic();
 document.title = `${t('auth.signIn')} · ${t('app.name')}`;
@@ -18,12 +19,12 @@ lang.addEventListener('click', () => {
 });
 
 // Only same-site paths: a crafted ?next= must not send the user to another site after signing in.
-const nextParam = new URLSearchParams(location.search).get('next') ?? '/';
-const next = nextParam.startsWith('/') && !nextParam.startsWith('//') ? nextParam : '/';
+const nextParam = new URLSearchParams(location.search).get('next');
+const next = nextParam && nextParam.startsWith('/') && !nextParam.startsWith('//') ? nextParam : null;
 
 // Already signed in (e.g. the back button): straight on.
 me()
-  .then((u) => u && location.replace(next))
+  .then((u) => u && location.replace(next ?? homeOf(u.role)))
   .catch(() => undefined);
 
 form.addEventListener('submit', async (ev) => {
@@ -33,8 +34,8 @@ form.addEventListener('submit', async (ev) => {
   submit.disabled = true;
   submit.textContent = t('auth.signingIn');
   try {
-    await api('/api/v1/auth/login', { method: 'POST', body: { username: String(data.get('username') ?? '').trim(), password: String(data.get('password') ?? '') } });
-    location.replace(next);
+    const { user } = await api<{ user: Principal }>('/api/v1/auth/login', { method: 'POST', body: { username: String(data.get('username') ?? '').trim(), password: String(data.get('password') ?? '') } });
+    location.replace(next ?? homeOf(user.role));
   } catch (e) {
     const detail = e instanceof ApiError ? e.detail : String(e);
     error.replaceChildren(h('strong', {}, t('auth.failed')), h('span', {}, detail));

@@ -4,7 +4,7 @@ import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -70,13 +70,27 @@ function renderTopbar(user: Principal): void {
 // the server stays the one that decides.
 const PERSON_READERS = ['city_command', 'district_command', 'street_worker', 'epidemiologist', 'resident'];
 const mayRead = (entity: string, role: string) => (entity === 'persons' ? PERSON_READERS.includes(role) : role !== 'resident');
+// The same for the testing pages (src/testing/routes.ts): who may open tubes, who reads campaigns, who uploads results.
+const TESTING_PAGES = [
+  { page: 'sampler', href: '/sampler.html', label: 'nav.sampler', roles: ['sampler', 'street_worker', 'city_command', 'district_command'] },
+  { page: 'campaigns', href: '/campaigns.html', label: 'nav.campaigns', roles: ['city_command', 'district_command', 'street_worker', 'epidemiologist'] },
+  { page: 'lab', href: '/lab.html', label: 'nav.lab', roles: ['lab', 'city_command', 'district_command'] },
+] as const;
+
+/** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads. */
+export function homeOf(role: string): string {
+  return role === 'sampler' ? '/sampler.html' : role === 'lab' ? '/lab.html' : '/';
+}
 
 function renderNav(here: Here, role: string): void {
   const link = (href: string, label: string, active: boolean, id: string) =>
     h('a', { href, class: active ? 'nav-link active' : 'nav-link', id, 'aria-current': active ? 'page' : null }, label);
+  const testing = TESTING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
+    ...(testing.length ? [h('div', { class: 'nav-group' }, t('nav.testing'))] : []),
+    ...testing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     h('div', { class: 'nav-group' }, t('nav.registry')),
     ...ENTITY_ORDER.filter((e) => mayRead(e, role)).map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
     h('div', { class: 'nav-foot' }, t('footer.audit')),
