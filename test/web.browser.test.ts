@@ -2,19 +2,12 @@
 // drawn from the registry's GeoJSON, a registry table with search and keyset paging, the language switch.
 // Screenshots go to /tmp/cordon-*.png for a person to look at.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { testContext, testServer, type TestContext, type TestServer } from './harness.ts';
+import { buildWeb, CHROMIUM, haveBrowser, launchBrowser, signIn } from './browser.ts';
 import { createUser } from '../src/core/users.ts';
 import { generateCity, loadCity } from '../src/sim/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-// In CI a missing browser is a failure, not a skip: the launch below throws.
-const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
 if (!haveBrowser) console.warn(`web.browser.test: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 const USER = { username: 'city', password: 'city-browser-pw' };
@@ -27,8 +20,7 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    // The server serves dist/web only if it exists when the app is built, so build the pages first.
-    execFileSync(process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
+    buildWeb();
     ctx = await testContext();
     await loadCity(ctx, generateCity({ persons: 3000, seed: 11 }));
     await ctx.db.tx(async (q) => {
@@ -37,10 +29,7 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
       await createUser(q, { ...LAB, role: 'lab', labId: lab.id }, new Date());
     });
     srv = await testServer(ctx);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
     page.on('pageerror', (e) => console.error('page error:', e.message));
   });
@@ -160,12 +149,7 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
     const other = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     try {
       const lab = await other.newPage();
-      await lab.goto(srv.url + '/registry.html?entity=persons');
-      await lab.waitForURL(/\/login\.html\?next=/);
-      await lab.fill('#username', LAB.username);
-      await lab.fill('#password', LAB.password);
-      await lab.click('#login-submit');
-      await lab.waitForURL(/registry\.html\?entity=persons/);
+      await signIn(lab, srv.url, '/registry.html?entity=persons', LAB);
       await lab.locator('#message').waitFor({ state: 'visible' });
       expect(await lab.locator('#message').textContent()).toContain('you are lab');
       expect(await lab.locator('#nav-persons').count()).toBe(0);
