@@ -226,5 +226,9 @@ describe.skipIf(!haveBrowser)('testing pages in Chromium', () => {
     await city.waitForSelector('#street-chart[data-ready="true"]');
     expect(await city.locator('#coverage-count').textContent()).toBe(`${missing} persons not sampled`);
     await city.screenshot({ path: '/tmp/cordon-testing-campaigns-en.png', fullPage: true });
+    // A street worker walks with a phone: the same page on a narrow screen.
+    await city.setViewportSize(PHONE.viewport);
+    await city.waitForTimeout(200);
+    await city.screenshot({ path: '/tmp/cordon-testing-campaigns-phone-en.png' });
   });
 });

@@ -159,7 +159,10 @@ function renderStreets(items: StreetProgress[]): void {
   byId('street-note').textContent = items.length > shown.length ? t('campaigns.streetsShown', { n: shown.length, total: items.length }) : '';
   el.style.height = `${Math.max(160, 60 + shown.length * 26)}px`;
   el.dataset.streets = String(shown.length);
-  chart ??= echarts.init(el, undefined, { renderer: 'canvas' });
+  if (!chart) {
+    const c = (chart = echarts.init(el, undefined, { renderer: 'canvas' }));
+    new ResizeObserver(() => c.resize()).observe(el);
+  }
   chart.resize();
   chart.setOption(
     {
