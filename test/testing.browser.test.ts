@@ -134,6 +134,15 @@ describe.skipIf(!haveBrowser)('testing pages in Chromium', () => {
       const colour = await page.locator('#feedback').evaluate((el) => getComputedStyle(el).borderColor);
       expect(colour).toBe('rgb(240, 82, 82)');
       expect(await page.locator('#tube-count').textContent()).toBe('2/10');
+      // A tube's barcode scanned as a person: re-pooling, refused by the server with its reason.
+      await page.fill('#person', barcode);
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(`document.querySelector('#feedback').textContent.includes('re-pooling')`);
+      expect(await page.inputValue('#person')).toBe(barcode);
+      await page.fill('#person', 'NOBODY123');
+      await page.keyboard.press('Enter');
+      await page.waitForFunction(`document.querySelector('#feedback').textContent.includes('NOBODY123')`);
+      expect(await page.locator('#tube-count').textContent()).toBe('2/10');
       await page.screenshot({ path: '/tmp/cordon-testing-sampler-refused-zh.png', fullPage: true });
     });
 
@@ -194,6 +203,11 @@ describe.skipIf(!haveBrowser)('testing pages in Chromium', () => {
       expect(await page.getAttribute('#r-applied', 'data-value')).toBe('1');
       expect(await page.getAttribute('#r-positives', 'data-value')).toBe('0');
       await page.waitForFunction(`document.querySelector('#load-resulted b')?.textContent === '1'`);
+      // A second, different result for the tube is kept as a conflict and listed, never applied.
+      await upload('again.csv', `barcode,result,ct_orf1ab,ct_n,resulted_at\n${barcode},positive,30,31,${resultedAt()}\n`);
+      await page.waitForSelector('#r-conflicts[data-value="1"]');
+      await page.waitForSelector('#conflicts[data-rows="1"]');
+      expect(await page.locator('#conflicts tbody tr').textContent()).toContain(barcode);
       await page.screenshot({ path: '/tmp/cordon-testing-lab-zh.png', fullPage: true });
       await page.click('#lang-switch');
       await page.waitForLoadState('load');
