@@ -92,7 +92,7 @@ setInterval(() => void refreshThroughput(), 60_000);
 
 byId('setup-done').addEventListener('click', () => {
   saveSetup();
-  if (!setup.pointId) return say('error', t('sampler.choosePoint'));
+  if (!setup.pointId) return say('error', t('sampler.choosePoint'), undefined, byId('setup-done'));
   setupBox.open = false;
   feedback.hidden = true;
   focusStep();
@@ -247,7 +247,7 @@ async function reportQueue(): Promise<void> {
   if (!input.value || !Number.isInteger(waiting) || waiting < 0) return refuse(input, input.value, t('sampler.waitingInvalid'));
   try {
     renderThroughput(await api<Throughput>(`/api/v1/sampling-points/${setup.pointId}/queue`, { method: 'POST', body: { waiting } }));
-    say('ok', t('sampler.queueReported', { n: formatNumber(waiting) }));
+    say('ok', t('sampler.queueReported', { n: formatNumber(waiting) }), undefined, byId('queue-form'));
     input.value = '';
     focusStep();
   } catch (e) {
@@ -280,12 +280,19 @@ function renderThroughput(tp: Throughput | null): void {
 }
 
 /** A success line, green; `note` is a second, amber line (tube full, sampled before in this round). */
-function say(kind: 'ok' | 'error', text: string, note?: string): void {
+function say(kind: 'ok' | 'error', text: string, note?: string, anchor?: HTMLElement): void {
   feedback.dataset.kind = kind;
   feedback.className = `feedback ${kind}`;
   feedback.replaceChildren(h('div', { class: 'feedback-main' }, text));
   if (note) feedback.append(h('div', { class: 'feedback-note' }, note));
+  show(anchor);
+}
+
+// Right under the form in use: with a phone's keyboard open, little else of the page is on screen.
+function show(anchor: HTMLElement = byId(tube ? 'person-form' : 'open-form')): void {
+  anchor.after(feedback);
   feedback.hidden = false;
+  feedback.scrollIntoView({ block: 'nearest' });
 }
 
 /** A refusal: the server's reason in red, the refused text back in the input and selected so the next scan replaces it. */
@@ -294,7 +301,7 @@ function refuse(input: HTMLInputElement, value: string, e: unknown): void {
   feedback.dataset.kind = 'error';
   feedback.className = 'feedback error';
   feedback.replaceChildren(h('strong', { class: 'feedback-main' }, t('sampler.refused')), h('div', { class: 'feedback-detail' }, detail));
-  feedback.hidden = false;
+  show(input.closest('form') ?? undefined);
   if (e instanceof ApiError && e.status === 401) location.reload();
   input.value = value;
   input.focus();
