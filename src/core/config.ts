@@ -17,6 +17,8 @@ export interface Config {
   /** Whether the clock may be set or sped up over HTTP (demos, tests). */
   clockSettable: boolean;
   logLevel: string;
+  /** Rows of a lab upload applied per transaction: what a crash mid-upload can cost is at most one chunk. */
+  resultChunkRows: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -32,7 +34,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     key: loadKey(env.CORDON_KEY, dataDir),
     clockSettable: env.CORDON_CLOCK === 'settable',
     logLevel: env.LOG_LEVEL ?? 'info',
+    resultChunkRows: positive(env.CORDON_RESULT_CHUNK_ROWS, 10_000, 'CORDON_RESULT_CHUNK_ROWS'),
   };
+}
+
+function positive(v: string | undefined, fallback: number, name: string): number {
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, not "${v}"`);
+  return n;
 }
 
 // The key never goes into the database: a stolen dump then holds no readable ID number.

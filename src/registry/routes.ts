@@ -11,7 +11,8 @@ import { importCsv } from './import.ts';
 import * as store from './store.ts';
 import type { FieldDef, PlaceDef } from './store.ts';
 
-const PLACE_READERS: readonly Role[] = ROLES.filter((r) => r !== 'resident');
+// Places hold no personal data: every signed-in role may read them (a resident sees their compound's name).
+const PLACE_READERS: readonly Role[] = ROLES;
 const PERSON_READERS: readonly Role[] = [...STAFF, 'resident'];
 const PERSON_WRITERS: readonly Role[] = ['city_command', 'district_command', 'street_worker'];
 

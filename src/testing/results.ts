@@ -89,6 +89,9 @@ export async function uploadResults(
     const part = await db.tx((q) => applyResults(q, o.labId, o.rows.slice(i, i + size), ids, o.preset, uploadId, o.by, o.now));
     for (const k of Object.keys(total) as (keyof ApplySummary)[]) total[k] += part[k];
     o.onProgress?.(Math.min(o.rows.length, i + size));
+    // Let other requests in between chunks: embedded PGlite runs on this thread, and a large upload
+    // must not hold every sampler and check-in until it ends.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   await db.query('UPDATE result_uploads SET completed_at = $2 WHERE id = $1', [uploadId, new Date()]);
   return { ...total, uploadId, rows: o.rows.length, rejected: [] };

@@ -310,6 +310,7 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
           preset: ctx.preset,
           by: actorOf(p).actor,
           now: now(),
+          chunk: ctx.config.resultChunkRows,
           onProgress: (done) => req.log.info({ labId, done, rows: parsed.rows.length }, 'results applied'),
         });
         if (report.rejected.length) {

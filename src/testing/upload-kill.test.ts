@@ -21,7 +21,8 @@ describe('a result upload killed mid-way', () => {
     where = await cliDatabase();
     expect((await runCli(['city', '--persons', '2000', '--seed', '3'], where.env)).code).toBe(0);
     expect((await runCli(['user', 'labadmin', '--role', 'city_command'], { ...where.env, CORDON_PASSWORD: 'lab-admin-password' })).code).toBe(0);
-    server = await startServer(where.env);
+    // Small chunks: the kill lands after the first commit with most of the upload still to apply.
+    server = await startServer({ ...where.env, CORDON_RESULT_CHUNK_ROWS: '500' });
     const login = await fetch(server.url + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'labadmin', password: 'lab-admin-password' }) });
     cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
     const points = await call('GET', '/api/v1/sampling-points?limit=1');
