@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
+import { uploadResults } from './results.ts';
 
 interface P { id: number; code: string; compound: number; street: number }
 
@@ -147,6 +148,27 @@ describe('a screening round', () => {
     expect(conflicts.body.items[0]).toMatchObject({ barcode: tube.barcode, result: 'positive', appliedResult: 'negative' });
     const h = await srv.call('GET', `/api/v1/persons/${tube.members[0].id}/tests`, { as: city });
     expect(h.body.underPoolControl).toBe(false);
+  });
+
+  it('finds a conflict between chunks of one upload, and applies only the first result', async () => {
+    const [a, b] = pools.slice(7, 9);
+    const rows = [
+      { line: 2, barcode: a.barcode, result: 'negative' as const, ctOrf1ab: null, ctN: null, resultedAt: new Date('2022-04-10T13:00:00Z') },
+      { line: 3, barcode: b.barcode, result: 'negative' as const, ctOrf1ab: null, ctN: null, resultedAt: new Date('2022-04-10T13:00:00Z') },
+      { line: 4, barcode: a.barcode, result: 'positive' as const, ctOrf1ab: 25, ctN: 26, resultedAt: new Date('2022-04-10T14:00:00Z') },
+    ];
+    // Two new single tubes; the first one gets a negative, then (in a later chunk) a different positive.
+    const fresh: string[] = [];
+    for (const [i, p] of [a, b].entries()) {
+      const bc = `CHUNK00${i}`;
+      await srv.call('POST', '/api/v1/tubes', { as: sampler, body: { barcode: bc, samplingPointId: pointId } });
+      await srv.call('POST', `/api/v1/tubes/${bc}/samples`, { as: sampler, body: { person: p.members[0].code } });
+      fresh.push(bc);
+    }
+    const report = await uploadResults(ctx.db, { labId, rows: rows.map((r) => ({ ...r, barcode: r.barcode === a.barcode ? fresh[0] : fresh[1] })), rejected: [], sha256: 'x', preset: ctx.preset, by: 'test', now: ctx.clock.now(), chunk: 1 });
+    expect(report).toMatchObject({ applied: 2, conflicts: 1, positives: 0 });
+    const states = await ctx.db.query<{ state: string; result: string }>("SELECT r.state, r.result FROM lab_results r JOIN tubes t ON t.id = r.tube_id WHERE t.barcode = 'CHUNK000' ORDER BY r.id");
+    expect(states).toEqual([{ state: 'applied', result: 'negative' }, { state: 'conflict', result: 'positive' }]);
   });
 
   it('resolves the positive pool by single-tube retests: negatives released, a positive found', async () => {

@@ -5,7 +5,7 @@ import { presetLabel } from '../core/presets.ts';
 import type { PiiKeys } from '../core/pii.ts';
 import { idNumberProblem } from '../core/pii.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
-import { createTasks, raiseAlert } from '../core/work.ts';
+import { createTasks, raiseAlert, type NewTask } from '../core/work.ts';
 import { canAddToTube, consequencesOf, poolSizeFor, queueWaitMinutes, verdictOf, type SamplingGroup, type Verdict } from './rules.ts';
 
 export interface CampaignInput {
@@ -334,23 +334,29 @@ export interface ResultRow {
   resultedAt: Date;
 }
 
-/** Checks that every result names a tube that was sampled; returns the tube ids or the bad lines. */
-export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<{ ids: Map<string, number>; rejected: { line: number; reason: string }[] }> {
+/**
+ * Checks that every result names a tube that was sampled; returns the tube ids, the tubes that already
+ * have a result (only those need comparing), or the bad lines.
+ */
+export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<{ ids: Map<string, number>; resulted: Set<number>; rejected: { line: number; reason: string }[] }> {
   const barcodes = [...new Set(rows.map((r) => r.barcode))];
-  const found = await q.query<{ id: number; barcode: string; sampled: boolean }>(
-    `SELECT t.id, t.barcode, EXISTS (SELECT 1 FROM samples s WHERE s.tube_id = t.id) AS sampled FROM tubes t WHERE t.barcode = ANY($1)`,
+  const found = await q.query<{ id: number; barcode: string; sampled: boolean; resulted: boolean }>(
+    `SELECT t.id, t.barcode, EXISTS (SELECT 1 FROM samples s WHERE s.tube_id = t.id) AS sampled, EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id) AS resulted
+       FROM tubes t WHERE t.barcode = ANY($1)`,
     [barcodes],
   );
   const ids = new Map<string, number>();
+  const resulted = new Set<number>();
   const empty = new Set<string>();
   for (const f of found) {
     if (f.sampled) ids.set(f.barcode, f.id);
     else empty.add(f.barcode);
+    if (f.resulted) resulted.add(f.id);
   }
   const rejected = rows
     .filter((r) => !ids.has(r.barcode))
     .map((r) => ({ line: r.line, reason: empty.has(r.barcode) ? `tube ${r.barcode} holds no sample` : `tube ${r.barcode} was never sampled (unknown barcode)` }));
-  return { ids, rejected };
+  return { ids, resulted, rejected };
 }
 
 export interface ApplySummary {
@@ -367,11 +373,12 @@ export interface ApplySummary {
  * different second result for a tube is kept as a conflict. Positive tubes lead to findings, pool controls
  * and retest tasks; negative single tubes clear the pool controls of their person.
  */
-export async function applyResults(q: Queryable, labId: number, rows: ResultRow[], tubeIds: Map<string, number>, preset: Preset, uploadId: number | null, by: string, now: Date): Promise<ApplySummary> {
+export async function applyResults(q: Queryable, labId: number, rows: ResultRow[], tubeIds: Map<string, number>, resulted: Set<number>, preset: Preset, uploadId: number | null, by: string, now: Date): Promise<ApplySummary> {
   const sum: ApplySummary = { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 };
   if (!rows.length) return sum;
-  const ids = [...new Set(rows.map((r) => tubeIds.get(r.barcode)!))];
-  const existing = await q.query<{ tube_id: number; result: string; ct_orf1ab: number | null; ct_n: number | null; resulted_at: Date; state: string }>(
+  // Only tubes that had a result when the upload began can hold one from an earlier upload.
+  const ids = [...new Set(rows.map((r) => tubeIds.get(r.barcode)!).filter((id) => resulted.has(id)))];
+  const existing = !ids.length ? [] : await q.query<{ tube_id: number; result: string; ct_orf1ab: number | null; ct_n: number | null; resulted_at: Date; state: string }>(
     'SELECT tube_id, result, ct_orf1ab, ct_n, resulted_at, state FROM lab_results WHERE tube_id = ANY($1)',
     [ids],
   );
@@ -395,10 +402,10 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
       newlyApplied.push({ tubeId, verdict, resultedAt: r.resultedAt });
       sum.applied++;
     } else sum.conflicts++;
+    // Later chunks of the same upload must compare against what this one writes.
+    resulted.add(tubeId);
     lines.push(`${tubeId},${labId},${r.result},${r.ctOrf1ab ?? ''},${r.ctN ?? ''},${r.resultedAt.toISOString()},${verdict},${state},${uploadId ?? ''},${now.toISOString()}\n`);
   }
-  // A result counts against the lab that sent it, even when the tube was never scanned in at its door.
-  await q.query('UPDATE tubes SET lab_id = $1, received_at = coalesce(received_at, $3) WHERE id = ANY($2) AND lab_id IS NULL', [labId, ids, now]);
   await q.copyCsv('lab_results', ['tube_id', 'lab_id', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at', 'verdict', 'state', 'upload_id', 'received_at'], chunked(lines));
   if (sum.conflicts) {
     await raiseAlert(q, { kind: 'resultConflict', severity: 'warning', title: `Conflicting results from lab ${labId}`, facts: { labId, uploadId, conflicts: sum.conflicts }, assignee: `lab:${labId}`, dedupeKey: `resultConflict:${labId}:${uploadId ?? now.toISOString()}` }, now);
@@ -406,13 +413,14 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
   const positiveIds = newlyApplied.filter((a) => a.verdict === 'positive').map((a) => a.tubeId);
   if (positiveIds.length) Object.assign(sum, await applyPositives(q, positiveIds, preset, by, now, sum));
   // Negative single tubes (retests) clear their person's open pool controls from before that sample.
+  // Driven from the open controls, which are few: most negatives concern nobody under control.
   const negativeIds = newlyApplied.filter((a) => a.verdict === 'negative').map((a) => a.tubeId);
-  if (negativeIds.length) {
+  if (negativeIds.length && (await q.query('SELECT 1 FROM pool_controls WHERE cleared_at IS NULL LIMIT 1')).length) {
     const cleared = await q.query<{ pool_tube_id: number }>(
       `UPDATE pool_controls c SET cleared_at = $2, cleared_by_tube_id = s.tube_id
-         FROM samples s JOIN tubes t ON t.id = s.tube_id, tubes pool
-        WHERE s.tube_id = ANY($1) AND t.capacity = 1 AND c.person_id = s.person_id AND c.cleared_at IS NULL
-          AND pool.id = c.pool_tube_id AND s.sampled_at > pool.opened_at
+         FROM samples s, tubes t, tubes pool
+        WHERE c.cleared_at IS NULL AND s.person_id = c.person_id AND s.tube_id = ANY($1)
+          AND t.id = s.tube_id AND t.capacity = 1 AND pool.id = c.pool_tube_id AND s.sampled_at > pool.opened_at
        RETURNING c.pool_tube_id`,
       [negativeIds, now],
     );
@@ -447,8 +455,10 @@ async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, b
     byTube.get(m.tube_id)!.push(m);
   }
   const label = presetLabel(preset);
-  let positives = sum.positives;
-  let controls = sum.poolControls;
+  // Gather every consequence of the chunk's positive tubes, then write each kind in one statement.
+  const findings: { personId: number; tubeId: number; resultId: number; sampledAt: Date; resultedAt: Date; reason: string }[] = [];
+  const controls: { personId: number; tubeId: number; since: Date; due: Date; reason: string }[] = [];
+  const tasks: NewTask[] = [];
   for (const [tubeId, ms] of byTube) {
     const first = ms[0];
     const resultedAt = new Date(first.resulted_at);
@@ -459,24 +469,41 @@ async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, b
       preset,
     );
     for (const c of consequences) {
-      if (c.kind === 'confirmedPositive') {
-        positives++;
-        await q.query(
-          `INSERT INTO positive_findings (person_id, tube_id, result_id, sampled_at, resulted_at, reason, preset) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING`,
-          [c.personId, tubeId, first.result_id, first.sampled_at, resultedAt, c.reason, label],
-        );
-        // A positive retest also ends the pool control: the person is now a case.
-        const ended = await q.query<{ pool_tube_id: number }>(`UPDATE pool_controls SET cleared_at = $2, cleared_by_tube_id = $3 WHERE person_id = $1 AND cleared_at IS NULL RETURNING pool_tube_id`, [c.personId, now, tubeId]);
-        await closeRetestTasks(q, ended.map((e) => e.pool_tube_id), now);
-      } else if (c.kind === 'poolControl') {
-        controls++;
-        await q.query(`INSERT INTO pool_controls (person_id, pool_tube_id, since, retest_due, reason, preset) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING`, [c.personId, tubeId, resultedAt, c.retestDue, c.reason, label]);
-      } else if (c.kind === 'retestTask') {
-        await createTasks(q, [{ kind: 'retest', title: `Single-tube retest of ${c.personIds.length} person(s) from pool ${first.barcode}`, districtId: c.districtId, streetId: c.streetId, personIds: c.personIds, dueAt: c.due, source: { tubeId, barcode: first.barcode, rule: 'rules.md 15', preset: label }, dedupeKey: `retest:${tubeId}:${c.streetId}` }], now, by);
+      if (c.kind === 'confirmedPositive') findings.push({ personId: c.personId, tubeId, resultId: first.result_id, sampledAt: first.sampled_at, resultedAt, reason: c.reason });
+      else if (c.kind === 'poolControl') controls.push({ personId: c.personId, tubeId, since: resultedAt, due: c.retestDue, reason: c.reason });
+      else if (c.kind === 'retestTask') {
+        tasks.push({ kind: 'retest', title: `Single-tube retest of ${c.personIds.length} person(s) from pool ${first.barcode}`, districtId: c.districtId, streetId: c.streetId, personIds: c.personIds, dueAt: c.due, source: { tubeId, barcode: first.barcode, rule: 'rules.md 15', preset: label }, dedupeKey: `retest:${tubeId}:${c.streetId}` });
       }
     }
   }
-  return { positives, poolControls: controls };
+  if (findings.length) {
+    await q.query(
+      `INSERT INTO positive_findings (person_id, tube_id, result_id, sampled_at, resulted_at, reason, preset)
+       SELECT f.person_id, f.tube_id, f.result_id, f.sampled_at, f.resulted_at, f.reason, $2
+         FROM jsonb_to_recordset($1::jsonb) AS f(person_id int, tube_id bigint, result_id bigint, sampled_at timestamptz, resulted_at timestamptz, reason text)
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(findings.map((f) => ({ person_id: f.personId, tube_id: f.tubeId, result_id: f.resultId, sampled_at: f.sampledAt, resulted_at: f.resultedAt, reason: f.reason }))), label],
+    );
+    // A positive single tube (or retest) ends the person's pool control: they are now a case.
+    const ended = await q.query<{ pool_tube_id: number }>(
+      `UPDATE pool_controls c SET cleared_at = $2, cleared_by_tube_id = f.tube_id
+         FROM jsonb_to_recordset($1::jsonb) AS f(person_id int, tube_id bigint)
+        WHERE c.person_id = f.person_id AND c.cleared_at IS NULL RETURNING c.pool_tube_id`,
+      [JSON.stringify(findings.map((f) => ({ person_id: f.personId, tube_id: f.tubeId }))), now],
+    );
+    await closeRetestTasks(q, ended.map((e) => e.pool_tube_id), now);
+  }
+  if (controls.length) {
+    await q.query(
+      `INSERT INTO pool_controls (person_id, pool_tube_id, since, retest_due, reason, preset)
+       SELECT c.person_id, c.pool_tube_id, c.since, c.retest_due, c.reason, $2
+         FROM jsonb_to_recordset($1::jsonb) AS c(person_id int, pool_tube_id bigint, since timestamptz, retest_due timestamptz, reason text)
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(controls.map((c) => ({ person_id: c.personId, pool_tube_id: c.tubeId, since: c.since, retest_due: c.due, reason: c.reason }))), label],
+    );
+  }
+  await createTasks(q, tasks, now, by);
+  return { positives: sum.positives + findings.length, poolControls: sum.poolControls + controls.length };
 }
 
 // ---------------------------------------------------------------------------------------------------
