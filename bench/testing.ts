@@ -16,8 +16,15 @@ export default async function run(args: string[]): Promise<void> {
     try {
       const ctx = benchContext(db);
       let bar = progress(`${engine.name}: loading a city of ${persons.toLocaleString('en')}`);
-      let loaded = 0;
-      await loadCity(ctx, city, () => bar.update(++loaded));
+      let current = '';
+      await loadCity(ctx, city, (entity, rows) => {
+        if (entity !== current) {
+          bar.done();
+          current = entity;
+          bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
+        }
+        bar.update(rows);
+      });
       bar.done();
       await db.tx((q) => createUser(q, { username: 'bench', password: 'bench-password', role: 'city_command' }, new Date()));
       const app = await buildApp(ctx);
