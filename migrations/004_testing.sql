@@ -79,7 +79,9 @@ CREATE TABLE lab_results (
   ct_n real,
   resulted_at timestamptz NOT NULL,
   verdict text NOT NULL CHECK (verdict IN ('positive', 'negative', 'invalid')),
-  state text NOT NULL CHECK (state IN ('applied', 'conflict')),
+  -- applied: in force; conflict: a different second result, waiting for a person; set-aside: was in force
+  -- until a person put a conflicting result in force instead.
+  state text NOT NULL CHECK (state IN ('applied', 'conflict', 'set-aside')),
   upload_id bigint,
   received_at timestamptz NOT NULL
 );

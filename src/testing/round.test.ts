@@ -140,7 +140,8 @@ describe('a screening round', () => {
   });
 
   it('keeps a second, different result for a tube as a conflict, never overwriting', async () => {
-    const tube = pools[5];
+    // A 10-in-1 pool other than the positive one.
+    const tube = pools.filter((p) => p.members.length === 10)[3];
     const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as: lab, body: `barcode,result,ct_orf1ab,ct_n,resulted_at\n${tube.barcode},positive,30,30,2022-04-10T21:00:00+08:00\n`, headers: { 'content-type': 'text/csv' } });
     expect(r.body).toMatchObject({ applied: 0, conflicts: 1 });
     const conflicts = await srv.call('GET', '/api/v1/results/conflicts', { as: city });
@@ -148,6 +149,16 @@ describe('a screening round', () => {
     expect(conflicts.body.items[0]).toMatchObject({ barcode: tube.barcode, result: 'positive', appliedResult: 'negative' });
     const h = await srv.call('GET', `/api/v1/persons/${tube.members[0].id}/tests`, { as: city });
     expect(h.body.underPoolControl).toBe(false);
+    // A person decides: the conflicting positive is put in force, and its pool's members come under control.
+    const noReason = await srv.call('POST', `/api/v1/results/conflicts/${conflicts.body.items[0].id}/resolve`, { as: city, body: { keep: 'conflicting' } });
+    expect(noReason.status).toBe(400);
+    const resolved = await srv.call('POST', `/api/v1/results/conflicts/${conflicts.body.items[0].id}/resolve`, { as: city, body: { keep: 'conflicting', reason: 'lab confirmed the rerun' } });
+    expect(resolved.status).toBe(200);
+    expect(resolved.body.summary.poolControls).toBe(tube.members.length);
+    expect((await srv.call('GET', '/api/v1/results/conflicts', { as: city })).body.items).toEqual([]);
+    const after = await srv.call('GET', `/api/v1/persons/${tube.members[0].id}/tests`, { as: city });
+    expect(after.body.underPoolControl).toBe(true);
+    expect((await srv.call('POST', `/api/v1/results/conflicts/${conflicts.body.items[0].id}/resolve`, { as: city, body: { keep: 'current', reason: 'second try' } })).status).toBe(404);
   });
 
   it('finds a conflict between chunks of one upload, and applies only the first result', async () => {
@@ -192,7 +203,7 @@ describe('a screening round', () => {
     }
     const findings = await ctx.db.query<{ person_id: number }>('SELECT person_id FROM positive_findings ORDER BY resulted_at');
     expect(findings.map((f) => f.person_id)).toContain(pool.members[0].id);
-    const open = await ctx.db.query("SELECT id FROM tasks WHERE kind = 'retest' AND status <> 'done'");
+    const open = await ctx.db.query("SELECT id FROM tasks WHERE kind = 'retest' AND status <> 'done' AND source ->> 'barcode' = $1", [pool.barcode]);
     expect(open).toEqual([]);
   });
 

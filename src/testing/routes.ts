@@ -18,6 +18,7 @@ import {
   openTube,
   pointThroughput,
   receiveTubes,
+  resolveConflict,
   recordTubeBatch,
   reportAntigen,
   testHistory,
@@ -348,6 +349,28 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
       ),
     };
   });
+
+  app.post<{ Params: { id: number }; Body: { keep: 'current' | 'conflicting'; reason: string } }>(
+    '/api/v1/results/conflicts/:id/resolve',
+    {
+      config: { access: { roles: COMMAND } },
+      schema: {
+        tags,
+        summary: 'Resolve a conflict: keep the result in force, or put the conflicting one in force (its consequences follow)',
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        body: { type: 'object', required: ['keep', 'reason'], additionalProperties: false, properties: { keep: { type: 'string', enum: ['current', 'conflicting'] }, reason: { type: 'string', minLength: 5, maxLength: 1000 } } },
+      },
+    },
+    async (req) => {
+      const p = caller(req);
+      const t = now();
+      return ctx.db.tx(async (q) => {
+        const r = await resolveConflict(q, req.params.id, req.body.keep, req.body.reason, ctx.preset, actorOf(p).actor, t);
+        await appendAudit(q, [{ ...actorOf(p), action: 'resolve', entity: 'lab-result', entityId: req.params.id, reason: req.body.reason, detail: { keep: req.body.keep, inForce: r.inForce } }], t);
+        return r;
+      });
+    },
+  );
 
   // --- persons' tests and antigen self-reports --------------------------------------------------------
 

@@ -111,10 +111,13 @@ export async function resolvePersons(q: Queryable, pii: PiiKeys, refs: string[])
       byHash.set(h.toString('hex'), ref);
     } else codes.push(ref);
   }
-  const rows = await q.query<{ id: number; street_id: number | null; district_id: number | null; name: string; personal_code: string; id_hash: Buffer | Uint8Array | null }>(
-    `SELECT id, street_id, district_id, name, personal_code, id_hash FROM persons WHERE personal_code = ANY($1) OR id_hash = ANY($2)`,
-    [codes, hashes],
-  );
+  type Found = { id: number; street_id: number | null; district_id: number | null; name: string; personal_code: string; id_hash: Buffer | Uint8Array | null };
+  // Two index look-ups, not one OR: an OR of two large arrays makes the planner scan every person.
+  const columns = 'id, street_id, district_id, name, personal_code, id_hash';
+  const rows = [
+    ...(codes.length ? await q.query<Found>(`SELECT ${columns} FROM persons WHERE personal_code = ANY($1)`, [codes]) : []),
+    ...(hashes.length ? await q.query<Found>(`SELECT ${columns} FROM persons WHERE id_hash = ANY($1)`, [hashes]) : []),
+  ];
   const out = new Map<string, PersonRef>();
   for (const r of rows) {
     const ref: PersonRef = { personId: r.id, streetId: r.street_id, districtId: r.district_id, name: r.name };
@@ -638,4 +641,28 @@ export async function pointThroughput(q: Queryable, pointId: number, now: Date, 
     expectedWaitMinutes: wait === null ? null : Number.isFinite(wait) ? Math.round(wait) : null,
     crowded: wait !== null && wait > maxQueueMinutes,
   };
+}
+
+/**
+ * A person resolves a conflict: keep the result in force, or put the conflicting one in force instead
+ * (then its consequences follow, e.g. a positive pool's controls). Consequences of the result set aside
+ * are not undone here: a person under control is released by their own retest.
+ */
+export async function resolveConflict(q: Queryable, conflictId: number, keep: 'current' | 'conflicting', reason: string, preset: Preset, by: string, now: Date): Promise<{ inForce: number; summary: Partial<ApplySummary> }> {
+  const [c] = await q.query<{ id: number; tube_id: number; verdict: Verdict }>(`SELECT id, tube_id, verdict FROM lab_results WHERE id = $1 AND state = 'conflict' FOR UPDATE`, [conflictId]);
+  if (!c) throw notFound(`Conflicting result ${conflictId}`);
+  const [done] = await q.query('SELECT 1 FROM result_resolutions WHERE conflict_id = $1', [conflictId]);
+  if (done) throw conflict(`Conflict ${conflictId} is already resolved.`);
+  const [current] = await q.query<{ id: number }>(`SELECT id FROM lab_results WHERE tube_id = $1 AND state = 'applied' FOR UPDATE`, [c.tube_id]);
+  let inForce = current.id;
+  let summary: Partial<ApplySummary> = {};
+  if (keep === 'conflicting') {
+    // Which result is in force is the derived part; the results as the lab sent them stay as they were.
+    await q.query(`UPDATE lab_results SET state = 'set-aside' WHERE id = $1`, [current.id]);
+    await q.query(`UPDATE lab_results SET state = 'applied' WHERE id = $1`, [c.id]);
+    inForce = c.id;
+    if (c.verdict === 'positive') summary = await applyPositives(q, [c.tube_id], preset, by, now, { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 });
+  }
+  await q.query('INSERT INTO result_resolutions (conflict_id, kept_result_id, resolved_by, reason, resolved_at) VALUES ($1,$2,$3,$4,$5)', [conflictId, inForce, by, reason, now]);
+  return { inForce, summary };
 }
