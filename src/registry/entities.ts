@@ -49,6 +49,9 @@ export interface ImportOptions {
   actor?: { actor: string; role: string | null };
   /** Accept only rows inside this district (a district user's import). */
   districtId?: number | null;
+  /** Read and check the file in a worker thread: by default when it is large (some megabytes) and a
+   * worker is free; true or false to choose (tests). The report and the rows are the same either way. */
+  worker?: boolean;
 }
 
 export interface ImportReport {

@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { testContext, type TestContext } from '../../test/harness.ts';
 import { importCsv, importRecords } from './import.ts';
 import { findPersonByIdNumber } from './store.ts';
 import { csvStream, idNo, loadGeography, personLine, personsCsv } from './fixtures.test-helpers.ts';
+import type { ImportOptions } from './entities.ts';
 
 describe('registry import', () => {
   let ctx: TestContext;
@@ -134,5 +137,71 @@ describe('registry import', () => {
     const r = await importCsv(ctx, 'persons', csvStream(personsCsv([personLine(1, { household: 'H1' }), personLine(2, { household: 'H2' })])), { districtId: d1.id });
     expect(r.committed).toBe(false);
     expect(r.rejected).toEqual([{ line: 3, reason: 'outside your jurisdiction (another district)' }]);
+  });
+
+  describe('a large file, read in a worker thread', () => {
+    /** Person n of a large file (ID numbers past 999 differ in their birth part). */
+    const big = (n: number, o: Parameters<typeof personLine>[1] = {}) => personLine(n, { id: idNo(n % 1000, String(19800000 + Math.floor(n / 1000))), household: n % 3 ? 'H1' : 'H2', ...o });
+    /** n valid persons, with some lines changed. */
+    const bigCsv = (n: number, change: Record<number, string> = {}) => personsCsv(Array.from({ length: n }, (_, i) => change[i + 1] ?? big(i + 1)));
+    /** The text in 64 KiB pieces, as a file arrives. */
+    const pieces = (text: string) => Readable.from(Array.from({ length: Math.ceil(text.length / 65536) }, (_, i) => text.slice(i * 65536, (i + 1) * 65536)));
+    /** A digest of the persons table: every column the import writes, the ID number decrypted. */
+    const digest = async () => {
+      const rows = await ctx.db.query<Record<string, unknown> & { id_enc: Buffer | Uint8Array }>(
+        `SELECT encode(id_hash, 'hex') AS h, id_enc, personal_code, name, sex, birth_date, phone, household_id, compound_id, street_id, district_id, comorbidities::text AS c, pregnancy, care_needs::text AS n FROM persons ORDER BY id_hash`,
+      );
+      const h = createHash('sha256');
+      for (const { id_enc, ...r } of rows) h.update(JSON.stringify([ctx.pii.decryptId(Buffer.from(id_enc)), ...Object.values(r)]) + '\n');
+      return { count: rows.length, sha: h.digest('hex') };
+    };
+    const importBoth = async (text: string, opts: ImportOptions) => {
+      const local = await importCsv(ctx, 'persons', pieces(text), { ...opts, worker: false });
+      const localRows = await digest();
+      await ctx.db.exec('DELETE FROM persons');
+      const threaded = await importCsv(ctx, 'persons', pieces(text), { ...opts, worker: true });
+      return { local, localRows, threaded, threadedRows: await digest() };
+    };
+
+    it('gives the same report and the same rows as reading it on this thread', async () => {
+      const n = 30_000;
+      // A name over two lines (a quoted newline) shifts the line numbers of every later record.
+      const text = bigCsv(n, {
+        50: big(50, { name: '"张\n五十"' }),
+        12_000: big(12_000, { birth: '1990-02-30' }),
+        20_000: big(20_000, { id: big(7).split(',')[0] }),
+        29_998: big(29_998, { household: 'H404' }),
+      });
+      const r = await importBoth(text, { partial: true });
+      expect(r.threaded).toEqual(r.local);
+      // (inserted counts the COPY text's newlines, the quoted one too: n - 2 here, on both paths.)
+      expect(r.threaded).toMatchObject({ committed: true, read: n, matched: 0, rejectedCount: 3 });
+      expect(r.threaded.rejected).toEqual([
+        { line: 12_002, reason: "birth_date '1990-02-30' is not a date" },
+        { line: 20_002, reason: 'duplicate of line 8 (same ID number)' },
+        { line: 30_000, reason: "unknown household_code 'H404' (no such household)" },
+      ]);
+      expect(r.threadedRows).toEqual(r.localRows);
+      expect(r.threadedRows.count).toBe(n - 3);
+      // Imported again (the auto choice: a worker for a file this large), every person is matched.
+      const again = await importCsv(ctx, 'persons', pieces(text), { partial: true });
+      expect(again).toMatchObject({ committed: true, read: n, inserted: 0, matched: n - 3, rejectedCount: 3 });
+      expect(again.rejected).toEqual(r.threaded.rejected);
+    });
+
+    it('names a bad line deep in the file and writes nothing; and a file broken deep down', async () => {
+      const text = bigCsv(25_000, { 24_321: big(24_321, { sex: 'M', pregnancy: 'late' }) });
+      const r = await importBoth(text, {});
+      expect(r.threaded).toEqual(r.local);
+      expect(r.threaded).toMatchObject({ committed: false, read: 25_000, inserted: 0, matched: 0 });
+      expect(r.threaded.rejected).toEqual([{ line: 24_322, reason: "pregnancy 'late' does not go with sex 'M'" }]);
+      expect(r.threadedRows.count).toBe(0);
+      const broken = await importBoth(bigCsv(25_000, { 23_000: big(23_000, { name: '"broken' }) }), {});
+      expect(broken.threaded).toEqual(broken.local);
+      expect(broken.threaded.committed).toBe(false);
+      expect(broken.threaded.rejected).toHaveLength(1);
+      expect(broken.threaded.rejected[0].reason).toMatch(/cannot be read from here on: .*Quote Not Closed/i);
+      expect(broken.threadedRows.count).toBe(0);
+    });
   });
 });

@@ -4,10 +4,13 @@
 // no `partial`, the transaction is rolled back and every bad line is reported.
 import { Parser } from 'csv-parse';
 import type { Readable } from 'node:stream';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { AppContext } from '../core/context.ts';
 import type { Queryable } from '../core/db.ts';
 import { csvField } from '../core/db.ts';
 import { appendAudit } from '../core/audit.ts';
+import { PiiKeys } from '../core/pii.ts';
 import { conflict } from '../core/errors.ts';
 import { CARE_NEEDS, COMORBIDITIES, CSV_COLUMNS, FACILITY_KINDS, PREGNANCY, VENUE_KINDS, type CsvRecord, type EntityName, type ImportOptions, type ImportReport } from './entities.ts';
 import { bool, date, geometry, idNumber, int, list, num, oneOf, phone, requiredText, RowError, text, time, today } from './validation.ts';
@@ -39,12 +42,22 @@ interface Prepared<R extends Row> {
   line(r: R): string;
 }
 
-interface Spec<R extends Row> {
+/** What checking a row needs besides the loaded maps: the same on this thread and in a worker. */
+interface ParseEnv {
+  pii: PiiKeys;
+  /** Today (no birth date after it). */
+  latest: string;
+}
+
+interface Spec<R extends Row, D = any> {
   table: string;
   columns: string[];
   /** Updates the table from the staged rows that matched existing records (null: matched rows stay as they are). */
   update: string | null;
-  prepare(q: Queryable, ctx: AppContext): Promise<Prepared<R>>;
+  /** Loads what checking the rows needs (maps by code); plain data, so that a worker thread can be given a copy. */
+  load(q: Queryable): Promise<D>;
+  /** The row functions over the loaded data. */
+  make(d: D, env: ParseEnv): Prepared<R>;
   after?(q: Queryable): Promise<void>;
 }
 
@@ -96,7 +109,8 @@ const districts: Spec<DistrictRow> = {
   table: 'districts',
   columns: districtCols,
   update: updateByCode('districts', districtCols),
-  async prepare() {
+  load: async () => null,
+  make() {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -114,8 +128,8 @@ const streets: Spec<StreetRow> = {
   table: 'streets',
   columns: streetCols,
   update: updateByCode('streets', streetCols),
-  async prepare(q) {
-    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+  load: async (q) => ({ ds: await codeMap(q, districtsSql, (r) => r.id as number) }),
+  make({ ds }: { ds: Map<string, number> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -134,8 +148,8 @@ const compounds: Spec<CompoundRow> = {
   table: 'compounds',
   columns: compoundCols,
   update: updateByCode('compounds', compoundCols),
-  async prepare(q) {
-    const ss = await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id }));
+  load: async (q) => ({ ss: await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id })) }),
+  make({ ss }: { ss: Map<string, StreetRef> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -158,8 +172,8 @@ const compound_adjacency: Spec<AdjacencyRow> = {
   table: 'compound_adjacency',
   columns: ['compound_id', 'neighbor_id'],
   update: null,
-  async prepare(q) {
-    const cs = await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id }));
+  load: async (q) => ({ cs: await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id })) }),
+  make({ cs }: { cs: Map<string, CompoundRef> }) {
     return {
       parse: (c, line) => {
         const a = lookup(cs, c[0], 'compound_code', 'compound');
@@ -185,8 +199,8 @@ const buildings: Spec<BuildingRow> = {
   table: 'buildings',
   columns: buildingCols,
   update: updateByCode('buildings', buildingCols),
-  async prepare(q) {
-    const cs = await codeMap<Place>(q, compoundsSql, (r) => ({ id: r.id, district: r.district_id }));
+  load: async (q) => ({ cs: await codeMap<Place>(q, compoundsSql, (r) => ({ id: r.id, district: r.district_id })) }),
+  make({ cs }: { cs: Map<string, Place> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -205,12 +219,12 @@ const households: Spec<HouseholdRow> = {
   table: 'households',
   columns: householdCols,
   update: updateByCode('households', householdCols),
-  async prepare(q) {
-    const bs = await codeMap<{ id: number; compound: number; district: number; floors: number }>(
+  load: async (q) => ({ bs: await codeMap<{ id: number; compound: number; district: number; floors: number }>(
       q,
       'SELECT b.code, b.id, b.compound_id, b.floors, c.district_id FROM buildings b JOIN compounds c ON c.id = b.compound_id',
       (r) => ({ id: r.id, compound: r.compound_id, district: r.district_id, floors: r.floors }),
-    );
+    ) }),
+  make({ bs }: { bs: Map<string, { id: number; compound: number; district: number; floors: number }> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -226,7 +240,8 @@ const households: Spec<HouseholdRow> = {
 };
 
 type PersonRow = Row & {
-  hash: Buffer;
+  /** The ID number's keyed hash, in hex (what finds an existing person). */
+  hashHex: string;
   /** The COPY line up to the household, and after the district. */
   head: string;
   tail: string;
@@ -240,10 +255,8 @@ const persons: Spec<PersonRow> = {
   columns: PERSON_COPY_COLUMNS,
   // A person found again by ID number is updated; the ID copies and the personal code stay as they are.
   update: `UPDATE persons p SET ${PERSON_COPY_COLUMNS.slice(3).map((c) => `${c} = s.${c}`).join(', ')}, updated_at = now() FROM registry_stage s WHERE p.id_hash = s.id_hash`,
-  async prepare(q, ctx) {
-    const cs = await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id }));
-    const latest = today(ctx.clock.now());
-    const pii = ctx.pii;
+  load: async (q) => ({ cs: await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id })) }),
+  make({ cs }: { cs: Map<string, CompoundRef> }, { pii, latest }) {
     return {
       parse: (c, line) => {
         const key = idNumber(c[0]);
@@ -258,10 +271,12 @@ const persons: Spec<PersonRow> = {
         const tel = phone(c[4]);
         const comorbidities = list(c[7], 'comorbidities', COMORBIDITIES);
         const careNeeds = list(c[9], 'care_needs', CARE_NEEDS);
-        // The hashing and encryption happen here, while the previous chunk's COPY is still running.
+        // The hashing and encryption happen here, in the worker thread for a large file (or, on this
+        // thread, while the previous chunk's COPY is still running).
         const hash = pii.hashId(key);
-        const head = `\\x${hash.toString('hex')},\\x${pii.encryptId(key).toString('hex')},${pii.personalCode(hash)},${f(name)},${sex},${birth},${tel ?? ''},`;
-        return { line, key, district: compound?.district ?? null, hash, head, householdCode, compound, household: null, tail: `,${arr(comorbidities)},${pregnancy},${arr(careNeeds)}\n` };
+        const hashHex = hash.toString('hex');
+        const head = `\\x${hashHex},\\x${pii.encryptId(key).toString('hex')},${pii.personalCode(hash)},${f(name)},${sex},${birth},${tel ?? ''},`;
+        return { line, key, district: compound?.district ?? null, hashHex, head, householdCode, compound, household: null, tail: `,${arr(comorbidities)},${pregnancy},${arr(careNeeds)}\n` };
       },
       async resolve(q, rows) {
         const codes = [...new Set(rows.filter((r) => r.householdCode).map((r) => r.householdCode!))];
@@ -283,7 +298,7 @@ const persons: Spec<PersonRow> = {
       },
       async existing(q, rows) {
         const byHex = new Map<string, string>();
-        for (const r of rows) byHex.set(r.hash.toString('hex'), r.key);
+        for (const r of rows) byHex.set(r.hashHex, r.key);
         const found = await q.query<{ h: string }>(`SELECT encode(id_hash, 'hex') AS h FROM persons WHERE id_hash IN (SELECT decode(x, 'hex') FROM unnest($1::text[]) x)`, [[...byHex.keys()]]);
         return new Set(found.map((r) => byHex.get(r.h)!));
       },
@@ -301,10 +316,8 @@ const venues: Spec<VenueRow> = {
   table: 'venues',
   columns: venueCols,
   update: updateByCode('venues', venueCols),
-  async prepare(q) {
-    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
-    const ss = await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id }));
-    const cs = await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id }));
+  load: async (q) => ({ ds: await codeMap(q, districtsSql, (r) => r.id as number), ss: await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id })), cs: await codeMap<CompoundRef>(q, compoundsSql, (r) => ({ id: r.id, street: r.street_id, district: r.district_id })) }),
+  make({ ds, ss, cs }: { ds: Map<string, number>; ss: Map<string, StreetRef>; cs: Map<string, CompoundRef> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -331,9 +344,8 @@ const sampling_points: Spec<PointRow> = {
   table: 'sampling_points',
   columns: pointCols,
   update: updateByCode('sampling_points', pointCols),
-  async prepare(q) {
-    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
-    const ss = await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id }));
+  load: async (q) => ({ ds: await codeMap(q, districtsSql, (r) => r.id as number), ss: await codeMap<StreetRef>(q, streetsSql, (r) => ({ id: r.id, district: r.district_id })) }),
+  make({ ds, ss }: { ds: Map<string, number>; ss: Map<string, StreetRef> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -359,8 +371,8 @@ const labs: Spec<LabRow> = {
   table: 'labs',
   columns: labCols,
   update: updateByCode('labs', labCols),
-  async prepare(q) {
-    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+  load: async (q) => ({ ds: await codeMap(q, districtsSql, (r) => r.id as number) }),
+  make({ ds }: { ds: Map<string, number> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -378,8 +390,8 @@ const facilities: Spec<FacilityRow> = {
   table: 'facilities',
   columns: facilityCols,
   update: updateByCode('facilities', facilityCols),
-  async prepare(q) {
-    const ds = await codeMap(q, districtsSql, (r) => r.id as number);
+  load: async (q) => ({ ds: await codeMap(q, districtsSql, (r) => r.id as number) }),
+  make({ ds }: { ds: Map<string, number> }) {
     return {
       parse: (c, line) => {
         const code = requiredText(c[0], 'code', 50);
@@ -397,14 +409,30 @@ const facilities: Spec<FacilityRow> = {
 
 const SPECS: Record<EntityName, Spec<any>> = { districts, streets, compounds, compound_adjacency, buildings, households, persons, venues, sampling_points, labs, facilities };
 
-// ---- the import run ----
+// ---- reading and checking the records (on this thread, or the same code in a worker thread) ----
 
-/** Records in batches (one per piece of input read), each with the line it starts on. */
-type Batches = AsyncIterable<{ lines: number[]; records: string[][] }>;
+/** Records, each with the line it starts on. */
+export interface Batch {
+  lines: number[];
+  records: string[][];
+}
 
-class NotCommitted extends Error {}
+/** A bad line: its number in the file and why. */
+export interface BadLine {
+  line: number;
+  reason: string;
+}
 
-class MalformedCsv extends Error {
+/** What one record came to: a row to keep, a bad line, or null (a blank line: not a record). */
+export type Checked = Row | BadLine | null;
+
+/** How the file's fields map to the spec's: how many there are, and their order (null: the spec's own). */
+export interface Shape {
+  width: number;
+  order: number[] | null;
+}
+
+export class MalformedCsv extends Error {
   constructor(
     readonly line: number,
     message: string,
@@ -413,9 +441,309 @@ class MalformedCsv extends Error {
   }
 }
 
+interface CsvApi {
+  parse(buf: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void): Error | undefined;
+  info: { lines: number };
+}
+
+/** csv-parse's parser core, driven directly: records come out in batches per piece of input, without a
+ * stream hop and a promise per record (a large share of the time at a million rows). */
+export class CsvReader {
+  private readonly api = (new Parser({ bom: true, relax_column_count: true }) as unknown as { api: CsvApi }).api;
+  private lines: number[] = [];
+  private records: string[][] = [];
+  private lastLine = 0;
+  private readonly push = (record: string[]) => {
+    this.lines.push(this.lastLine + 1);
+    this.records.push(record);
+    this.lastLine = this.api.info.lines;
+  };
+
+  /** The records this piece of input completes (`undefined`: the input has ended). */
+  read(buf: Buffer | undefined): Batch {
+    const err = this.api.parse(buf, buf === undefined, this.push, () => {}) as (Error & { lines?: number }) | undefined;
+    // A broken file (an unclosed quote ...) cannot be read on: name where it broke, keep nothing.
+    if (err) throw new MalformedCsv(err.lines ?? this.lastLine + 1, `the file cannot be read from here on: ${err.message}`);
+    const batch = { lines: this.lines, records: this.records };
+    this.lines = [];
+    this.records = [];
+    return batch;
+  }
+}
+
+/** Checks each record of a batch: its field count, then the spec's own checks. */
+export function checkRecords(parse: (f: string[], line: number) => Row, shape: Shape, { lines, records }: Batch): Checked[] {
+  const out: Checked[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const fields = records[i];
+    const line = lines[i];
+    if (fields.length !== shape.width) {
+      // A blank line is not a record; anything else with the wrong count is.
+      out[i] = fields.length === 1 && fields[0] === '' ? null : { line, reason: `has ${fields.length} field(s), the header has ${shape.width}` };
+      continue;
+    }
+    try {
+      out[i] = parse(shape.order ? shape.order.map((p) => fields[p]) : fields, line);
+    } catch (e) {
+      if (!(e instanceof RowError)) throw e;
+      out[i] = { line, reason: e.message };
+    }
+  }
+  return out;
+}
+
+/** The row checker of an entity over its loaded data: what a worker thread builds from what it is sent. */
+export function parserFor(entity: EntityName, data: unknown, env: ParseEnv): (f: string[], line: number) => Row {
+  return SPECS[entity].make(data, env).parse;
+}
+
+/** What checking the records of one import needs: the same on this thread and sent to a worker. */
+interface CheckSetup {
+  entity: EntityName;
+  shape: Shape;
+  data: unknown;
+  latest: string;
+  /** The checker on this thread (a worker builds its own from the rest). */
+  parse: (f: string[], line: number) => Row;
+}
+
+/** Where an import's records come from: the header first, then the other records, checked. */
+interface Reader {
+  /** The first record (null: the input is empty). */
+  header(): Promise<string[] | null>;
+  checked(setup: CheckSetup): AsyncIterable<Checked[]>;
+  /** Frees what the reader holds (a worker goes back to the pool only when its session ended cleanly). */
+  close(): void;
+}
+
+/** Records read and checked on this thread. */
+class LocalReader implements Reader {
+  private first: Batch | null = null;
+
+  constructor(
+    private readonly next: () => Promise<Batch | null>,
+    private readonly head?: string[],
+  ) {}
+
+  async header(): Promise<string[] | null> {
+    if (this.head) return this.head;
+    this.first = await this.next();
+    if (!this.first) return null;
+    this.first.lines.shift();
+    return this.first.records.shift()!;
+  }
+
+  async *checked(setup: CheckSetup): AsyncIterable<Checked[]> {
+    for (let b = this.first ?? (await this.next()); b; b = await this.next()) yield checkRecords(setup.parse, setup.shape, b);
+  }
+
+  close(): void {}
+}
+
+// ---- the worker pool ----
+
+/** Below this much input, a file is read on this thread (a worker's start is about a second). */
+const WORKER_MIN_BYTES = 1.5 * (1 << 20);
+/** Input sent ahead to a worker and not yet answered: enough that it never waits for this thread's COPY. */
+const WORKER_AHEAD_BYTES = 4 << 20;
+/** Rows answered by a worker and not yet taken by this thread (as the input they came from). */
+const WORKER_HELD_BYTES = 16 << 20;
+const POOL_SIZE = Math.max(1, availableParallelism() - 1);
+
+type Reply = { header?: string[] | null; checked?: Checked[]; malformed?: { line: number; message: string }; failed?: string };
+export type WorkerMessage =
+  | { type: 'piece'; buf: Uint8Array | null; first: boolean }
+  | { type: 'start'; entity: EntityName; shape: Shape; data: unknown; latest: string; key: Uint8Array };
+
+/** A worker thread that answers every message with one reply, in order. */
+class CheckThread {
+  private readonly worker: Worker;
+  private readonly waiting: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  dead = false;
+
+  constructor() {
+    // The project runs TypeScript through tsx; a new thread registers it again (import-worker.mjs).
+    this.worker = new Worker(new URL('./import-worker.mjs', import.meta.url));
+    this.worker.on('message', (r: Reply) => this.waiting.shift()?.resolve(r));
+    const fail = (e: Error) => {
+      this.dead = true;
+      pool.forget(this);
+      for (const w of this.waiting.splice(0)) w.reject(e);
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the import worker stopped (exit code ${code})`)));
+  }
+
+  ask(m: WorkerMessage): Promise<Reply> {
+    const p = new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    p.catch(() => {}); // a failure is thrown where the reply is awaited
+    if (this.dead) this.waiting.pop()!.reject(new Error('the import worker has stopped'));
+    else this.worker.postMessage(m);
+    return p;
+  }
+
+  get busy(): boolean {
+    return this.waiting.length > 0;
+  }
+
+  hold(on: boolean): void {
+    // An idle worker does not keep the process alive.
+    if (on) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  stop(): void {
+    this.dead = true;
+    pool.forget(this);
+    void this.worker.terminate();
+  }
+}
+
+/** Up to one worker per core but one (this thread runs the COPY); each import takes one while it runs. */
+const pool = {
+  idle: [] as CheckThread[],
+  live: new Set<CheckThread>(),
+  take(): CheckThread | null {
+    const t = this.idle.pop() ?? (this.live.size < POOL_SIZE ? new CheckThread() : null);
+    if (!t) return null;
+    this.live.add(t);
+    t.hold(true);
+    return t;
+  },
+  give(t: CheckThread, clean: boolean): void {
+    if (!clean || t.dead || t.busy) return t.stop();
+    t.hold(false);
+    this.idle.push(t);
+  },
+  forget(t: CheckThread): void {
+    this.live.delete(t);
+    const i = this.idle.indexOf(t);
+    if (i !== -1) this.idle.splice(i, 1);
+  },
+};
+
+/** A piece of input sent to a worker, and its answer to come. */
+interface Sent {
+  reply: Promise<Reply>;
+  size: number;
+}
+
+/** Records read and checked in a worker thread; this thread only sends the input on and gets rows back. */
+class WorkerReader implements Reader {
+  private ended = false;
+  private sent = 0;
+  private clean = false;
+
+  constructor(
+    private readonly thread: CheckThread,
+    private readonly nextPiece: () => Promise<Buffer | null>,
+    private readonly key: Buffer,
+  ) {}
+
+  private async send(): Promise<Sent> {
+    const buf = await this.nextPiece();
+    if (!buf) this.ended = true;
+    return { reply: this.thread.ask({ type: 'piece', buf, first: this.sent++ === 0 }), size: buf?.length ?? 0 };
+  }
+
+  private static open(r: Reply): Reply {
+    if (r.malformed) throw new MalformedCsv(r.malformed.line, r.malformed.message);
+    if (r.failed) throw new Error(r.failed);
+    return r;
+  }
+
+  async header(): Promise<string[] | null> {
+    for (;;) {
+      const r = WorkerReader.open(await (await this.send()).reply);
+      if (r.header !== undefined) {
+        if (r.header === null) this.clean = true;
+        return r.header;
+      }
+    }
+  }
+
+  async *checked(setup: CheckSetup): AsyncIterable<Checked[]> {
+    const { entity, shape, data, latest } = setup;
+    const ahead: Sent[] = [{ reply: this.thread.ask({ type: 'start', entity, shape, data, latest, key: this.key }), size: 0 }];
+    // Input goes on to the worker as it answers, not only as this thread takes the rows: the worker keeps
+    // working while this thread waits for a COPY. Bounded: so much unanswered, so much answered and not taken.
+    let unanswered = 0;
+    let untaken = 0;
+    const failure: { error?: unknown; happened?: boolean } = {};
+    let running: Promise<void> | null = null;
+    const more = () => !this.ended && unanswered < WORKER_AHEAD_BYTES && untaken < WORKER_HELD_BYTES;
+    const pump = (): Promise<void> => {
+      if (running || !more()) return running ?? Promise.resolve();
+      running = (async () => {
+        try {
+          do {
+            const sent = await this.send();
+            ahead.push(sent);
+            unanswered += sent.size;
+            sent.reply.then(
+              () => {
+                unanswered -= sent.size;
+                untaken += sent.size;
+                void pump();
+              },
+              () => {},
+            );
+          } while (more());
+        } catch (error) {
+          failure.error = error;
+          failure.happened = true;
+        }
+      })().finally(() => (running = null));
+      return running;
+    };
+    void pump();
+    for (;;) {
+      let next = ahead.shift();
+      while (!next && running) {
+        await running;
+        next = ahead.shift();
+      }
+      if (failure.happened) throw failure.error;
+      if (!next) break; // nothing sent and nothing being read: the input has ended
+      const r = WorkerReader.open(await next.reply);
+      untaken -= next.size;
+      void pump();
+      yield r.checked!;
+    }
+    this.clean = true;
+  }
+
+  close(): void {
+    pool.give(this.thread, this.clean);
+  }
+}
+
+/** A worker for this import, if it is large enough and the pool has one (null: read it on this thread). */
+async function workerFor(ctx: AppContext, pieces: Buffer[], nextPiece: () => Promise<Buffer | null>, want: boolean | undefined): Promise<CheckThread | null> {
+  if (want === false) return null;
+  if (want === undefined) {
+    let size = 0;
+    for (const p of pieces) size += p.length;
+    while (size < WORKER_MIN_BYTES) {
+      const p = await nextPiece();
+      if (!p) return null;
+      pieces.push(p);
+      size += p.length;
+    }
+  }
+  // The worker derives the keys from the master key: only when those are the keys of this context.
+  const probe = '110101199003070000';
+  if (!new PiiKeys(ctx.config.key).hashId(probe).equals(ctx.pii.hashId(probe))) return null;
+  return pool.take();
+}
+
+// ---- the import run ----
+
+class NotCommitted extends Error {}
+
 const emptyReport = (entity: EntityName): ImportReport => ({ entity, read: 0, inserted: 0, matched: 0, rejected: [], rejectedCount: 0, committed: false });
 
-async function run(ctx: AppContext, entity: EntityName, header: string[] | null, batches: Batches, opts: ImportOptions): Promise<ImportReport> {
+async function run(ctx: AppContext, entity: EntityName, header: string[] | null, reader: Reader, opts: ImportOptions): Promise<ImportReport> {
   const report = emptyReport(entity);
   const reject = (line: number, reason: string) => {
     report.rejectedCount!++;
@@ -437,8 +765,7 @@ async function run(ctx: AppContext, entity: EntityName, header: string[] | null,
   }
   // Fields are handed to the spec in CSV_COLUMNS order; reorder only when the file's order differs.
   const order = expected.map((c) => header!.indexOf(c));
-  const inOrder = order.every((p, i) => p === i);
-  const width = header.length;
+  const shape: Shape = { width: header.length, order: order.every((p, i) => p === i) ? null : order };
   const spec = SPECS[entity];
   const onlyDistrict = opts.districtId ?? null;
   if (onlyDistrict !== null && entity === 'districts') {
@@ -448,7 +775,9 @@ async function run(ctx: AppContext, entity: EntityName, header: string[] | null,
 
   try {
     await ctx.db.tx(async (q) => {
-      const prep = await spec.prepare(q, ctx);
+      const data = await spec.load(q);
+      const latest = today(ctx.clock.now());
+      const prep: Prepared<Row> = spec.make(data, { pii: ctx.pii, latest });
       const [{ any }] = await q.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${spec.table}) AS any`);
       let staged = false;
       const seen = new Map<string, number>();
@@ -493,33 +822,25 @@ async function run(ctx: AppContext, entity: EntityName, header: string[] | null,
         }
       };
 
-      for await (const { lines, records } of batches) {
-        for (let i = 0; i < records.length; i++) {
-          const fields = records[i];
-          const line = lines[i];
+      for await (const batch of reader.checked({ entity, shape, data, latest, parse: prep.parse })) {
+        for (const c of batch) {
           report.read++;
           if (opts.onProgress && report.read % 10_000 === 0) opts.onProgress(report.read);
-          if (fields.length !== width) {
-            // A blank line is not a record; anything else with the wrong count is.
-            if (!(fields.length === 1 && fields[0] === '')) reject(line, `has ${fields.length} field(s), the header has ${width}`);
-            else report.read--;
+          if (c === null) {
+            report.read--;
             continue;
           }
-          let row: Row;
-          try {
-            row = prep.parse(inOrder ? fields : order.map((p) => fields[p]), line);
-          } catch (e) {
-            if (!(e instanceof RowError)) throw e;
-            reject(line, e.message);
+          if ('reason' in c) {
+            reject(c.line, c.reason);
             continue;
           }
-          const first = seen.get(row.key);
+          const first = seen.get(c.key);
           if (first !== undefined) {
-            reject(line, `duplicate of line ${first} (${entity === 'persons' ? 'same ID number' : `same ${entity === 'compound_adjacency' ? 'pair' : 'code'} '${row.key}'`})`);
+            reject(c.line, `duplicate of line ${first} (${entity === 'persons' ? 'same ID number' : `same ${entity === 'compound_adjacency' ? 'pair' : 'code'} '${c.key}'`})`);
             continue;
           }
-          seen.set(row.key, line);
-          chunk.push(row);
+          seen.set(c.key, c.line);
+          chunk.push(c);
           if (chunk.length >= CHUNK) await flush();
         }
       }
@@ -545,57 +866,36 @@ async function run(ctx: AppContext, entity: EntityName, header: string[] | null,
   return report;
 }
 
-interface CsvApi {
-  parse(buf: Buffer | undefined, end: boolean, push: (record: string[]) => void, close: () => void): Error | undefined;
-  info: { lines: number };
-}
-
-/** Streams a CSV file (with a header row) into the registry. */
+/** Streams a CSV file (with a header row) into the registry. A large file is read and checked in a
+ * worker thread, so that this thread is left the COPY and what needs the database. */
 export async function importCsv(ctx: AppContext, entity: EntityName, input: Readable, opts: ImportOptions = {}): Promise<ImportReport> {
-  // csv-parse's parser core, driven directly: records come out in batches per piece of input, without a
-  // stream hop and a promise per record (a large share of the time at a million rows).
-  const api = (new Parser({ bom: true, relax_column_count: true }) as unknown as { api: CsvApi }).api;
-  let lines: number[] = [];
-  let records: string[][] = [];
-  let lastLine = 0;
-  const push = (record: string[]) => {
-    lines.push(lastLine + 1);
-    records.push(record);
-    lastLine = api.info.lines;
-  };
-  const feed = (buf: Buffer | undefined) => {
-    const err = api.parse(buf, buf === undefined, push, () => {}) as (Error & { code?: string; lines?: number }) | undefined;
-    // A broken file (an unclosed quote ...) cannot be read on: name where it broke, keep nothing.
-    if (err) throw new MalformedCsv(err.lines ?? lastLine + 1, `the file cannot be read from here on: ${err.message}`);
-  };
   const source = input[Symbol.asyncIterator]();
-  let ended = false;
-  const nextBatch = async (): Promise<{ lines: number[]; records: string[][] } | null> => {
-    while (!records.length && !ended) {
-      const r = await source.next();
-      if (r.done) {
-        ended = true;
-        feed(undefined);
-      } else feed(typeof r.value === 'string' ? Buffer.from(r.value) : r.value);
-    }
-    if (!records.length) return null;
-    const batch = { lines, records };
-    lines = [];
-    records = [];
-    return batch;
+  // Pieces read to decide where the file is read; they are read first, then the rest of the input.
+  const pieces: Buffer[] = [];
+  const fromSource = async (): Promise<Buffer | null> => {
+    const r = await source.next();
+    return r.done ? null : typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
   };
+  const nextPiece = async () => pieces.shift() ?? (await fromSource());
+  let reader: Reader | null = null;
   try {
-    const first = await nextBatch();
-    const header = first ? first.records[0] : null;
-    if (first) {
-      first.records.shift();
-      first.lines.shift();
+    const thread = await workerFor(ctx, pieces, fromSource, opts.worker);
+    if (thread) reader = new WorkerReader(thread, nextPiece, ctx.config.key);
+    else {
+      const csv = new CsvReader();
+      let ended = false;
+      reader = new LocalReader(async () => {
+        let batch: Batch = { lines: [], records: [] };
+        while (!batch.records.length && !ended) {
+          const buf = await nextPiece();
+          if (!buf) ended = true;
+          batch = csv.read(buf ?? undefined);
+        }
+        return batch.records.length ? batch : null;
+      });
     }
-    const batches = async function* () {
-      if (first?.records.length) yield first;
-      for (let b = await nextBatch(); b; b = await nextBatch()) yield b;
-    };
-    return await run(ctx, entity, header, batches(), opts);
+    const header = await reader.header();
+    return await run(ctx, entity, header, reader, opts);
   } catch (e) {
     if (!(e instanceof MalformedCsv)) throw e;
     const report = emptyReport(entity);
@@ -603,6 +903,7 @@ export async function importCsv(ctx: AppContext, entity: EntityName, input: Read
     report.rejectedCount = 1;
     return report;
   } finally {
+    reader?.close();
     input.destroy();
   }
 }
@@ -611,22 +912,20 @@ export async function importCsv(ctx: AppContext, entity: EntityName, input: Read
 export async function importRecords(ctx: AppContext, entity: EntityName, rows: Iterable<CsvRecord> | AsyncIterable<CsvRecord>, opts: ImportOptions = {}): Promise<ImportReport> {
   const columns = CSV_COLUMNS[entity];
   const it = (Symbol.asyncIterator in rows ? rows[Symbol.asyncIterator]() : (rows as Iterable<CsvRecord>)[Symbol.iterator]()) as AsyncIterator<CsvRecord> | Iterator<CsvRecord>;
-  const first = await it.next();
+  let r = await it.next();
   // The first record's keys are the header; later records are read by those names.
-  const header = first.done ? [...columns] : Object.keys(first.value);
-  const batches = async function* () {
-    let line = 2;
-    let r = first;
-    while (!r.done) {
-      const batch = { lines: [] as number[], records: [] as string[][] };
-      while (!r.done && batch.records.length < 10_000) {
-        const rec = r.value;
-        batch.lines.push(line++);
-        batch.records.push(header.map((c) => rec[c] ?? ''));
-        r = await it.next();
-      }
-      yield batch;
+  const header = r.done ? [...columns] : Object.keys(r.value);
+  let line = 2;
+  const next = async (): Promise<Batch | null> => {
+    if (r.done) return null;
+    const batch: Batch = { lines: [], records: [] };
+    while (!r.done && batch.records.length < 10_000) {
+      const rec = r.value;
+      batch.lines.push(line++);
+      batch.records.push(header.map((c) => rec[c] ?? ''));
+      r = await it.next();
     }
+    return batch;
   };
-  return run(ctx, entity, header, batches(), opts);
+  return run(ctx, entity, header, new LocalReader(next, header), opts);
 }
