@@ -1,7 +1,8 @@
 // npm run bench -- testing [--persons N]
 // One screening round for a city of N persons (default 1,000,000) in tubes of 10: samples registered through
 // the HTTP API (device batches), results applied from one lab CSV upload, and the full coverage report,
-// each beside a baseline from the same run (raw COPY of the same rows; the bare SQL anti-join).
+// each beside a baseline from the same run (raw COPY of the same rows; the bare SQL anti-join of expected
+// persons and samples, which is what coverage would cost without its incremental mark).
 import { generateCity, loadCity } from '../src/sim/index.ts';
 import { buildApp } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';

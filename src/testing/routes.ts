@@ -129,12 +129,11 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const scope = jurisdictionSql(p, 'e', params);
       const rows = await ctx.db.query(
         `SELECT e.street_id AS "streetId", st.name AS "streetName", e.district_id AS "districtId", count(*)::int AS expected,
-                count(s.person_id)::int AS sampled
+                count(e.sampled_at)::int AS sampled
            FROM campaign_expected e
            LEFT JOIN streets st ON st.id = e.street_id
-           LEFT JOIN (SELECT DISTINCT person_id FROM samples WHERE campaign_id = $1) s ON s.person_id = e.person_id
           WHERE e.campaign_id = $1 AND ${scope}
-          GROUP BY e.street_id, st.name, e.district_id ORDER BY (count(*) - count(s.person_id)) DESC`,
+          GROUP BY e.street_id, st.name, e.district_id ORDER BY (count(*) - count(e.sampled_at)) DESC`,
         params,
       );
       return { items: rows };

@@ -60,10 +60,10 @@ export async function campaignProgress(q: Queryable, campaignId: number, area?: 
   const params: unknown[] = [campaignId];
   const cond = areaSql(area, 'e', params);
   const [r] = await q.query<CampaignProgress>(
-    `WITH e AS (SELECT person_id FROM campaign_expected e WHERE e.campaign_id = $1 ${cond}),
+    `WITH e AS (SELECT person_id, sampled_at FROM campaign_expected e WHERE e.campaign_id = $1 ${cond}),
           s AS (SELECT DISTINCT ON (s.person_id) s.person_id, s.tube_id FROM samples s JOIN e USING (person_id) WHERE s.campaign_id = $1 ORDER BY s.person_id, s.sampled_at DESC)
      SELECT (SELECT count(*) FROM e)::int AS expected,
-            (SELECT count(*) FROM s)::int AS sampled,
+            (SELECT count(sampled_at) FROM e)::int AS sampled,
             (SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = s.tube_id AND r.state = 'applied'))::int AS resulted,
             (SELECT count(*) FROM s WHERE EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'positive'))::int AS positive`,
     params,
@@ -210,6 +210,7 @@ export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, per
   if (dup) throw conflict(`This person is already in tube ${barcode}.`);
   const repeat = tube.campaign_id !== null && (await q.query('SELECT 1 FROM samples WHERE campaign_id = $1 AND person_id = $2 LIMIT 1', [tube.campaign_id, person.personId])).length > 0;
   await q.query(`INSERT INTO samples (tube_id, person_id, sampled_at, campaign_id, sampling_point_id, repeat_in_round) VALUES ($1,$2,$3,$4,$5,$6)`, [tube.id, person.personId, now, tube.campaign_id, tube.sampling_point_id, repeat]);
+  if (tube.campaign_id !== null) await markSampled(q, tube.campaign_id, [person.personId], [now]);
   return { personId: person.personId, name: maskName(person.name), count: count + 1, capacity: tube.capacity, repeatInRound: repeat };
 }
 
@@ -228,6 +229,16 @@ export interface BatchTube {
   group?: SamplingGroup;
   sampledAt: Date;
   persons: string[];
+}
+
+/** Marks persons of a campaign as sampled (the first sample counts; later ones change nothing). */
+async function markSampled(q: Queryable, campaignId: number, personIds: number[], times: Date[]): Promise<void> {
+  await q.query(
+    `UPDATE campaign_expected e SET sampled_at = s.at
+       FROM (SELECT person_id, min(at) AS at FROM unnest($2::int[], $3::timestamptz[]) AS x(person_id, at) GROUP BY person_id) s
+      WHERE e.campaign_id = $1 AND e.person_id = s.person_id AND e.sampled_at IS NULL`,
+    [campaignId, personIds, times.map((t) => t.toISOString())],
+  );
 }
 
 /**
@@ -308,6 +319,12 @@ export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTu
   });
   await q.copyCsv('tubes', ['id', 'barcode', 'campaign_id', 'sampling_point_id', 'capacity', 'opened_by', 'opened_at', 'closed_at'], chunked(tubeLines));
   await q.copyCsv('samples', ['tube_id', 'person_id', 'sampled_at', 'campaign_id', 'sampling_point_id', 'repeat_in_round'], chunked(sampleLines));
+  for (const campaignId of campaignIds) {
+    const tubes = batch.filter((t) => t.campaignId === campaignId);
+    const ids = tubes.flatMap((t) => t.persons.map((ref) => persons.get(ref)!.personId));
+    const times = tubes.flatMap((t) => t.persons.map(() => t.sampledAt));
+    await markSampled(q, campaignId, ids, times);
+  }
   return { tubes: batch.length, samples: sampleLines.length, repeats };
 }
 
@@ -538,8 +555,7 @@ export async function coverageGaps(q: Queryable, campaignId: number, area: AreaF
        LEFT JOIN compounds c ON c.id = e.compound_id
        LEFT JOIN households h ON h.id = p.household_id
        LEFT JOIN buildings b ON b.id = h.building_id
-      WHERE e.campaign_id = $1 ${cond} AND ${scope}
-        AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.campaign_id = $1 AND s.person_id = e.person_id)
+      WHERE e.campaign_id = $1 AND e.sampled_at IS NULL ${cond} AND ${scope}
       ORDER BY c.code NULLS LAST, b.code NULLS LAST, h.floor NULLS LAST, h.unit NULLS LAST, e.person_id
       ${limit ? `LIMIT ${Number(limit)}` : ''}`,
     params,
