@@ -90,7 +90,7 @@ export async function uploadResults(
 ): Promise<UploadReport> {
   const empty: ApplySummary = { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 };
   const rejected = [...o.rejected];
-  const { ids, resulted, rejected: unknown } = await tubesForResults(db, o.rows);
+  const { rejected: unknown, ...tubes } = await tubesForResults(db, o.rows);
   rejected.push(...unknown);
   if (rejected.length) return { ...empty, uploadId: null, rows: o.rows.length + o.rejected.length, rejected: rejected.sort((a, b) => a.line - b.line) };
   const [{ id: uploadId }] = await db.query<{ id: number }>(
@@ -100,7 +100,7 @@ export async function uploadResults(
   const total = { ...empty };
   const size = o.chunk ?? 10_000;
   for (let i = 0; i < o.rows.length; i += size) {
-    const part = await db.tx((q) => applyResults(q, o.labId, o.rows.slice(i, i + size), ids, resulted, o.preset, uploadId, o.by, o.now));
+    const part = await db.tx((q) => applyResults(q, o.labId, o.rows.slice(i, i + size), tubes, o.preset, uploadId, o.by, o.now));
     for (const k of Object.keys(total) as (keyof ApplySummary)[]) total[k] += part[k];
     o.onProgress?.(Math.min(o.rows.length, i + size));
     // Let other requests in between chunks: embedded PGlite runs on this thread, and a large upload

@@ -358,17 +358,28 @@ export interface ResultRow {
  * Checks that every result names a tube that was sampled; returns the tube ids, the tubes that already
  * have a result (only those need comparing), or the bad lines.
  */
-export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<{ ids: Map<string, number>; resulted: Set<number>; rejected: { line: number; reason: string }[] }> {
+export interface ResultTubes {
+  /** Tube id by barcode, for every tube that was sampled. */
+  ids: Map<string, number>;
+  /** Tubes that already have a result (only those need comparing); grows as chunks are written. */
+  resulted: Set<number>;
+  /** Single tubes: only their negatives can release a person from a pool's control. */
+  singles: Set<number>;
+}
+
+export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<ResultTubes & { rejected: { line: number; reason: string }[] }> {
   const barcodes = [...new Set(rows.map((r) => r.barcode))];
-  const found = await q.query<{ id: number; barcode: string; sampled: boolean; resulted: boolean }>(
-    `SELECT t.id, t.barcode, EXISTS (SELECT 1 FROM samples s WHERE s.tube_id = t.id) AS sampled, EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id) AS resulted
+  const found = await q.query<{ id: number; barcode: string; capacity: number; sampled: boolean; resulted: boolean }>(
+    `SELECT t.id, t.barcode, t.capacity, EXISTS (SELECT 1 FROM samples s WHERE s.tube_id = t.id) AS sampled, EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id) AS resulted
        FROM tubes t WHERE t.barcode = ANY($1)`,
     [barcodes],
   );
   const ids = new Map<string, number>();
   const resulted = new Set<number>();
+  const singles = new Set<number>();
   const empty = new Set<string>();
   for (const f of found) {
+    if (f.capacity === 1) singles.add(f.id);
     if (f.sampled) ids.set(f.barcode, f.id);
     else empty.add(f.barcode);
     if (f.resulted) resulted.add(f.id);
@@ -376,7 +387,7 @@ export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<
   const rejected = rows
     .filter((r) => !ids.has(r.barcode))
     .map((r) => ({ line: r.line, reason: empty.has(r.barcode) ? `tube ${r.barcode} holds no sample` : `tube ${r.barcode} was never sampled (unknown barcode)` }));
-  return { ids, resulted, rejected };
+  return { ids, resulted, singles, rejected };
 }
 
 export interface ApplySummary {
@@ -393,7 +404,8 @@ export interface ApplySummary {
  * different second result for a tube is kept as a conflict. Positive tubes lead to findings, pool controls
  * and retest tasks; negative single tubes clear the pool controls of their person.
  */
-export async function applyResults(q: Queryable, labId: number, rows: ResultRow[], tubeIds: Map<string, number>, resulted: Set<number>, preset: Preset, uploadId: number | null, by: string, now: Date): Promise<ApplySummary> {
+export async function applyResults(q: Queryable, labId: number, rows: ResultRow[], tubes: ResultTubes, preset: Preset, uploadId: number | null, by: string, now: Date): Promise<ApplySummary> {
+  const { ids: tubeIds, resulted } = tubes;
   const sum: ApplySummary = { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 };
   if (!rows.length) return sum;
   // Only tubes that had a result when the upload began can hold one from an earlier upload.
@@ -434,7 +446,7 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
   if (positiveIds.length) Object.assign(sum, await applyPositives(q, positiveIds, preset, by, now, sum));
   // Negative single tubes (retests) clear their person's open pool controls from before that sample.
   // Driven from the open controls, which are few: most negatives concern nobody under control.
-  const negativeIds = newlyApplied.filter((a) => a.verdict === 'negative').map((a) => a.tubeId);
+  const negativeIds = newlyApplied.filter((a) => a.verdict === 'negative' && tubes.singles.has(a.tubeId)).map((a) => a.tubeId);
   if (negativeIds.length && (await q.query('SELECT 1 FROM pool_controls WHERE cleared_at IS NULL LIMIT 1')).length) {
     const cleared = await q.query<{ pool_tube_id: number }>(
       `UPDATE pool_controls c SET cleared_at = $2, cleared_by_tube_id = s.tube_id
