@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 export interface Queryable {
   /** Runs one statement with $1.. parameters and returns its rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** COPY ... FROM STDIN in CSV format; `chunks` are CSV text without a header. Returns rows loaded. */
+  /** COPY ... FROM STDIN in CSV format; `chunks` are CSV text without a header. Returns rows loaded, as the server counts them. */
   copyCsv(table: string, columns: string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<number>;
 }
 
@@ -44,14 +44,14 @@ export async function openPglite(dataDir?: string): Promise<Db> {
       let size = 0;
       const flush = async () => {
         if (!size) return;
-        await r.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob(parts) });
+        const res = await r.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob' WITH (FORMAT csv)`, [], { blob: new Blob(parts) });
+        total += res.affectedRows ?? 0;
         parts = [];
         size = 0;
       };
       for await (const chunk of chunks) {
         parts.push(chunk);
         size += chunk.length;
-        total += countLines(chunk);
         if (size > 32 * 1024 * 1024) await flush();
       }
       await flush();
@@ -90,16 +90,9 @@ export async function openPg(url: string): Promise<Db> {
     async copyCsv(table, columns, chunks) {
       const client = 'release' in c ? c : await c.connect();
       try {
-        let total = 0;
-        const counted = async function* () {
-          for await (const chunk of chunks) {
-            total += countLines(chunk);
-            yield chunk;
-          }
-        };
         const sink = client.query(copyFrom(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT csv)`));
-        await pipeline(Readable.from(counted()), sink);
-        return total;
+        await pipeline(Readable.from(chunks), sink);
+        return sink.rowCount;
       } finally {
         if (client !== c) (client as pg.PoolClient).release();
       }
@@ -131,12 +124,6 @@ export async function openPg(url: string): Promise<Db> {
 
 export function openDb(opts: { databaseUrl?: string; dataDir?: string }): Promise<Db> {
   return opts.databaseUrl ? openPg(opts.databaseUrl) : openPglite(opts.dataDir);
-}
-
-function countLines(s: string): number {
-  let n = 0;
-  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
-  return n;
 }
 
 /** Quotes one value for a CSV line that COPY reads: null becomes an empty unquoted field. */
