@@ -1,5 +1,8 @@
 // The cordon command as a user runs it: a child process on a real database (PGlite files, or the server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { cliDatabase, runCli } from './cli-harness.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { audit } from '../src/core/audit.ts';
@@ -34,5 +37,34 @@ describe('cordon audit verify', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('BROKEN at entry 4');
     expect(r.stdout).toContain('altered');
+  });
+});
+
+describe('cordon import', () => {
+  it('rejects a CSV with malformed rows, naming each bad line, and writes nothing', async () => {
+    const where = await cliDatabase();
+    try {
+      const districts = path.join(tmpdir(), `cordon-districts-${process.pid}.csv`);
+      const labs = path.join(tmpdir(), `cordon-labs-${process.pid}.csv`);
+      writeFileSync(districts, 'code,name,name_en,population,geometry\nD1,黄浦区,Huangpu,0,\n');
+      writeFileSync(labs, 'code,name,district_code,daily_capacity\nL1,Lab one,D1,1000\nL2,Lab two,D9,10\nL3,Lab three,D1,lots\nL4,Lab four,D1,500\n');
+      expect((await runCli(['import', 'districts', districts], where.env)).code).toBe(0);
+      const r = await runCli(['import', 'labs', labs], where.env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${labs}:3:`);
+      expect(r.stderr).toContain(`${labs}:4:`);
+      expect(r.stderr).not.toContain(`${labs}:2:`);
+      expect(r.stderr).toMatch(/nothing imported: 2 bad row/);
+      const db = await where.open();
+      try {
+        expect(await db.query('SELECT code FROM labs')).toEqual([]);
+      } finally {
+        await db.close();
+      }
+      const partial = await runCli(['import', 'labs', labs, '--partial'], where.env);
+      expect(partial.stdout).toContain('4 rows read, 2 inserted, 0 matched, 2 rejected');
+    } finally {
+      await where.remove();
+    }
   });
 });
