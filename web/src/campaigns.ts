@@ -8,6 +8,7 @@ import { api, ApiError, type Page } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
+import type { CoverageRow } from '../../src/testing/store.ts';
 
 echarts.use([BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
@@ -33,17 +34,8 @@ interface StreetProgress {
   expected: number;
   sampled: number;
 }
-interface Gap {
-  personId: number;
-  name: string;
-  phone: string | null;
-  compoundCode: string | null;
-  compoundName: string | null;
-  buildingCode: string | null;
-  floor: number | null;
-  unit: string | null;
-  samplingGroup: string;
-}
+// A row of the coverage list as the server defines it (a type only: nothing of the server is bundled).
+type Gap = CoverageRow;
 
 const GROUPS = ['quarantine', 'keyGroup', 'sealed', 'controlled', 'precaution', 'other'] as const;
 const LEVELS = ['city', 'district', 'street', 'compound'] as const;

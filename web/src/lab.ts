@@ -4,17 +4,10 @@ import { api, ApiError, type Page } from './api.ts';
 import { append, byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
+import type { UploadReport } from '../../src/testing/results.ts';
 
-interface Report {
-  uploadId: number | null;
-  rows: number;
-  applied: number;
-  duplicates: number;
-  conflicts: number;
-  positives: number;
-  poolControls: number;
-  cleared: number;
-}
+// The server's own shape of an upload's answer (a type only: nothing of the server is bundled).
+type Report = UploadReport;
 interface Load {
   labId: number;
   dailyCapacity: number;
