@@ -4,7 +4,7 @@
 // each beside a baseline from the same run (raw COPY of the same rows; the bare SQL anti-join of expected
 // persons and samples, which is what coverage would cost without its incremental mark).
 import { generateCity, loadCity } from '../src/sim/index.ts';
-import { buildApp } from '../src/server.ts';
+import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
 import { progress } from '../src/core/progress.ts';
 import { benchContext, benchEngines, numberArg, rateLine, timed, timeLine } from './lib.ts';
@@ -29,6 +29,8 @@ export default async function run(args: string[]): Promise<void> {
       bar.done();
       await db.tx((q) => createUser(q, { username: 'bench', password: 'bench-password', role: 'city_command' }, new Date()));
       const app = await buildApp(ctx);
+      // The server's background jobs run as they would in service (on PGlite, its statistics upkeep).
+      const stopJobs = startJobs(ctx);
       await app.listen({ port: 0, host: '127.0.0.1' });
       const addr = app.server.address();
       const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
@@ -83,6 +85,7 @@ export default async function run(args: string[]): Promise<void> {
       rateLine(engine.name, 'samples registered (HTTP batches)', codes.length, sampling.seconds, 'raw COPY of the same rows', sampleRaw.rows, sampleRaw.seconds);
       rateLine(engine.name, 'results applied (CSV upload)', tubes.length, results.seconds, 'raw COPY of the same rows', resultRaw.rows, resultRaw.seconds, '>= 0.5');
       timeLine(engine.name, `coverage report (${coverage.value.toLocaleString('en')} of ${campaign.expected.toLocaleString('en')} missing, CSV over HTTP)`, coverage.seconds, 'bare SQL anti-join count', antiJoin.seconds, '< 2000 ms');
+      stopJobs();
       await app.close();
     } finally {
       await db.dispose();

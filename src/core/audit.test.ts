@@ -17,6 +17,16 @@ describe('audit log', () => {
     expect(await verifyAudit(db)).toEqual({ ok: true, checked: 7 });
   });
 
+  it('takes a batch larger than one statement can hold, and the chain still verifies', async () => {
+    const other = await testDb();
+    try {
+      await other.tx((q) => appendAudit(q, Array.from({ length: 7_001 }, (_, i) => ({ actor: 'system', action: 'status', entity: 'person', entityId: i, detail: { from: 'green', to: 'yellow' } })), at));
+      expect(await verifyAudit(other)).toEqual({ ok: true, checked: 7_001 });
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses UPDATE and DELETE through its trigger', async () => {
     await expect(db.query(`UPDATE audit_log SET reason = 'x' WHERE id = 2`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM audit_log WHERE id = 2`)).rejects.toThrow(/append-only/);

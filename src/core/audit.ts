@@ -28,8 +28,16 @@ export async function appendAudit(q: Queryable, entries: AuditEntry[], at: Date)
   const [head] = await q.query<{ id: number; hash: string }>('SELECT id, hash FROM audit_head');
   let id = head?.id ?? 0;
   let prev = head?.hash ?? GENESIS;
-  const rows: unknown[] = [];
-  const values: string[] = [];
+  let rows: unknown[] = [];
+  let values: string[] = [];
+  // A statement takes at most 65,535 parameters: a large batch (a round's end turning 50,000 persons
+  // yellow) is written 1,000 entries at a time, in the same transaction.
+  const flush = async () => {
+    if (!values.length) return;
+    await q.query(`INSERT INTO audit_log (id, at, actor, role, action, entity, entity_id, reason, detail, prev_hash, hash) VALUES ${values.join(',')}`, rows);
+    rows = [];
+    values = [];
+  };
   for (const e of entries) {
     id += 1;
     const row = { id, at: at.toISOString(), actor: e.actor, role: e.role ?? null, action: e.action, entity: e.entity, entityId: e.entityId == null ? null : String(e.entityId), reason: e.reason ?? null, detail: e.detail ?? null };
@@ -38,8 +46,9 @@ export async function appendAudit(q: Queryable, entries: AuditEntry[], at: Date)
     values.push(`($${n + 1},$${n + 2},$${n + 3},$${n + 4},$${n + 5},$${n + 6},$${n + 7},$${n + 8},$${n + 9},$${n + 10},$${n + 11})`);
     rows.push(row.id, row.at, row.actor, row.role, row.action, row.entity, row.entityId, row.reason, row.detail === null ? null : JSON.stringify(row.detail), prev, hash);
     prev = hash;
+    if (values.length === 1000) await flush();
   }
-  await q.query(`INSERT INTO audit_log (id, at, actor, role, action, entity, entity_id, reason, detail, prev_hash, hash) VALUES ${values.join(',')}`, rows);
+  await flush();
   await q.query('INSERT INTO audit_head (one, id, hash) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET id = $1, hash = $2', [id, prev]);
 }
 

@@ -3,7 +3,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Queryable } from './db.ts';
-import { forbidden, unauthorized } from './errors.ts';
+import { forbidden, notFound, unauthorized } from './errors.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
@@ -143,6 +143,14 @@ export function jurisdictionSql(p: Principal, alias: string, params: unknown[], 
 }
 
 /** Whether a place (by its district and street) lies within the caller's jurisdiction. */
+/** A person if the principal may see them (a resident: only themselves); otherwise "not found", never a hint. */
+export async function personInJurisdiction(q: Queryable, p: Principal, personId: number): Promise<{ id: number; district_id: number | null; street_id: number | null }> {
+  const params: unknown[] = [personId];
+  const rows = await q.query<{ id: number; district_id: number | null; street_id: number | null }>(`SELECT id, district_id, street_id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
+  if (!rows[0]) throw notFound(`Person ${personId}`);
+  return rows[0];
+}
+
 export function withinJurisdiction(p: Principal, place: { districtId: number | null; streetId: number | null }): boolean {
   if (p.streetId) return place.streetId === p.streetId;
   if (p.districtId) return place.districtId === p.districtId;

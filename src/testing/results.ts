@@ -7,8 +7,17 @@ import type { Preset } from '../core/presets.ts';
 import { applyResults, tubesForResults, type ApplySummary, type ResultRow } from './store.ts';
 import type { Verdict } from './rules.ts';
 
+/** What a tube's barcode may hold: the same rule as where tubes are opened. */
+export const BARCODE = /^[A-Za-z0-9_-]{4,64}$/;
 export const RESULT_COLUMNS = ['barcode', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at'] as const;
-const RESULT_WORDS: Record<string, Verdict> = { positive: 'positive', negative: 'negative', invalid: 'invalid', 阳性: 'positive', 阴性: 'negative', 无效: 'invalid' };
+const RESULT_WORDS = new Map<string, Verdict>([
+  ['positive', 'positive'],
+  ['negative', 'negative'],
+  ['invalid', 'invalid'],
+  ['阳性', 'positive'],
+  ['阴性', 'negative'],
+  ['无效', 'invalid'],
+]);
 
 export interface RawResult {
   barcode: string;
@@ -28,20 +37,35 @@ export interface UploadReport extends ApplySummary {
 export function readResult(raw: RawResult, line: number): ResultRow | string {
   const barcode = String(raw.barcode ?? '').trim();
   if (!barcode) return 'barcode is empty';
-  const result = RESULT_WORDS[String(raw.result ?? '').trim().toLowerCase()];
+  if (!BARCODE.test(barcode)) return `barcode '${barcode}' is not a tube barcode (4 to 64 letters, digits, - or _)`;
+  const result = RESULT_WORDS.get(String(raw.result ?? '').trim().toLowerCase());
   if (!result) return `result '${raw.result}' is not positive, negative or invalid`;
-  const ct = (v: unknown, name: string): number | null | string => {
-    if (v === null || v === undefined || v === '') return null;
-    const n = Number(v);
-    return Number.isFinite(n) && n >= 0 && n <= 50 ? n : `${name} '${v}' is not a Ct value between 0 and 50`;
-  };
   const ctOrf1ab = ct(raw.ctOrf1ab, 'ct_orf1ab');
   if (typeof ctOrf1ab === 'string') return ctOrf1ab;
   const ctN = ct(raw.ctN, 'ct_n');
   if (typeof ctN === 'string') return ctN;
-  const resultedAt = new Date(String(raw.resultedAt ?? ''));
-  if (!raw.resultedAt || Number.isNaN(resultedAt.getTime()) || !/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(String(raw.resultedAt))) return `resulted_at '${raw.resultedAt ?? ''}' is not an ISO 8601 time such as 2022-04-10T14:30:00+08:00`;
+  const resultedAt = isoTime(String(raw.resultedAt ?? ''));
+  if (!resultedAt) return `resulted_at '${raw.resultedAt ?? ''}' is not an ISO 8601 time such as 2022-04-10T14:30:00+08:00`;
   return { line, barcode, result, ctOrf1ab, ctN, resultedAt };
+}
+
+function ct(v: unknown, name: string): number | null | string {
+  if (v === null || v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 && n <= 50 ? n : `${name} '${v}' is not a Ct value between 0 and 50`;
+}
+
+// A lab's run reports one time for a whole plate, so a file repeats the same few times: parse each once.
+const times = new Map<string, Date | null>();
+function isoTime(text: string): Date | null {
+  let t = times.get(text);
+  if (t === undefined) {
+    const d = new Date(text);
+    t = text && !Number.isNaN(d.getTime()) && /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text) ? d : null;
+    if (times.size > 10_000) times.clear();
+    times.set(text, t);
+  }
+  return t;
 }
 
 /** Parses a results CSV (header row first); every bad line is reported with its number. */

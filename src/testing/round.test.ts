@@ -1,4 +1,5 @@
 // A screening round end to end over real HTTP on a generated city: tubes, results by CSV, a positive pool
+import { parse } from 'csv-parse/sync';
 // resolved by single-tube retests, coverage correct to the person; and bad input that changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
@@ -213,15 +214,22 @@ describe('a screening round', () => {
     expect(new Set(r.body.items.map((x: { personId: number }) => x.personId))).toEqual(skipped);
     const keys = r.body.items.map((x: { compoundCode: string; buildingCode: string; floor: number; unit: string }) => [x.compoundCode, x.buildingCode, String(x.floor).padStart(4, '0'), x.unit].join('|'));
     expect([...keys].sort()).toEqual(keys);
+    // The whole list is written as CSV by the database, a limited one here: both quote the same way.
+    const tricky = [...skipped][0];
+    await ctx.db.query(`UPDATE persons SET name = $2, phone = '' WHERE id = $1`, [tricky, 'Li, "Xiao"\nMing']);
     const csv = await srv.call('GET', `/api/v1/campaigns/${campaignId}/coverage?format=csv`, { as: city });
     expect(csv.headers.get('content-type')).toContain('text/csv');
-    expect(csv.text.trim().split('\n')).toHaveLength(skipped.size + 1);
+    const records = parse(csv.text, { columns: true }) as Record<string, string>[];
+    expect(records).toHaveLength(skipped.size);
+    expect(records.find((x) => Number(x.person_id) === tricky)).toMatchObject({ name: 'Li, "Xiao"\nMing', phone: '' });
+    const page = await srv.call('GET', `/api/v1/campaigns/${campaignId}/coverage?format=csv&limit=1000000`, { as: city });
+    expect(page.text).toBe(csv.text);
     // A street worker sees only their street's part, and the read is audited.
     const mine = await srv.call('GET', `/api/v1/campaigns/${campaignId}/coverage`, { as: street });
     const [{ id: streetId }] = await ctx.db.query<{ id: number }>("SELECT street_id AS id FROM users WHERE username = 'street'");
     expect(mine.body.items.length).toBe(persons.filter((p) => skipped.has(p.id) && p.street === streetId).length);
     const audited = await ctx.db.query("SELECT 1 FROM audit_log WHERE entity = 'coverage'");
-    expect(audited.length).toBe(3);
+    expect(audited.length).toBe(4);
   });
 
   it('creates a PCR task for a positive antigen self-report', async () => {
@@ -306,13 +314,15 @@ describe('bad input changes nothing', () => {
 
   it('rejects a CSV with a malformed line, naming it, and writes nothing', async () => {
     const before = await count('lab_results');
-    const body = 'barcode,result,ct_orf1ab,ct_n,resulted_at\nT020,negative,,,2022-04-10T20:00:00Z\nT010,maybe,,,2022-04-10T20:00:00Z\nT020,negative,abc,,2022-04-10T20:00:00Z\n';
+    const body = 'barcode,result,ct_orf1ab,ct_n,resulted_at\nT020,negative,,,2022-04-10T20:00:00Z\nT010,maybe,,,2022-04-10T20:00:00Z\nT020,negative,abc,,2022-04-10T20:00:00Z\nT020,constructor,,,2022-04-10T20:00:00Z\nT0;20,negative,,,2022-04-10T20:00:00Z\n';
     const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as: city, body, headers: { 'content-type': 'text/csv' } });
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.body.rejected).toEqual([
       { line: 3, reason: "result 'maybe' is not positive, negative or invalid" },
       { line: 4, reason: "ct_orf1ab 'abc' is not a Ct value between 0 and 50" },
+      { line: 5, reason: "result 'constructor' is not positive, negative or invalid" },
+      { line: 6, reason: "barcode 'T0;20' is not a tube barcode (4 to 64 letters, digits, - or _)" },
     ]);
     expect(await count('lab_results')).toBe(before);
     expect(await count('result_uploads')).toBe(0);

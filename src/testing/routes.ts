@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../core/context.ts';
 import { caller, sendProblem } from '../core/http.ts';
-import { COMMAND, STAFF, jurisdictionSql, type Principal, type Role } from '../core/auth.ts';
+import { COMMAND, STAFF, jurisdictionSql, personInJurisdiction, type Principal, type Role } from '../core/auth.ts';
 import { actorOf, appendAudit, audit } from '../core/audit.ts';
 import { badRequest, forbidden, notFound } from '../core/errors.ts';
 import { csvField } from '../core/db.ts';
@@ -12,7 +12,9 @@ import {
   alertOverdueTubes,
   campaignProgress,
   closeTube,
+  coverageCsv,
   coverageGaps,
+  COVERAGE_CSV_HEADER,
   createCampaign,
   labLoad,
   openTube,
@@ -24,22 +26,15 @@ import {
   testHistory,
   type AreaFilter,
 } from './store.ts';
-import { parseResultsCsv, readResult, sha256, uploadResults } from './results.ts';
+import { BARCODE, parseResultsCsv, readResult, sha256, uploadResults } from './results.ts';
 
 const SAMPLERS: readonly Role[] = ['sampler', 'street_worker', 'city_command', 'district_command'];
 const LABS: readonly Role[] = ['lab', 'city_command', 'district_command'];
 const group = { type: 'string', enum: SAMPLING_GROUPS } as const;
-const barcode = { type: 'string', minLength: 4, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const;
+const barcode = { type: 'string', pattern: BARCODE.source } as const;
 const personRef = { type: 'string', minLength: 4, maxLength: 64, description: 'Personal code (the QR) or ID number' } as const;
 
 /** The person if the caller may see them (their jurisdiction; a resident only themself), else 404. */
-async function personInScope(ctx: AppContext, p: Principal, personId: number): Promise<{ id: number; district_id: number | null; street_id: number | null }> {
-  const params: unknown[] = [personId];
-  const rows = await ctx.db.query<{ id: number; district_id: number | null; street_id: number | null }>(`SELECT id, district_id, street_id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!rows[0]) throw notFound(`Person ${personId}`);
-  return rows[0];
-}
-
 /** A lab principal acts for its own lab only. */
 function checkLab(p: Principal, labId: number) {
   if (p.role === 'lab' && p.labId !== labId) throw forbidden(`You act for lab ${p.labId}, not lab ${labId}.`);
@@ -156,14 +151,20 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const [c] = await ctx.db.query('SELECT id FROM campaigns WHERE id = $1', [req.params.id]);
       if (!c) throw notFound(`Campaign ${req.params.id}`);
       const area = scopedArea(p, req.query);
-      const rows = await coverageGaps(ctx.db, req.params.id, area, (alias, params) => jurisdictionSql(p, alias, params), req.query.limit);
+      const scope = (alias: string, params: unknown[]) => jurisdictionSql(p, alias, params);
       // A list is audited as one read with the filter that reproduces it.
-      await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'coverage', entityId: req.params.id, reason: 'door-to-door list of untested residents', detail: { area, rows: rows.length } }], now());
+      const read = (rows: number) => audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'coverage', entityId: req.params.id, reason: 'door-to-door list of untested residents', detail: { area, rows } }], now());
       if (req.query.format === 'csv') {
-        const head = 'person_id,name,phone,compound_code,compound_name,building_code,floor,unit,sampling_group\n';
-        const body = rows.map((r) => [r.personId, r.name, r.phone, r.compoundCode, r.compoundName, r.buildingCode, r.floor, r.unit, r.samplingGroup].map(csvField).join(',')).join('\n');
-        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="coverage-${req.params.id}.csv"`).send(head + body + (rows.length ? '\n' : ''));
+        // The whole list is written by the database; a limited one (a first page) is small enough for here.
+        const list = req.query.limit ? null : await coverageCsv(ctx.db, req.params.id, area, scope);
+        const page = list ? [] : await coverageGaps(ctx.db, req.params.id, area, scope, req.query.limit);
+        const lines = list ? list.lines : page.map((r) => [r.personId, r.name, r.phone, r.compoundCode, r.compoundName, r.buildingCode, r.floor, r.unit, r.samplingGroup].map(csvField).join(',')).join('\n');
+        const count = list ? list.rows : page.length;
+        await read(count);
+        return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="coverage-${req.params.id}.csv"`).send(`${COVERAGE_CSV_HEADER}\n${lines}${count ? '\n' : ''}`);
       }
+      const rows = await coverageGaps(ctx.db, req.params.id, area, scope, req.query.limit);
+      await read(rows.length);
       const byCompound = new Map<string, number>();
       for (const r of rows) byCompound.set(r.compoundCode ?? '-', (byCompound.get(r.compoundCode ?? '-') ?? 0) + 1);
       return { missing: rows.length, compounds: [...byCompound].map(([code, missing]) => ({ code, missing })), items: rows };
@@ -378,7 +379,7 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
     { config: { access: { roles: [...STAFF, 'resident'] } }, schema: { tags, summary: 'A person’s tests, newest first, and the time of the last negative result', params: { type: 'object', properties: { id: { type: 'integer' } } } } },
     async (req) => {
       const p = caller(req);
-      await personInScope(ctx, p, req.params.id);
+      await personInJurisdiction(ctx.db, p, req.params.id);
       const history = await testHistory(ctx.db, req.params.id);
       await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'person', entityId: req.params.id, reason: 'test history' }], now());
       return history;
@@ -400,7 +401,7 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const personId = p.role === 'resident' ? p.personId : req.body.personId;
       if (!personId) throw badRequest('personId is required when reporting for someone else.');
       if (p.role === 'resident' && req.body.personId && req.body.personId !== p.personId) throw forbidden('A resident reports their own tests only.');
-      await personInScope(ctx, p, personId);
+      await personInJurisdiction(ctx.db, p, personId);
       const t = now();
       const r = await ctx.db.tx(async (q) => {
         const out = await reportAntigen(q, { personId, result: req.body.result, testedAt: new Date(req.body.testedAt), symptoms: req.body.symptoms ?? false }, actorOf(p).actor, t);

@@ -6,6 +6,7 @@ import type { PiiKeys } from '../core/pii.ts';
 import { idNumberProblem } from '../core/pii.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { createTasks, raiseAlert, type NewTask } from '../core/work.ts';
+import { markStatusStale } from '../core/stale.ts';
 import { canAddToTube, consequencesOf, poolSizeFor, queueWaitMinutes, verdictOf, type SamplingGroup, type Verdict } from './rules.ts';
 
 export interface CampaignInput {
@@ -173,10 +174,11 @@ interface TubeRow {
   closed_at: Date | null;
   campaign_id: number | null;
   sampling_point_id: number | null;
+  samples: number;
 }
 
 async function lockTube(q: Queryable, barcode: string): Promise<TubeRow> {
-  const [tube] = await q.query<TubeRow>('SELECT id, barcode, capacity, closed_at, campaign_id, sampling_point_id FROM tubes WHERE barcode = $1 FOR UPDATE', [barcode]);
+  const [tube] = await q.query<TubeRow>('SELECT id, barcode, capacity, closed_at, campaign_id, sampling_point_id, samples FROM tubes WHERE barcode = $1 FOR UPDATE', [barcode]);
   if (!tube) throw notFound(`Tube ${barcode}`);
   return tube;
 }
@@ -192,7 +194,7 @@ export interface AddedSample {
 /** Adds one person to an open tube; refuses a full or closed tube, an unknown person and re-pooling. */
 export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, personRef: string, preset: Preset, now: Date): Promise<AddedSample> {
   const tube = await lockTube(q, barcode);
-  const [{ count }] = await q.query<{ count: number }>('SELECT count(*)::int AS count FROM samples WHERE tube_id = $1', [tube.id]);
+  const count = tube.samples;
   const refusal = canAddToTube({ closed: tube.closed_at !== null, capacity: tube.capacity, count });
   if (refusal) throw conflict(`Tube ${barcode}: ${refusal}.`);
   const [asTube] = await q.query('SELECT 1 FROM tubes WHERE barcode = $1', [personRef]);
@@ -210,13 +212,14 @@ export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, per
   if (dup) throw conflict(`This person is already in tube ${barcode}.`);
   const repeat = tube.campaign_id !== null && (await q.query('SELECT 1 FROM samples WHERE campaign_id = $1 AND person_id = $2 LIMIT 1', [tube.campaign_id, person.personId])).length > 0;
   await q.query(`INSERT INTO samples (tube_id, person_id, sampled_at, campaign_id, sampling_point_id, repeat_in_round) VALUES ($1,$2,$3,$4,$5,$6)`, [tube.id, person.personId, now, tube.campaign_id, tube.sampling_point_id, repeat]);
+  await q.query('UPDATE tubes SET samples = samples + 1 WHERE id = $1', [tube.id]);
   if (tube.campaign_id !== null) await markSampled(q, tube.campaign_id, [person.personId], [now]);
   return { personId: person.personId, name: maskName(person.name), count: count + 1, capacity: tube.capacity, repeatInRound: repeat };
 }
 
 export async function closeTube(q: Queryable, barcode: string, now: Date): Promise<{ barcode: string; count: number }> {
   const tube = await lockTube(q, barcode);
-  const [{ count }] = await q.query<{ count: number }>('SELECT count(*)::int AS count FROM samples WHERE tube_id = $1', [tube.id]);
+  const count = tube.samples;
   if (count === 0) throw conflict(`Tube ${barcode} is empty; add a person before closing it.`);
   if (!tube.closed_at) await q.query('UPDATE tubes SET closed_at = $2 WHERE id = $1', [tube.id, now]);
   return { barcode, count };
@@ -307,7 +310,7 @@ export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTu
   batch.forEach((t, i) => {
     const id = next + i;
     const at = t.sampledAt.toISOString();
-    tubeLines.push(`${id},${csv(t.barcode)},${t.campaignId ?? ''},${t.samplingPointId},${poolSizeFor(t.group ?? 'other', preset)},${csv(by)},${at},${at}\n`);
+    tubeLines.push(`${id},${csv(t.barcode)},${t.campaignId ?? ''},${t.samplingPointId},${poolSizeFor(t.group ?? 'other', preset)},${csv(by)},${at},${at},${t.persons.length}\n`);
     for (const ref of t.persons) {
       const pid = persons.get(ref)!.personId;
       const key = `${t.campaignId}:${pid}`;
@@ -317,7 +320,7 @@ export async function recordTubeBatch(q: Queryable, pii: PiiKeys, batch: BatchTu
       sampleLines.push(`${id},${pid},${at},${t.campaignId ?? ''},${t.samplingPointId},${repeat}\n`);
     }
   });
-  await q.copyCsv('tubes', ['id', 'barcode', 'campaign_id', 'sampling_point_id', 'capacity', 'opened_by', 'opened_at', 'closed_at'], chunked(tubeLines));
+  await q.copyCsv('tubes', ['id', 'barcode', 'campaign_id', 'sampling_point_id', 'capacity', 'opened_by', 'opened_at', 'closed_at', 'samples'], chunked(tubeLines));
   await q.copyCsv('samples', ['tube_id', 'person_id', 'sampled_at', 'campaign_id', 'sampling_point_id', 'repeat_in_round'], chunked(sampleLines));
   for (const campaignId of campaignIds) {
     const tubes = batch.filter((t) => t.campaignId === campaignId);
@@ -369,20 +372,32 @@ export interface ResultTubes {
 
 export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<ResultTubes & { rejected: { line: number; reason: string }[] }> {
   const barcodes = [...new Set(rows.map((r) => r.barcode))];
-  const found = await q.query<{ id: number; barcode: string; capacity: number; sampled: boolean; resulted: boolean }>(
-    `SELECT t.id, t.barcode, t.capacity, EXISTS (SELECT 1 FROM samples s WHERE s.tube_id = t.id) AS sampled, EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id) AS resulted
-       FROM tubes t WHERE t.barcode = ANY($1)`,
-    [barcodes],
+  // One text value back instead of a row per tube: reading 100,000 rows out of embedded PGlite costs
+  // several times more than finding them (ANY walks the barcode index once, in order). Barcodes go in as
+  // one text too, split by the server: cheaper than an array parameter of 100,000 elements.
+  const [{ found }] = await q.query<{ found: string | null }>(
+    `SELECT string_agg(concat_ws(' ', t.id, t.capacity, t.samples, (EXISTS (SELECT 1 FROM lab_results r WHERE r.tube_id = t.id))::int, t.barcode), E'\\n') AS found
+       FROM tubes t WHERE t.barcode = ANY(string_to_array($1, E'\\n'))`,
+    [barcodes.join('\n')],
   );
   const ids = new Map<string, number>();
   const resulted = new Set<number>();
   const singles = new Set<number>();
   const empty = new Set<string>();
-  for (const f of found) {
-    if (f.capacity === 1) singles.add(f.id);
-    if (f.sampled) ids.set(f.barcode, f.id);
-    else empty.add(f.barcode);
-    if (f.resulted) resulted.add(f.id);
+  // Lines of "id capacity samples resulted barcode", read by position: 100,000 of them, so no splitting.
+  const text = found ?? '';
+  for (let pos = 0; pos < text.length; ) {
+    const end = text.indexOf('\n', pos) === -1 ? text.length : text.indexOf('\n', pos);
+    const a = text.indexOf(' ', pos);
+    const b = text.indexOf(' ', a + 1);
+    const c = text.indexOf(' ', b + 1);
+    const id = Number(text.slice(pos, a));
+    const barcode = text.slice(c + 3, end);
+    if (text.slice(a + 1, b) === '1') singles.add(id);
+    if (text.slice(b + 1, c) !== '0') ids.set(barcode, id);
+    else empty.add(barcode);
+    if (text[c + 1] === '1') resulted.add(id);
+    pos = end + 1;
   }
   const rejected = rows
     .filter((r) => !ids.has(r.barcode))
@@ -410,23 +425,40 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
   if (!rows.length) return sum;
   // Only tubes that had a result when the upload began can hold one from an earlier upload.
   const ids = [...new Set(rows.map((r) => tubeIds.get(r.barcode)!).filter((id) => resulted.has(id)))];
-  const existing = !ids.length ? [] : await q.query<{ tube_id: number; result: string; ct_orf1ab: number | null; ct_n: number | null; resulted_at: Date; state: string }>(
-    'SELECT tube_id, result, ct_orf1ab, ct_n, resulted_at, state FROM lab_results WHERE tube_id = ANY($1)',
+  const existing = !ids.length ? [] : await q.query<{ tube_id: number; result: string; ctOrf1ab: number | null; ctN: number | null; resultedAt: Date; state: string }>(
+    'SELECT tube_id, result, ct_orf1ab AS "ctOrf1ab", ct_n AS "ctN", resulted_at AS "resultedAt", state FROM lab_results WHERE tube_id = ANY($1)',
     [ids],
   );
-  const key = (tube: number, result: string, a: number | null, n: number | null, at: Date) => `${tube}|${result}|${a ?? ''}|${n ?? ''}|${at.getTime()}`;
-  const known = new Set(existing.map((e) => key(e.tube_id, e.result, e.ct_orf1ab === null ? null : Math.fround(e.ct_orf1ab), e.ct_n === null ? null : Math.fround(e.ct_n), new Date(e.resulted_at))));
+  const key = (tube: number, r: { result: string; ctOrf1ab: number | null; ctN: number | null; resultedAt: Date }) =>
+    `${tube}|${r.result}|${r.ctOrf1ab === null ? '' : Math.fround(r.ctOrf1ab)}|${r.ctN === null ? '' : Math.fround(r.ctN)}|${new Date(r.resultedAt).getTime()}`;
+  const known = new Set(existing.map((e) => key(e.tube_id, e)));
   const hasApplied = new Set(existing.filter((e) => e.state === 'applied').map((e) => e.tube_id));
+  // Nearly every tube has one result: its key is only made when a second row for it turns up.
+  const firstHere = new Map<number, ResultRow>();
   const lines: string[] = [];
+  const tail = `${uploadId ?? ''},${now.toISOString()}\n`;
+  let lastAt: Date | null = null;
+  let lastIso = '';
   const newlyApplied: { tubeId: number; verdict: Verdict; resultedAt: Date }[] = [];
   for (const r of rows) {
     const tubeId = tubeIds.get(r.barcode)!;
-    const k = key(tubeId, r.result, r.ctOrf1ab === null ? null : Math.fround(r.ctOrf1ab), r.ctN === null ? null : Math.fround(r.ctN), r.resultedAt);
-    if (known.has(k)) {
-      sum.duplicates++;
-      continue;
+    if (resulted.has(tubeId)) {
+      const first = firstHere.get(tubeId);
+      if (first) {
+        known.add(key(tubeId, first));
+        firstHere.delete(tubeId);
+      }
+      const k = key(tubeId, r);
+      if (known.has(k)) {
+        sum.duplicates++;
+        continue;
+      }
+      known.add(k);
+    } else {
+      firstHere.set(tubeId, r);
+      // Later rows and chunks of the same upload must compare against what this one writes.
+      resulted.add(tubeId);
     }
-    known.add(k);
     const { verdict } = verdictOf(r, preset);
     const state = hasApplied.has(tubeId) ? 'conflict' : 'applied';
     if (state === 'applied') {
@@ -434,9 +466,11 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
       newlyApplied.push({ tubeId, verdict, resultedAt: r.resultedAt });
       sum.applied++;
     } else sum.conflicts++;
-    // Later chunks of the same upload must compare against what this one writes.
-    resulted.add(tubeId);
-    lines.push(`${tubeId},${labId},${r.result},${r.ctOrf1ab ?? ''},${r.ctN ?? ''},${r.resultedAt.toISOString()},${verdict},${state},${uploadId ?? ''},${now.toISOString()}\n`);
+    if (r.resultedAt !== lastAt) {
+      lastAt = r.resultedAt;
+      lastIso = lastAt.toISOString();
+    }
+    lines.push(`${tubeId},${labId},${r.result},${r.ctOrf1ab ?? ''},${r.ctN ?? ''},${lastIso},${verdict},${state},${tail}`);
   }
   await q.copyCsv('lab_results', ['tube_id', 'lab_id', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at', 'verdict', 'state', 'upload_id', 'received_at'], chunked(lines));
   if (sum.conflicts) {
@@ -448,15 +482,16 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
   // Driven from the open controls, which are few: most negatives concern nobody under control.
   const negativeIds = newlyApplied.filter((a) => a.verdict === 'negative' && tubes.singles.has(a.tubeId)).map((a) => a.tubeId);
   if (negativeIds.length && (await q.query('SELECT 1 FROM pool_controls WHERE cleared_at IS NULL LIMIT 1')).length) {
-    const cleared = await q.query<{ pool_tube_id: number }>(
+    const cleared = await q.query<{ pool_tube_id: number; person_id: number }>(
       `UPDATE pool_controls c SET cleared_at = $2, cleared_by_tube_id = s.tube_id
          FROM samples s, tubes t, tubes pool
         WHERE c.cleared_at IS NULL AND s.person_id = c.person_id AND s.tube_id = ANY($1)
           AND t.id = s.tube_id AND t.capacity = 1 AND pool.id = c.pool_tube_id AND s.sampled_at > pool.opened_at
-       RETURNING c.pool_tube_id`,
+       RETURNING c.pool_tube_id, c.person_id`,
       [negativeIds, now],
     );
     sum.cleared = cleared.length;
+    await markStatusStale(q, cleared.map((c) => c.person_id), now);
     await closeRetestTasks(q, cleared.map((c) => c.pool_tube_id), now);
   }
   return sum;
@@ -474,12 +509,19 @@ async function closeRetestTasks(q: Queryable, poolTubeIds: number[], now: Date):
 }
 
 async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, by: string, now: Date, sum: ApplySummary): Promise<Partial<ApplySummary>> {
-  const members = await q.query<{ tube_id: number; barcode: string; person_id: number; street_id: number | null; district_id: number | null; sampled_at: Date; result_id: number; resulted_at: Date }>(
-    `SELECT s.tube_id, t.barcode, s.person_id, p.street_id, p.district_id, s.sampled_at, r.id AS result_id, r.resulted_at
-       FROM samples s JOIN tubes t ON t.id = s.tube_id JOIN persons p ON p.id = s.person_id
-       JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied'
-      WHERE s.tube_id = ANY($1) ORDER BY s.tube_id, s.person_id`,
+  const members = await q.query<{ tube_id: number; barcode: string; person_id: number; street_id: number | null; district_id: number | null; sampled_at: Date }>(
+    // Look-ups by key (OFFSET 0 keeps each lateral subquery from being flattened into a join): a few
+    // hundred tubes must never become a scan of every sample, whatever the statistics say; embedded
+    // PGlite has no autovacuum to keep them fresh.
+    `SELECT t.id AS tube_id, t.barcode, s.person_id, p.street_id, p.district_id, s.sampled_at
+       FROM tubes t
+       CROSS JOIN LATERAL (SELECT person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s
+       CROSS JOIN LATERAL (SELECT street_id, district_id FROM persons WHERE id = s.person_id OFFSET 0) p
+      WHERE t.id = ANY($1) ORDER BY t.id, s.person_id`,
     [tubeIds],
+  );
+  const results = new Map(
+    (await q.query<{ tube_id: number; id: number; resulted_at: Date }>(`SELECT tube_id, id, resulted_at FROM lab_results WHERE tube_id = ANY($1) AND state = 'applied'`, [tubeIds])).map((r) => [Number(r.tube_id), r]),
   );
   const byTube = new Map<number, typeof members>();
   for (const m of members) {
@@ -493,7 +535,8 @@ async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, b
   const tasks: NewTask[] = [];
   for (const [tubeId, ms] of byTube) {
     const first = ms[0];
-    const resultedAt = new Date(first.resulted_at);
+    const result = results.get(Number(tubeId))!;
+    const resultedAt = new Date(result.resulted_at);
     const consequences = consequencesOf(
       { tubeId, barcode: first.barcode, sampledAt: new Date(first.sampled_at), members: ms.map((m) => ({ personId: m.person_id, streetId: m.street_id, districtId: m.district_id })) },
       'positive',
@@ -501,7 +544,7 @@ async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, b
       preset,
     );
     for (const c of consequences) {
-      if (c.kind === 'confirmedPositive') findings.push({ personId: c.personId, tubeId, resultId: first.result_id, sampledAt: first.sampled_at, resultedAt, reason: c.reason });
+      if (c.kind === 'confirmedPositive') findings.push({ personId: c.personId, tubeId, resultId: result.id, sampledAt: first.sampled_at, resultedAt, reason: c.reason });
       else if (c.kind === 'poolControl') controls.push({ personId: c.personId, tubeId, since: resultedAt, due: c.retestDue, reason: c.reason });
       else if (c.kind === 'retestTask') {
         tasks.push({ kind: 'retest', title: `Single-tube retest of ${c.personIds.length} person(s) from pool ${first.barcode}`, districtId: c.districtId, streetId: c.streetId, personIds: c.personIds, dueAt: c.due, source: { tubeId, barcode: first.barcode, rule: 'rules.md 15', preset: label }, dedupeKey: `retest:${tubeId}:${c.streetId}` });
@@ -535,6 +578,7 @@ async function applyPositives(q: Queryable, tubeIds: number[], preset: Preset, b
     );
   }
   await createTasks(q, tasks, now, by);
+  await markStatusStale(q, [...findings.map((f) => f.personId), ...controls.map((c) => c.personId)], now);
   return { positives: sum.positives + findings.length, poolControls: sum.poolControls + controls.length };
 }
 
@@ -556,22 +600,44 @@ export interface CoverageRow {
 
 /** Who in a campaign has not been sampled, sorted for door-to-door work: compound, building, floor, unit. */
 export async function coverageGaps(q: Queryable, campaignId: number, area: AreaFilter, scopeSql: (alias: string, params: unknown[]) => string, limit?: number): Promise<CoverageRow[]> {
-  const params: unknown[] = [campaignId];
-  const cond = areaSql(area, 'e', params);
-  const scope = scopeSql('e', params);
+  const { params, from, order } = coverageSql(campaignId, area, scopeSql);
   return q.query<CoverageRow>(
     `SELECT e.person_id AS "personId", p.name, p.phone, e.compound_id AS "compoundId", c.code AS "compoundCode", c.name AS "compoundName",
             b.code AS "buildingCode", h.floor, h.unit, e.sampling_group AS "samplingGroup"
-       FROM campaign_expected e
+       ${from} ORDER BY ${order} ${limit ? `LIMIT ${Number(limit)}` : ''}`,
+    params,
+  );
+}
+
+export const COVERAGE_CSV_HEADER = 'person_id,name,phone,compound_code,compound_name,building_code,floor,unit,sampling_group';
+
+/** The same list as CSV lines (no header), written by the database as one text: a street office's download. */
+export async function coverageCsv(q: Queryable, campaignId: number, area: AreaFilter, scopeSql: (alias: string, params: unknown[]) => string): Promise<{ rows: number; lines: string }> {
+  const { params, from, order } = coverageSql(campaignId, area, scopeSql);
+  const [r] = await q.query<{ rows: number; lines: string | null }>(
+    `SELECT count(*)::int AS rows,
+            string_agg(e.person_id || ',' || csv_field(p.name) || ',' || csv_field(p.phone) || ',' || csv_field(c.code) || ',' || csv_field(c.name) || ','
+                       || csv_field(b.code) || ',' || coalesce(h.floor::text, '') || ',' || csv_field(h.unit) || ',' || csv_field(e.sampling_group), E'\\n' ORDER BY ${order}) AS lines
+       ${from}`,
+    params,
+  );
+  return { rows: r.rows, lines: r.lines ?? '' };
+}
+
+function coverageSql(campaignId: number, area: AreaFilter, scopeSql: (alias: string, params: unknown[]) => string) {
+  const params: unknown[] = [campaignId];
+  const cond = areaSql(area, 'e', params);
+  const scope = scopeSql('e', params);
+  return {
+    params,
+    from: `FROM campaign_expected e
        JOIN persons p ON p.id = e.person_id
        LEFT JOIN compounds c ON c.id = e.compound_id
        LEFT JOIN households h ON h.id = p.household_id
        LEFT JOIN buildings b ON b.id = h.building_id
-      WHERE e.campaign_id = $1 AND e.sampled_at IS NULL ${cond} AND ${scope}
-      ORDER BY c.code NULLS LAST, b.code NULLS LAST, h.floor NULLS LAST, h.unit NULLS LAST, e.person_id
-      ${limit ? `LIMIT ${Number(limit)}` : ''}`,
-    params,
-  );
+      WHERE e.campaign_id = $1 AND e.sampled_at IS NULL ${cond} AND ${scope}`,
+    order: 'c.code NULLS LAST, b.code NULLS LAST, h.floor NULLS LAST, h.unit NULLS LAST, e.person_id',
+  };
 }
 
 export interface TestHistoryEntry {
@@ -692,5 +758,7 @@ export async function resolveConflict(q: Queryable, conflictId: number, keep: 'c
     if (c.verdict === 'positive') summary = await applyPositives(q, [c.tube_id], preset, by, now, { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 });
   }
   await q.query('INSERT INTO result_resolutions (conflict_id, kept_result_id, resolved_by, reason, resolved_at) VALUES ($1,$2,$3,$4,$5)', [conflictId, inForce, by, reason, now]);
+  // The result in force decides the tube's facts as status reads them.
+  await markStatusStale(q, (await q.query<{ person_id: number }>('SELECT person_id FROM samples WHERE tube_id = $1', [c.tube_id])).map((r) => r.person_id), now);
   return { inForce, summary };
 }

@@ -1,0 +1,10 @@
+// Derived statuses are recomputed from facts. A capability that records a fact about persons marks them
+// here in the same transaction, and the status capability recomputes them: facts flow one way, and a
+// status can never be left behind by a fact that committed.
+import type { Queryable } from './db.ts';
+
+export async function markStatusStale(q: Queryable, personIds: Iterable<number>, now: Date): Promise<void> {
+  const ids = [...new Set(personIds)];
+  if (!ids.length) return;
+  await q.query('INSERT INTO status_stale (person_id, since) SELECT unnest($1::int[]), $2 ON CONFLICT (person_id) DO NOTHING', [ids, now]);
+}
