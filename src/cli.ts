@@ -195,7 +195,8 @@ program
   .argument('[names...]')
   .allowUnknownOption()
   .action(async (names: string[]) => {
-    const available = (await readdir(benchDir)).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, ''));
+    // Every bench/NAME.ts but the shared lib.ts is a benchmark.
+    const available = (await readdir(benchDir)).filter((f) => f.endsWith('.ts') && f !== 'lib.ts').map((f) => f.replace(/\.ts$/, ''));
     const args = names.filter((n) => n.startsWith('--') || /^\d+$/.test(n));
     const chosen = names.filter((n) => !args.includes(n));
     for (const n of chosen) if (!available.includes(n)) fail(`no benchmark "${n}"; available: ${available.join(', ')}`);

@@ -12,6 +12,8 @@ import { installHttpCore } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
+import { refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
+import { refreshStatistics } from './core/maintenance.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -40,6 +42,8 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
   coreRoutes(app, ctx);
   registryRoutes(app, ctx);
   testingRoutes(app, ctx);
+  venueCodeRoutes(app, ctx);
+  statusRoutes(app, ctx);
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
   return app;
@@ -47,10 +51,20 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
 
 /** Periodic checks that raise alerts from the facts (overdue lab results ...). Returns a stop function. */
 export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}): () => void {
-  const jobs = [{ name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) }];
+  const jobs = [
+    { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
+    { name: 'table statistics', everyMs: 60_000, run: () => refreshStatistics(ctx.db) },
+    { name: 'status upkeep', everyMs: 5_000, run: () => refreshDue(ctx.db, ctx.preset, ctx.clock.now()) },
+  ];
+  const running = new Set<string>();
   const timers = jobs.map((j) =>
     setInterval(() => {
-      j.run().catch((e: Error) => log(`job "${j.name}" failed: ${e.message}`));
+      // A run that outlasts its interval is not started a second time beside itself.
+      if (running.has(j.name)) return;
+      running.add(j.name);
+      j.run()
+        .catch((e: Error) => log(`job "${j.name}" failed: ${e.message}`))
+        .finally(() => running.delete(j.name));
     }, j.everyMs),
   );
   return () => timers.forEach(clearInterval);

@@ -6,12 +6,14 @@ export class PiiKeys {
   private readonly hashKey: Buffer;
   private readonly encKey: Buffer;
   private readonly codeKey: Buffer;
+  private readonly venueKey: Buffer;
 
   constructor(master: Buffer) {
     const derive = (info: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, 32));
     this.hashKey = derive('cordon id hash');
     this.encKey = derive('cordon id encryption');
     this.codeKey = derive('cordon personal code');
+    this.venueKey = derive('cordon venue code');
   }
 
   hashId(idNumber: string): Buffer {
@@ -43,6 +45,11 @@ export class PiiKeys {
   /** The code a person shows at entrances: stable for an ID number, unguessable without the key. */
   personalCode(idHash: Buffer): string {
     return base32(createHmac('sha256', this.codeKey).update(idHash).digest().subarray(0, 10));
+  }
+
+  /** The signature of a venue code's text (src/status/venue-code.ts): 16 bytes of HMAC-SHA256, base64url. */
+  venueCodeMac(text: string): string {
+    return createHmac('sha256', this.venueKey).update(text).digest().subarray(0, 16).toString('base64url');
   }
 }
 

@@ -1,0 +1,171 @@
+// npm run bench -- checkpoints [--persons N] [--days 14] [--scans-per-day N] [--rounds 5] [--seconds 10]
+// Check-ins over HTTP on loopback from a second process (autocannon, 50 connections) against a city of N
+// persons (default 1,000,000) with 14 days of history (venue scans, screening rounds with results, some
+// persons red), printing requests per second and p50/p99 latency beside a bare node:http endpoint
+// measured in the same run; then every acknowledged scan is counted in the database.
+import { execFile } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { generateCity, loadCity } from '../src/sim/index.ts';
+import { buildApp, startJobs } from '../src/server.ts';
+import { createUser } from '../src/core/users.ts';
+import { progress } from '../src/core/progress.ts';
+import { refreshStatistics } from '../src/core/maintenance.ts';
+import { signVenueCode } from '../src/status/index.ts';
+import type { Db } from '../src/core/db.ts';
+import { benchContext, benchEngines, numberArg } from './lib.ts';
+
+const run = promisify(execFile);
+const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.mjs');
+const DAY = 86_400_000;
+
+interface Load {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+async function load(url: string, bodies: string | '-', connections: number, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
+  const { stdout } = await run(process.execPath, [client, url, bodies, String(connections), String(seconds), JSON.stringify(headers)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as Load;
+}
+
+/** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
+async function history(engine: string, db: Db, o: { persons: number; venues: number; days: number; scansPerDay: number; rounds: number; now: Date }): Promise<void> {
+  const start = new Date(o.now.getTime() - o.days * DAY);
+  const scans = o.days * o.scansPerDay;
+  let bar = progress(`${engine}: ${scans.toLocaleString('en')} venue scans over ${o.days} days`, scans);
+  for (let done = 0; done < scans; done += 500_000) {
+    const n = Math.min(500_000, scans - done);
+    await db.query(
+      `INSERT INTO checkins (venue_id, person_id, scanned_at, source, admitted, colour)
+       SELECT 1 + floor(random() * $1)::int, 1 + floor(random() * $2)::int, $3::timestamptz + random() * ($4::timestamptz - $3::timestamptz), 'venueCode', true, 'green'
+         FROM generate_series(1, $5)`,
+      [o.venues, o.persons, start, o.now, n],
+    );
+    bar.update(done + n);
+  }
+  bar.done();
+  // Screening rounds every few days: everyone in tubes of 10, all negative but one tube in a thousand.
+  bar = progress(`${engine}: ${o.rounds} screening rounds with results`, o.rounds * o.persons);
+  for (let r = 0; r < o.rounds; r++) {
+    const at = new Date(start.getTime() + ((r + 0.5) * o.days * DAY) / o.rounds);
+    const tubes = Math.ceil(o.persons / 10);
+    await db.query(
+      `INSERT INTO tubes (id, barcode, sampling_point_id, capacity, opened_by, opened_at, closed_at, samples)
+       SELECT $1 + g, 'H' || ($1 + g), 1, 10, 'bench', $2, $2, 10 FROM generate_series(1, $3) g`,
+      [r * tubes, at, tubes],
+    );
+    for (let p = 0; p < o.persons; p += 500_000) {
+      const n = Math.min(500_000, o.persons - p);
+      await db.query(`INSERT INTO samples (tube_id, person_id, sampled_at, sampling_point_id) SELECT $1 + 1 + (g - 1) / 10, g, $2, 1 FROM generate_series($3 + 1, $3 + $4) g`, [r * tubes, at, p, n]);
+      bar.update(r * o.persons + p + n);
+    }
+    await db.query(
+      `INSERT INTO lab_results (tube_id, lab_id, result, resulted_at, verdict, state, received_at)
+       SELECT $1 + g, 1, v, $2, v, 'applied', $2 FROM (SELECT g, CASE WHEN g % 1000 = 7 THEN 'positive' ELSE 'negative' END AS v FROM generate_series(1, $3) g) x`,
+      [r * tubes, new Date(at.getTime() + 8 * 3_600_000), tubes],
+    );
+  }
+  await db.query(`SELECT setval(pg_get_serial_sequence('tubes', 'id'), (SELECT max(id) FROM tubes))`);
+  bar.done();
+  // One person in a hundred red (a positive pool waiting for its retest): their stored status says why.
+  await db.query(
+    `INSERT INTO person_status (person_id, colour, reasons, computed_at, preset)
+     SELECT g, 'red', '[{"code":"poolPositive","colour":"red","text":"In a positive pool, waiting for a single-tube retest","until":null}]', $1, 'bench' FROM generate_series(1, $2, 100) g`,
+    [o.now, o.persons],
+  );
+}
+
+export default async function runBench(args: string[]): Promise<void> {
+  const persons = numberArg(args, '--persons', 1_000_000);
+  const days = numberArg(args, '--days', 14);
+  const scansPerDay = numberArg(args, '--scans-per-day', 500_000);
+  const rounds = numberArg(args, '--rounds', 5);
+  const seconds = numberArg(args, '--seconds', 10);
+  const connections = 50;
+  const city = generateCity({ persons, seed: 1 });
+
+  // The baseline: a bare node:http endpoint answering a small JSON, in this process like the platform.
+  const bare = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}/`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'cordon-bench-checkpoints-'));
+
+  try {
+    for (const engine of await benchEngines()) {
+      const db = await engine.open();
+      const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY);
+      const ctx = benchContext(db, now);
+      try {
+        let bar = progress(`${engine.name}: loading a city of ${persons.toLocaleString('en')}`);
+        let current = '';
+        await loadCity(ctx, city, (entity, rows) => {
+          if (entity !== current) {
+            bar.done();
+            current = entity;
+            bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
+          }
+          bar.update(rows);
+        });
+        bar.done();
+        await history(engine.name, db, { persons, venues: city.counts.venues, days, scansPerDay, rounds, now });
+        bar = progress(`${engine.name}: statistics`);
+        if (db.engine === 'pg') await db.exec('ANALYZE');
+        else await refreshStatistics(db);
+        bar.done();
+
+        const userId = await db.tx((q) => createUser(q, { username: 'gateway', password: 'gateway-password', role: 'city_command' }, now));
+        const token = `bench-${process.pid}-${engine.name}`;
+        const { tokenHash } = await import('../src/core/auth.ts');
+        await db.query(`INSERT INTO api_tokens (token_hash, name, role, created_by) VALUES ($1, 'city app gateway', 'city_command', $2)`, [tokenHash(token), userId]);
+        // Scans by random persons at random venues, some by ID number as a paper-code visitor would.
+        const sample = await db.query<{ code: string }>(`SELECT personal_code AS code FROM persons WHERE id % 97 = 5 LIMIT 20000`);
+        const venues = await db.query<{ id: number }>(`SELECT id FROM venues WHERE kind <> 'hospital' ORDER BY random() LIMIT 2000`);
+        const bodies = sample.map((s, i) => JSON.stringify({ venueCode: signVenueCode(ctx.pii, venues[i % venues.length].id), person: s.code }));
+        const bodiesFile = path.join(dir, `${engine.name}-bodies.json`);
+        writeFileSync(bodiesFile, JSON.stringify(bodies));
+
+        const app = await buildApp(ctx);
+        const stopJobs = startJobs(ctx);
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1/checkins`;
+        // Warm both (JIT, caches), then measure each for the same time.
+        await load(bareUrl, '-', connections, 2);
+        await load(url, bodiesFile, connections, 2, { authorization: `Bearer ${token}` });
+        const [{ n: before }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins');
+        bar = progress(`${engine.name}: bare node:http, ${connections} connections, ${seconds} s`);
+        const b = await load(bareUrl, '-', connections, seconds);
+        bar.done();
+        bar = progress(`${engine.name}: check-ins, ${connections} connections, ${seconds} s`);
+        const c = await load(url, bodiesFile, connections, seconds, { authorization: `Bearer ${token}` });
+        bar.done();
+        stopJobs();
+        await app.close();
+        const [{ n: after }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins');
+        const line = (what: string, l: Load) => `${what} ${Math.round(l.rps).toLocaleString('en')} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms`;
+        process.stdout.write(
+          `${engine.name.padEnd(7)} check-ins ${line('', c).trim()}   bare node:http ${line('', b).trim()}   ratio ${(c.rps / b.rps).toFixed(2)}   (goal >= 0.40, p99 < 10 ms)\n` +
+            `${engine.name.padEnd(7)} scans acknowledged ${c.ok.toLocaleString('en')}, in the database ${(after - before).toLocaleString('en')}, lost ${(c.ok - (after - before)).toLocaleString('en')}; non-2xx ${c.non2xx}, errors ${c.errors}, timeouts ${c.timeouts}\n`,
+        );
+      } finally {
+        await db.dispose();
+      }
+    }
+  } finally {
+    bare.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,214 @@
+// Checkpoints end to end over real HTTP: a positive pool turns its members red at the door and a negative
+// retest turns them back; overrides need a second person; every change of colour is audited with its
+// facts; a hospital's emergency entrance never refuses; forged and far codes; a round's untested turn
+// yellow; no acknowledged scan is lost under concurrent check-ins.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { generateCity, loadCity } from '../sim/index.ts';
+import { createUser } from '../core/users.ts';
+import { signVenueCode } from './venue-code.ts';
+import { refreshDue } from './store.ts';
+
+interface P { id: number; code: string; street: number; district: number }
+
+describe('checkpoints and status', () => {
+  let ctx: TestContext;
+  let srv: TestServer;
+  let city: Session, city2: Session, district: Session, lab: Session, sampler: Session;
+  let persons: P[];
+  let pointId: number;
+  let labId: number;
+  let venue: { id: number; lat: number; lon: number; code: string };
+  let hospital: { id: number };
+  const pool: P[] = [];
+
+  const checkin = (person: string, as: Session = city, extra: Record<string, unknown> = {}) => srv.call('POST', '/api/v1/checkins', { as, body: { venueCode: venue.code, person, ...extra } });
+  const upload = (lines: string[]) => srv.call('POST', `/api/v1/labs/${labId}/results`, { as: lab, body: ['barcode,result,ct_orf1ab,ct_n,resulted_at', ...lines].join('\n') + '\n', headers: { 'content-type': 'text/csv' } });
+  const statusAudits = (personId: number) => ctx.db.query<{ detail: { from: string; to: string; facts: { code: string; kind: string }[] }; reason: string }>("SELECT detail, reason FROM audit_log WHERE action = 'status' AND entity_id = $1 ORDER BY id", [String(personId)]);
+
+  beforeAll(async () => {
+    ctx = await testContext({ now: new Date('2022-04-10T06:00:00Z') });
+    await loadCity(ctx, generateCity({ persons: 2000, seed: 4 }));
+    persons = await ctx.db.query<P>('SELECT id, personal_code AS code, street_id AS street, district_id AS district FROM persons ORDER BY id LIMIT 200');
+    [{ id: pointId }] = await ctx.db.query<{ id: number }>('SELECT id FROM sampling_points ORDER BY id LIMIT 1');
+    [{ id: labId }] = await ctx.db.query<{ id: number }>('SELECT id FROM labs ORDER BY id LIMIT 1');
+    const [v] = await ctx.db.query<{ id: number; lat: number; lon: number }>("SELECT id, lat, lon FROM venues WHERE kind = 'supermarket' ORDER BY id LIMIT 1");
+    venue = { ...v, code: signVenueCode(ctx.pii, v.id) };
+    [hospital] = await ctx.db.query<{ id: number }>("SELECT id FROM venues WHERE kind = 'hospital' ORDER BY id LIMIT 1");
+    await ctx.db.tx(async (q) => {
+      await createUser(q, { username: 'city', password: 'city-password', role: 'city_command' }, new Date());
+      await createUser(q, { username: 'city2', password: 'city2-password', role: 'city_command' }, new Date());
+      await createUser(q, { username: 'district', password: 'district-password', role: 'district_command', districtId: persons[0].district }, new Date());
+      await createUser(q, { username: 'sampler', password: 'sampler-password', role: 'sampler' }, new Date());
+      await createUser(q, { username: 'venue', password: 'venue-password', role: 'venue_operator', venueId: hospital.id }, new Date());
+      await createUser(q, { username: 'me', password: 'resident-password', role: 'resident', personId: persons[5].id }, new Date());
+    });
+    srv = await testServer(ctx);
+    city = await srv.login('city', 'city-password');
+    city2 = await srv.login('city2', 'city2-password');
+    district = await srv.login('district', 'district-password');
+    sampler = await srv.login('sampler', 'sampler-password');
+    lab = { bearer: (await srv.call('POST', '/api/v1/tokens', { as: city, body: { name: 'lab', role: 'lab', labId } })).body.token };
+    // Everyone of the first 200 tested negative this morning, in tubes of 10.
+    const tubes = [];
+    for (let i = 0; i < persons.length; i += 10) tubes.push({ barcode: `N${String(i).padStart(5, '0')}`, samplingPointId: pointId, group: 'controlled', sampledAt: '2022-04-10T05:00:00Z', persons: persons.slice(i, i + 10).map((p) => p.code) });
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes } })).status).toBe(201);
+    expect((await upload(tubes.map((t) => `${t.barcode},negative,,,2022-04-10T05:30:00Z`))).status).toBe(200);
+    pool.push(...persons.slice(10, 20));
+  }, 120_000);
+  afterAll(async () => {
+    await srv?.close();
+    await ctx?.close();
+  });
+
+  it('admits a green person with a negative test, answering the colour and the test time', async () => {
+    const r = await checkin(persons[0].code);
+    expect(r.status, r.text).toBe(201);
+    expect(r.body).toMatchObject({ admit: true, colour: 'green', reasons: [], lastNegativeSampledAt: '2022-04-10T05:00:00.000Z', venue: { id: venue.id }, far: false });
+  });
+
+  it('turns the members of a positive pool red at the door, and green again after a negative retest, auditing both changes with their facts', async () => {
+    ctx.clock.set(new Date('2022-04-10T10:00:00Z'), 0);
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode: 'POOL0001', samplingPointId: pointId, group: 'controlled', sampledAt: '2022-04-10T09:00:00Z', persons: pool.map((p) => p.code) }] } })).status).toBe(201);
+    expect((await upload(['POOL0001,positive,30.2,31.0,2022-04-10T09:50:00Z'])).body).toMatchObject({ poolControls: 10 });
+    // The check-in sees the new fact at once, before any background upkeep has run.
+    const red = await checkin(pool[0].code);
+    expect(red.body).toMatchObject({ admit: false, colour: 'red' });
+    expect(red.body.reasons).toMatchObject([{ code: 'poolPositive', text: expect.stringContaining('POOL0001') }]);
+    // A negative single-tube retest releases the person.
+    ctx.clock.set(new Date('2022-04-10T12:00:00Z'), 0);
+    expect((await srv.call('POST', '/api/v1/tubes', { as: sampler, body: { barcode: 'RT000001', samplingPointId: pointId, retestOf: 'POOL0001' } })).status).toBe(201);
+    expect((await srv.call('POST', '/api/v1/tubes/RT000001/samples', { as: sampler, body: { person: pool[0].code } })).status).toBe(201);
+    expect((await upload(['RT000001,negative,,,2022-04-10T11:55:00Z'])).body).toMatchObject({ cleared: 1 });
+    const green = await checkin(pool[0].code);
+    expect(green.body).toMatchObject({ admit: true, colour: 'green', reasons: [] });
+    const audits = await statusAudits(pool[0].id);
+    expect(audits.map((a) => [a.detail.from, a.detail.to])).toEqual([
+      ['green', 'red'],
+      ['red', 'green'],
+    ]);
+    expect(audits[0].detail.facts).toMatchObject([{ code: 'poolPositive', kind: 'poolControl' }]);
+    // The others of the pool are still red, and the background upkeep stores them so.
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    const [row] = await ctx.db.query<{ colour: string }>('SELECT colour FROM person_status WHERE person_id = $1', [pool[1].id]);
+    expect(row.colour).toBe('red');
+  });
+
+  it('puts an override in force only with a second person’s approval, shows it to the person, and audits it', async () => {
+    const person = pool[1];
+    const asked = await srv.call('POST', `/api/v1/persons/${person.id}/status/overrides`, { as: city, body: { colour: 'green', reason: 'Lab L1 mixed up pool POOL0001; retest already negative', hours: 48 } });
+    expect(asked.status).toBe(201);
+    // Not in force while it waits.
+    expect((await checkin(person.code)).body.colour).toBe('red');
+    const self = await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city, body: {} });
+    expect(self.status).toBe(403);
+    expect(self.body.detail).toMatch(/second person/);
+    expect((await checkin(person.code)).body.colour).toBe('red');
+    const approved = await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city2, body: {} });
+    expect(approved.body).toMatchObject({ state: 'approved', recoloured: true });
+    const status = await srv.call('GET', `/api/v1/persons/${person.id}/status`, { as: city });
+    expect(status.body.colour).toBe('green');
+    expect(status.body.reasons[0]).toMatchObject({ code: 'override', text: 'Lab L1 mixed up pool POOL0001; retest already negative', until: '2022-04-12T12:00:00.000Z' });
+    expect(status.body.reasons[1]).toMatchObject({ code: 'poolPositive', overridden: true });
+    expect(status.body.changesAt).toBe('2022-04-12T12:00:00.000Z');
+    const audits = await statusAudits(person.id);
+    expect(audits.at(-1)!.detail).toMatchObject({ from: 'red', to: 'green', facts: [{ code: 'override', kind: 'override' }] });
+    expect(audits.at(-1)!.reason).toMatch(/approved by user:\d+:city2/);
+    expect((await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city2, body: {} })).status).toBe(409);
+  });
+
+  it('lets a resident see their own status and appeal; the appeal lands in their district’s queue', async () => {
+    const me = await srv.login('me', 'resident-password');
+    const mine = await srv.call('GET', `/api/v1/persons/${persons[5].id}/status`, { as: me });
+    expect(mine.status).toBe(200);
+    expect(mine.body.colour).toBe('green');
+    expect((await srv.call('GET', `/api/v1/persons/${persons[6].id}/status`, { as: me })).status).toBe(404);
+    const appeal = await srv.call('POST', '/api/v1/status/appeals', { as: me, body: { text: 'My code shows an overdue test but I was tested today.' } });
+    expect(appeal.status).toBe(201);
+    const queue = await srv.call('GET', '/api/v1/status/appeals', { as: district });
+    expect(queue.body.items.map((a: { id: number }) => a.id)).toContain(appeal.body.id);
+    const answered = await srv.call('POST', `/api/v1/status/appeals/${appeal.body.id}/answer`, { as: district, body: { state: 'rejected', answer: 'Your status is green; the prompt is only a reminder.' } });
+    expect(answered.body.state).toBe('rejected');
+    const own = await srv.call('GET', '/api/v1/status/appeals', { as: me });
+    expect(own.body.items).toMatchObject([{ id: appeal.body.id, state: 'rejected', answer: 'Your status is green; the prompt is only a reminder.' }]);
+    // A resident checks in for themselves only.
+    expect((await checkin(persons[6].code, me)).status).toBe(403);
+  });
+
+  it('never refuses anyone at a hospital’s emergency entrance, and refuses a red person at its main one', async () => {
+    const venueOp = await srv.login('venue', 'venue-password');
+    const emergency = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: venueOp, body: { name: 'ER door', entrance: 'emergency' } });
+    const main = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: venueOp, body: { name: 'Main door' } });
+    expect(emergency.status).toBe(201);
+    expect((await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: venueOp, body: { name: 'Not mine' } })).status).toBe(403);
+    expect((await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: city, body: { name: 'x', entrance: 'emergency' } })).status).toBe(400);
+    await ctx.db.query("INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) VALUES ($1, 1, 'CoronaVac', '2021-05-01', 'test', now()), ($1, 2, 'CoronaVac', '2021-06-01', 'test', now())", [pool[2].id]);
+    const sentinel = (token: string, person: string) => srv.call('POST', '/api/v1/sentinel/checks', { body: { person }, headers: { 'x-device-token': token } });
+    const er = await sentinel(emergency.body.token, pool[2].code);
+    expect(er.status).toBe(201);
+    expect(er.body).toMatchObject({ admit: true, colour: 'red', entrance: 'emergency', vaccination: { doses: 2, fullyVaccinated: true, boosted: false } });
+    expect(er.body.because[0]).toMatch(/never refused/);
+    expect((await sentinel(main.body.token, pool[2].code)).body).toMatchObject({ admit: false, colour: 'red' });
+    expect((await sentinel('not-a-device-token', pool[2].code)).status).toBe(401);
+    const [scans] = await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkins WHERE source = 'sentinel' AND person_id = $1", [pool[2].id]);
+    expect(scans.n).toBe(2);
+  });
+
+  it('refuses an altered venue code and flags a scan far from its venue', async () => {
+    const forged = venue.code.replace(/\.(\d+)\./, (_m, id) => `.${Number(id) + 1}.`);
+    const r = await srv.call('POST', '/api/v1/checkins', { as: city, body: { venueCode: forged, person: persons[0].code } });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toContain('application/problem+json');
+    expect(r.body.detail).toMatch(/altered or forged/);
+    const far = await checkin(persons[0].code, city, { lat: venue.lat + 0.2, lon: venue.lon });
+    expect(far.status).toBe(201);
+    expect(far.body.far).toBe(true);
+    const [row] = await ctx.db.query<{ far: boolean; distance_m: number }>('SELECT far, distance_m FROM checkins WHERE person_id = $1 ORDER BY scanned_at DESC, distance_m DESC NULLS LAST LIMIT 1', [persons[0].id]);
+    expect(row.far).toBe(true);
+    expect(row.distance_m).toBeGreaterThan(20_000);
+  });
+
+  it('turns the untested of an ended round yellow once, and green when they are sampled', async () => {
+    // A street none of whose residents has a story yet in this file.
+    const [{ street }] = await ctx.db.query<{ street: number }>('SELECT street_id AS street FROM persons GROUP BY street_id HAVING min(id) > $1 ORDER BY street_id LIMIT 1', [persons[persons.length - 1].id]);
+    const campaign = await srv.call('POST', '/api/v1/campaigns', { as: city, body: { name: 'Round 2', areaLevel: 'street', areaIds: [street], startsAt: '2022-04-10T12:00:00Z', endsAt: '2022-04-10T20:00:00Z', defaultGroup: 'controlled' } });
+    expect(campaign.status).toBe(201);
+    const residents = await ctx.db.query<{ id: number; code: string }>('SELECT p.id, p.personal_code AS code FROM campaign_expected e JOIN persons p ON p.id = e.person_id WHERE e.campaign_id = $1 ORDER BY p.id', [campaign.body.id]);
+    expect(residents.length).toBeGreaterThan(2);
+    const [tested, ...untested] = residents;
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode: 'R2000001', samplingPointId: pointId, campaignId: campaign.body.id, group: 'controlled', sampledAt: '2022-04-10T13:00:00Z', persons: [tested.code] }] } })).status).toBe(201);
+    ctx.clock.set(new Date('2022-04-10T21:00:00Z'), 0);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    const colours = new Map((await ctx.db.query<{ person_id: number; colour: string }>('SELECT person_id, colour FROM person_status WHERE person_id = ANY($1)', [residents.map((r) => r.id)])).map((r) => [r.person_id, r.colour]));
+    expect(colours.get(tested.id) ?? 'green').toBe('green');
+    for (const u of untested) expect(colours.get(u.id)).toBe('yellow');
+    const [{ n }] = await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'status' AND reason = 'screening round ended'");
+    expect(n).toBe(untested.length);
+    // Again: nothing changes twice.
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect((await ctx.db.query("SELECT 1 FROM audit_log WHERE action = 'status' AND reason = 'screening round ended'")).length).toBe(untested.length);
+    // Sampled late: green again, through the upkeep that watches persons waiting for a test.
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode: 'R2000002', samplingPointId: pointId, group: 'controlled', sampledAt: '2022-04-10T21:30:00Z', persons: [untested[0].code] }] } })).status).toBe(201);
+    ctx.clock.set(new Date('2022-04-10T22:00:00Z'), 0);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    const [back] = await ctx.db.query<{ colour: string }>('SELECT colour FROM person_status WHERE person_id = $1', [untested[0].id]);
+    expect(back.colour).toBe('green');
+  });
+
+  it('loses no acknowledged scan when many arrive at once', async () => {
+    const [{ n: before }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE venue_id = $1', [venue.id]);
+    const answers = await Promise.all(persons.slice(100, 200).flatMap((p) => [checkin(p.code), checkin(p.code)]));
+    expect(answers.every((a) => a.status === 201)).toBe(true);
+    const [{ n: after }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE venue_id = $1', [venue.id]);
+    expect(after - before).toBe(200);
+  });
+
+  it('counts the use of codes and sentinels by district', async () => {
+    const r = await srv.call('GET', '/api/v1/checkpoints/usage?days=1', { as: city });
+    expect(r.status).toBe(200);
+    const mine = r.body.districts.find((d: { districtId: number }) => d.districtId === persons[0].district) ?? r.body.districts[0];
+    expect(r.body.districts.reduce((s: number, d: { venuesScanning: number }) => s + d.venuesScanning, 0)).toBe(2);
+    expect(r.body.districts.reduce((s: number, d: { sentinels: number }) => s + d.sentinels, 0)).toBe(2);
+    expect(mine.venues).toBeGreaterThan(0);
+  });
+});

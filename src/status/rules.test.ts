@@ -1,0 +1,110 @@
+// Every colour rule of both presets, including turning back with time (rules.md 29-30), and entry decisions.
+import { describe, expect, it } from 'vitest';
+import { loadPreset } from '../core/presets.ts';
+import { entryDecision, noFacts, statusOf, type Colour, type PersonFacts } from './rules.ts';
+
+const shanghai = loadPreset('shanghai-2022-05');
+const national = loadPreset('cn-2022-9th');
+const T0 = Date.parse('2022-04-10T00:00:00Z');
+/** A time `days` after the start of the story. */
+const day = (days: number) => new Date(T0 + days * 86_400_000);
+const facts = (f: Partial<PersonFacts>): PersonFacts => ({ ...noFacts(), lastSampledAt: day(0), lastNegativeSampledAt: day(0), ...f });
+const override = { id: 5, reason: 'Wrong result entered by lab L1, corrected', requestedBy: 'user:ann', approvedBy: 'user:bob' };
+
+// [what, facts, time (days), colour under shanghai-2022-05, colour under cn-2022-9th, reason codes (shanghai)]
+const table: [string, Partial<PersonFacts>, number, Colour, Colour, string[]][] = [
+  ['no facts', {}, 1, 'green', 'green', []],
+  ['open pool control', { poolControls: [{ id: 1, poolBarcode: 'P1', since: day(1), clearedAt: null }] }, 1.5, 'red', 'red', ['poolPositive']],
+  ['pool control before it began', { poolControls: [{ id: 1, poolBarcode: 'P1', since: day(1), clearedAt: null }] }, 0.5, 'green', 'green', []],
+  ['pool control cleared by a negative retest', { poolControls: [{ id: 1, poolBarcode: 'P1', since: day(1), clearedAt: day(2) }] }, 2.5, 'green', 'green', []],
+  ['positive single tube', { findings: [{ id: 2, resultedAt: day(1) }] }, 3, 'red', 'red', ['confirmed']],
+  ['case in care', { findings: [{ id: 2, resultedAt: day(1) }], cases: [{ id: 3, kind: 'confirmed', since: day(1), dischargedAt: null }] }, 5, 'red', 'red', ['confirmed', 'confirmed']],
+  ['asymptomatic case', { cases: [{ id: 3, kind: 'asymptomatic', since: day(1), dischargedAt: null }] }, 5, 'red', 'red', ['asymptomatic']],
+  // Shanghai (spring 2022) had no yellow for discharged patients; the 9th-edition preset has 7 days of it.
+  ['discharged 2 days ago', { findings: [{ id: 2, resultedAt: day(1) }], cases: [{ id: 3, kind: 'confirmed', since: day(1), dischargedAt: day(10) }] }, 12, 'green', 'yellow', []],
+  ['discharged 8 days ago', { findings: [{ id: 2, resultedAt: day(1) }], cases: [{ id: 3, kind: 'confirmed', since: day(1), dischargedAt: day(10) }] }, 18, 'green', 'green', []],
+  ['close contact in quarantine', { contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: null }] }, 3, 'red', 'red', ['closeContact']],
+  ['close contact released on day 7, before the green day', { contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: day(7) }] }, 8, 'yellow', 'yellow', ['closeContactMonitoring']],
+  ['close contact on day 10 with a negative test after the exposure', { contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: day(7) }], lastNegativeSampledAt: day(9) }, 10.5, 'green', 'green', []],
+  ['close contact on day 10 without a negative test since', { contacts: [{ id: 4, level: 'close', lastExposureAt: day(1), releasedAt: day(8) }], lastNegativeSampledAt: day(0) }, 11.5, 'yellow', 'yellow', ['closeContactMonitoring']],
+  // Secondary contacts: yellow in Shanghai, red in the 9th edition (rules.md 29, 18 Sep revision).
+  ['secondary contact', { contacts: [{ id: 6, level: 'secondary', lastExposureAt: day(1), releasedAt: null }] }, 3, 'yellow', 'red', ['secondaryContact']],
+  ['secondary contact after 7 days with a negative test', { contacts: [{ id: 6, level: 'secondary', lastExposureAt: day(1), releasedAt: null }], lastNegativeSampledAt: day(5) }, 8.5, 'green', 'green', []],
+  ['missed screening round, before it ends', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }] }, 1.5, 'green', 'green', []],
+  ['missed screening round, after it ends', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }] }, 2.5, 'yellow', 'yellow', ['untested']],
+  ['missed round, then sampled', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: day(2.6) }] }, 3, 'green', 'green', []],
+  ['a pool control outranks a missed round', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }], poolControls: [{ id: 1, poolBarcode: 'P1', since: day(2), clearedAt: null }] }, 3, 'red', 'red', ['poolPositive', 'untested']],
+  ['override to green in force', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed']],
+  ['override expired', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 5, 'red', 'red', ['confirmed']],
+];
+
+describe('status colour', () => {
+  for (const [what, f, at, sh, cn, codes] of table) {
+    it(`${what}: ${sh} (shanghai-2022-05), ${cn} (cn-2022-9th)`, () => {
+      const s = statusOf(facts(f), shanghai, day(at));
+      expect(s.colour).toBe(sh);
+      expect(s.reasons.map((r) => r.code)).toEqual(codes);
+      expect(statusOf(facts(f), national, day(at)).colour).toBe(cn);
+      // Every reason names its fact and the rule with the preset that holds its numbers.
+      for (const r of s.reasons) {
+        expect(r.fact.id).toBeGreaterThan(0);
+        expect(r.rule).toMatch(/rules\.md|override/);
+      }
+    });
+  }
+
+  it('says when the colour will turn back by itself, and it does', () => {
+    const f = facts({ contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: day(7) }], lastNegativeSampledAt: day(6) });
+    const inQuarantine = statusOf(f, shanghai, day(3));
+    expect(inQuarantine.colour).toBe('red');
+    expect(inQuarantine.changesAt).toBe(day(7).toISOString());
+    const released = statusOf(f, shanghai, day(7));
+    expect(released.colour).toBe('yellow');
+    expect(released.changesAt).toBe(day(10).toISOString());
+    expect(statusOf(f, shanghai, day(10)).colour).toBe('green');
+    expect(statusOf(f, shanghai, day(10)).changesAt).toBeNull();
+  });
+
+  it('marks the reasons an override sets aside, and returns to them when it expires', () => {
+    const f = facts({ poolControls: [{ id: 1, poolBarcode: 'P1', since: day(1), clearedAt: null }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(3) }] });
+    const s = statusOf(f, national, day(2.5));
+    expect(s.reasons[0]).toMatchObject({ code: 'override', colour: 'green', text: override.reason, until: day(3).toISOString() });
+    expect(s.reasons[1]).toMatchObject({ code: 'poolPositive', overridden: true });
+    expect(s.changesAt).toBe(day(3).toISOString());
+  });
+
+  it('prompts for a test after the preset hours without one, without changing the colour', () => {
+    const recent = statusOf(facts({ lastSampledAt: day(0) }), shanghai, day(2));
+    expect(recent.prompts).toEqual([]);
+    const overdue = statusOf(facts({ lastSampledAt: day(0) }), shanghai, day(4));
+    expect(overdue.colour).toBe('green');
+    expect(overdue.prompts).toMatchObject([{ code: 'testOverdue', since: day(3).toISOString() }]);
+  });
+});
+
+describe('entry decision', () => {
+  const green = { colour: 'green' as const };
+  const red = { colour: 'red' as const };
+  const tests = (negativeHoursAgo: number | null, sampledHoursAgo: number | null, now: Date) => ({
+    lastNegativeSampledAt: negativeHoursAgo === null ? null : new Date(now.getTime() - negativeHoursAgo * 3_600_000),
+    lastSampledAt: sampledHoursAgo === null ? null : new Date(now.getTime() - sampledHoursAgo * 3_600_000),
+  });
+  const now = day(5);
+  // [what, status, negative h ago, sampled h ago, gate, admit under shanghai, admit under cn-9th]
+  const cases: [string, { colour: Colour }, number | null, number | null, 'venue' | 'medicalEmergency', boolean, boolean][] = [
+    ['green with a negative 48 h ago', green, 48, 48, 'venue', true, true],
+    ['green with a negative 80 h ago', green, 80, 80, 'venue', false, false],
+    // 6 June 2022 onwards (the 9th-edition preset): sampled within 24 h also admits (rules.md 27).
+    ['green, sampled 10 h ago, result pending, last negative 80 h ago', green, 80, 10, 'venue', false, true],
+    ['red with a fresh negative', red, 10, 10, 'venue', false, false],
+    ['red at a hospital emergency entrance', red, null, null, 'medicalEmergency', true, true],
+  ];
+  for (const [what, status, neg, sampled, gate, sh, cn] of cases) {
+    it(`${what}: ${sh ? 'admit' : 'refuse'} / ${cn ? 'admit' : 'refuse'}`, () => {
+      const a = entryDecision(status, tests(neg, sampled, now), shanghai.entry.default, gate, shanghai, now);
+      const b = entryDecision(status, tests(neg, sampled, now), national.entry.default, gate, national, now);
+      expect([a.admit, b.admit]).toEqual([sh, cn]);
+      expect(a.because.length).toBeGreaterThan(0);
+    });
+  }
+});

@@ -1,0 +1,233 @@
+// Status rules (rules.md "Health code", "Venue code and digital sentinel", 24): a person's colour as a pure
+// function of recorded facts, the preset and `now`. Every reason names the fact that caused it and the rule.
+import type { Preset } from '../core/presets.ts';
+import { presetLabel } from '../core/presets.ts';
+
+export type Colour = 'green' | 'yellow' | 'red';
+export const COLOURS = ['green', 'yellow', 'red'] as const satisfies readonly Colour[];
+
+/** The reasons a preset can list under red or yellow (rules.md 29). */
+export type ReasonCode =
+  | 'poolPositive'
+  | 'confirmed'
+  | 'asymptomatic'
+  | 'suspected'
+  | 'closeContact'
+  | 'secondaryContact'
+  | 'closeContactMonitoring'
+  | 'dischargedMonitoring'
+  | 'untested'
+  | 'inbound'
+  | 'highRiskArrival'
+  | 'mediumRiskArrival';
+
+/** The facts status reads. Each capability records its own; a list is empty where none exists yet. */
+export interface PersonFacts {
+  /** Positive single tubes (testing): a confirmed positive until a case's discharge says otherwise. */
+  findings: { id: number; resultedAt: Date }[];
+  /** Places under a positive pool's control pending a single-tube retest (testing). */
+  poolControls: { id: number; poolBarcode: string; since: Date; clearedAt: Date | null }[];
+  /** Cases (cases capability): positive until discharged. */
+  cases: { id: number; kind: 'confirmed' | 'asymptomatic'; since: Date; dischargedAt: Date | null }[];
+  /** Contact links (tracing capability): close or secondary, with the last exposure and the quarantine release. */
+  contacts: { id: number; level: 'close' | 'secondary'; lastExposureAt: Date; releasedAt: Date | null }[];
+  /** Screening rounds the person had to take: sampled at any time since the round began, or not. */
+  rounds: { campaignId: number; name: string; startsAt: Date; endsAt: Date; sampledAt: Date | null }[];
+  /** Times of the person's own tests: the latest sampling, and the latest sampling that came back negative. */
+  lastSampledAt: Date | null;
+  lastNegativeSampledAt: Date | null;
+  /** Approved manual overrides (two persons); the latest one in force wins. */
+  overrides: { id: number; colour: Colour; reason: string; requestedBy: string; approvedBy: string; approvedAt: Date; expiresAt: Date }[];
+}
+
+export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, overrides: [] });
+
+export interface Reason {
+  code: ReasonCode | 'override';
+  colour: Colour;
+  /** The recorded fact: its kind and id, and when it took effect. */
+  fact: { kind: string; id: number; at: string };
+  /** The rule that applies, with the preset that holds its numbers. */
+  rule: string;
+  /** When this reason stops applying by itself, if it does. */
+  until: string | null;
+  /** Set when a manual override decides the colour instead. */
+  overridden?: boolean;
+  text: string;
+}
+
+export interface Prompt {
+  code: 'testOverdue';
+  since: string | null;
+  text: string;
+}
+
+export interface Status {
+  colour: Colour;
+  reasons: Reason[];
+  /** When the colour will change by itself if no new fact arrives (null: it will not). */
+  changesAt: string | null;
+  prompts: Prompt[];
+  preset: string;
+}
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const rank: Record<Colour, number> = { green: 0, yellow: 1, red: 2 };
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The colour a reason code carries under the preset, or null when the preset does not list it. */
+export function colourOf(code: ReasonCode, preset: Preset): Colour | null {
+  if ((preset.status.red as string[]).includes(code)) return 'red';
+  if ((preset.status.yellow as string[]).includes(code)) return 'yellow';
+  return null;
+}
+
+/** Every reason in force at `now`, before overrides. */
+function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
+  const out: Reason[] = [];
+  const t = now.getTime();
+  const add = (code: ReasonCode, fact: Reason['fact'], rule: string, until: Date | null, text: string) => {
+    const colour = colourOf(code, preset);
+    if (colour) out.push({ code, colour, fact, rule: `${rule}; ${presetLabel(preset)} status.${colour}`, until: iso(until), text });
+  };
+  const negativeSince = (d: Date) => f.lastNegativeSampledAt !== null && f.lastNegativeSampledAt.getTime() >= d.getTime();
+
+  for (const c of f.poolControls) {
+    if (c.since.getTime() <= t && (c.clearedAt === null || c.clearedAt.getTime() > t)) {
+      add('poolPositive', { kind: 'poolControl', id: c.id, at: c.since.toISOString() }, 'rules.md 15, 29', null, `In positive pool ${c.poolBarcode}, waiting for a single-tube retest`);
+    }
+  }
+  const discharged = f.cases.filter((c) => c.dischargedAt !== null);
+  const lastDischarge = discharged.length ? Math.max(...discharged.map((c) => c.dischargedAt!.getTime())) : null;
+  for (const p of f.findings) {
+    // A positive finding is red until a case that follows it is discharged.
+    if (p.resultedAt.getTime() <= t && (lastDischarge === null || lastDischarge < p.resultedAt.getTime())) {
+      add('confirmed', { kind: 'positiveFinding', id: p.id, at: p.resultedAt.toISOString() }, 'rules.md 16, 29', null, 'Positive single-tube PCR result');
+    }
+  }
+  for (const c of f.cases) {
+    if (c.since.getTime() > t) continue;
+    if (c.dischargedAt === null || c.dischargedAt.getTime() > t) {
+      add(c.kind, { kind: 'case', id: c.id, at: c.since.toISOString() }, 'rules.md 29', null, c.kind === 'confirmed' ? 'Confirmed case' : 'Asymptomatic infection');
+    } else {
+      const until = new Date(c.dischargedAt.getTime() + preset.status.revert.dischargedYellowDays * DAY);
+      if (t < until.getTime()) add('dischargedMonitoring', { kind: 'case', id: c.id, at: c.dischargedAt.toISOString() }, 'rules.md 29-30', until, 'Discharged, in home health monitoring');
+    }
+  }
+  for (const c of f.contacts) {
+    const from = c.lastExposureAt.getTime();
+    if (from > t) continue;
+    const fact = { kind: 'contact', id: c.id, at: c.lastExposureAt.toISOString() };
+    if (c.level === 'close') {
+      const greenDay = new Date(from + preset.status.revert.closeContactGreenDay * DAY);
+      const released = c.releasedAt !== null && c.releasedAt.getTime() <= t;
+      if (!released && t < greenDay.getTime()) add('closeContact', fact, 'rules.md 29-30', greenDay, 'Close contact of a case');
+      else if (t < greenDay.getTime() || !negativeSince(c.lastExposureAt)) {
+        // Green from the green day, and only with a negative test taken after the exposure.
+        add('closeContactMonitoring', fact, 'rules.md 29-30', t < greenDay.getTime() ? greenDay : null, t < greenDay.getTime() ? 'Close contact, released from quarantine, in health monitoring' : 'Close contact: a negative test after the exposure is needed');
+      }
+    } else {
+      const greenAt = new Date(from + preset.status.revert.secondaryGreenDaysAfterContact * DAY);
+      if (t < greenAt.getTime() || !negativeSince(c.lastExposureAt)) {
+        add('secondaryContact', fact, 'rules.md 29-30', t < greenAt.getTime() ? greenAt : null, t < greenAt.getTime() ? 'Secondary contact' : 'Secondary contact: a negative test after the exposure is needed');
+      }
+    }
+  }
+  for (const r of f.rounds) {
+    if (r.endsAt.getTime() <= t && (r.sampledAt === null || r.sampledAt.getTime() > t)) {
+      add('untested', { kind: 'screeningRound', id: r.campaignId, at: r.endsAt.toISOString() }, 'rules.md 18, 29', null, `Not tested in screening round "${r.name}"; green again once sampled`);
+    }
+  }
+  return out;
+}
+
+function overrideAt(f: PersonFacts, t: number) {
+  const live = f.overrides.filter((o) => o.approvedAt.getTime() <= t && o.expiresAt.getTime() > t);
+  return live.sort((a, b) => b.approvedAt.getTime() - a.approvedAt.getTime())[0] ?? null;
+}
+
+function colourAt(f: PersonFacts, preset: Preset, now: Date): Colour {
+  const o = overrideAt(f, now.getTime());
+  if (o) return o.colour;
+  return reasonsAt(f, preset, now).reduce<Colour>((c, r) => (rank[r.colour] > rank[c] ? r.colour : c), 'green');
+}
+
+/** A person's status at `now`: colour, every reason with its fact and rule, when it changes, and prompts. */
+export function statusOf(f: PersonFacts, preset: Preset, now: Date): Status {
+  const t = now.getTime();
+  const reasons = reasonsAt(f, preset, now);
+  let colour = reasons.reduce<Colour>((c, r) => (rank[r.colour] > rank[c] ? r.colour : c), 'green');
+  const o = overrideAt(f, t);
+  if (o) {
+    for (const r of reasons) r.overridden = true;
+    reasons.unshift({
+      code: 'override',
+      colour: o.colour,
+      fact: { kind: 'override', id: o.id, at: o.approvedAt.toISOString() },
+      rule: `manual override requested by ${o.requestedBy}, approved by ${o.approvedBy}`,
+      until: o.expiresAt.toISOString(),
+      text: o.reason,
+    });
+    colour = o.colour;
+  }
+  // The colour changes by itself only at a time some fact names: try each, in order.
+  const moments = [
+    ...reasons.map((r) => r.until),
+    ...f.overrides.flatMap((x) => [x.approvedAt.toISOString(), x.expiresAt.toISOString()]),
+    ...f.rounds.map((r) => r.endsAt.toISOString()),
+    ...f.contacts.flatMap((c) => [c.lastExposureAt, c.releasedAt].filter((d): d is Date => d !== null).map((d) => d.toISOString())),
+  ]
+    .filter((m): m is string => m !== null && Date.parse(m) > t)
+    .sort();
+  const changesAt = moments.find((m) => colourAt(f, preset, new Date(m)) !== colour) ?? null;
+  const prompts: Prompt[] = [];
+  const overdueAfter = preset.status.overdueTestPromptHours * HOUR;
+  if (f.lastSampledAt === null || t - f.lastSampledAt.getTime() > overdueAfter) {
+    prompts.push({ code: 'testOverdue', since: f.lastSampledAt ? new Date(f.lastSampledAt.getTime() + overdueAfter).toISOString() : null, text: `No test in the last ${preset.status.overdueTestPromptHours} hours: please get tested` });
+  }
+  return { colour, reasons, changesAt, prompts, preset: presetLabel(preset) };
+}
+
+/** A venue's entry rule (rules.md 27): the preset's default unless the venue sets its own. */
+export interface EntryRule {
+  negativePcrWithinHours: number | null;
+  orSampledWithinHours: number | null;
+  requireGreen: boolean;
+}
+
+export interface EntryDecision {
+  admit: boolean;
+  /** Why, in the order checked: what the person at the door is shown. */
+  because: string[];
+}
+
+/**
+ * Whether a person may enter: green when the rule asks for it, and a negative test sampled within the
+ * window (or, where the rule allows, any sampling within its shorter window). A medical facility's
+ * emergency entrance admits everyone, whatever their status (rules.md 24).
+ */
+export function entryDecision(status: Pick<Status, 'colour'>, tests: { lastSampledAt: Date | null; lastNegativeSampledAt: Date | null }, rule: EntryRule, gate: 'venue' | 'medicalEmergency', preset: Preset, now: Date): EntryDecision {
+  if (gate === 'medicalEmergency' && preset.entry.medicalEmergencyNeverRefuses) {
+    return { admit: true, because: [`Medical emergency entrance: never refused (rules.md 24); status ${status.colour}`] };
+  }
+  const because: string[] = [];
+  let admit = true;
+  if (rule.requireGreen && status.colour !== 'green') {
+    admit = false;
+    because.push(`Status is ${status.colour}, the venue admits green only`);
+  }
+  if (rule.negativePcrWithinHours !== null) {
+    const t = now.getTime();
+    const negOk = tests.lastNegativeSampledAt !== null && t - tests.lastNegativeSampledAt.getTime() <= rule.negativePcrWithinHours * HOUR;
+    const sampledOk = rule.orSampledWithinHours !== null && tests.lastSampledAt !== null && t - tests.lastSampledAt.getTime() <= rule.orSampledWithinHours * HOUR;
+    if (negOk) because.push(`Negative PCR sampled within ${rule.negativePcrWithinHours} h`);
+    else if (sampledOk) because.push(`Sampled within ${rule.orSampledWithinHours} h`);
+    else {
+      admit = false;
+      because.push(`No negative PCR sampled within ${rule.negativePcrWithinHours} h${rule.orSampledWithinHours !== null ? ` and no sampling within ${rule.orSampledWithinHours} h` : ''}`);
+    }
+  }
+  if (admit && because.length === 0) because.push('No entry condition');
+  return { admit, because };
+}
