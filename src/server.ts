@@ -12,7 +12,7 @@ import { installHttpCore } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
-import { refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
+import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
 import { refreshStatistics } from './core/maintenance.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
@@ -55,6 +55,7 @@ export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}
     { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'table statistics', everyMs: 60_000, run: () => refreshStatistics(ctx.db) },
     { name: 'status upkeep', everyMs: 5_000, run: () => refreshDue(ctx.db, ctx.preset, ctx.clock.now()) },
+    { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync() },
   ];
   const running = new Set<string>();
   const timers = jobs.map((j) =>

@@ -81,6 +81,9 @@ export async function openPg(url: string): Promise<Db> {
     max: 10,
     types: { getTypeParser: ((oid: number, format?: string) => parsers.get(oid) ?? pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser },
   });
+  // An idle connection the server ends (a restart, an administrator) is replaced on next use; it must
+  // not take the process down as an unhandled 'error' event.
+  pool.on('error', (e) => process.emitWarning(`PostgreSQL connection lost while idle: ${e.message}`));
   // Check the server now, so a wrong DATABASE_URL fails at start with its own message.
   await pool.query('SELECT 1');
   const queryable = (c: pg.Pool | pg.PoolClient): Queryable => ({

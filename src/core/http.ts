@@ -52,12 +52,29 @@ export function sendProblem(reply: FastifyReply, status: number, title: string, 
   return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail, ...extra });
 }
 
+// Who a token or session is, kept for a few seconds: a busy entrance device or app gateway would otherwise
+// cost a database look-up per request. A revoked token or ended session stops within PRINCIPAL_TTL_MS;
+// signing out here forgets it at once.
+const PRINCIPAL_TTL_MS = 10_000;
+const principals = new Map<string, { principal: Principal | null; at: number }>();
+
+export function forgetPrincipal(token: string): void {
+  principals.delete(`b:${token}`);
+  principals.delete(`c:${token}`);
+}
+
 async function resolvePrincipal(req: FastifyRequest, ctx: AppContext): Promise<Principal | null> {
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Bearer ')) return principalFromApiToken(ctx.db, auth.slice(7).trim());
-  const cookie = req.cookies?.[SESSION_COOKIE];
-  if (cookie) return principalFromSession(ctx.db, cookie, new Date());
-  return null;
+  const bearer = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : null;
+  const cookie = bearer ? null : req.cookies?.[SESSION_COOKIE];
+  if (!bearer && !cookie) return null;
+  const key = bearer ? `b:${bearer}` : `c:${cookie}`;
+  const hit = principals.get(key);
+  if (hit && Date.now() - hit.at < PRINCIPAL_TTL_MS) return hit.principal;
+  const principal = bearer ? await principalFromApiToken(ctx.db, bearer) : await principalFromSession(ctx.db, cookie!, new Date());
+  if (principals.size > 50_000) principals.clear();
+  principals.set(key, { principal, at: Date.now() });
+  return principal;
 }
 
 /** The caller, for handlers of routes that require a role (never null there). */

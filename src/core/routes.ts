@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './context.ts';
 import { COMMAND, login, logout, newToken, ROLES, SESSION_COOKIE, SESSION_HOURS, tokenHash, withinJurisdiction, type Role } from './auth.ts';
-import { caller } from './http.ts';
+import { caller, forgetPrincipal } from './http.ts';
 import { badRequest, forbidden } from './errors.ts';
 import { actorOf, appendAudit } from './audit.ts';
 import { presetLabel } from './presets.ts';
@@ -38,7 +38,10 @@ export function coreRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   app.post('/api/v1/auth/logout', { config: { access: 'public' }, schema: { tags: ['auth'], summary: 'Sign out' } }, async (req, reply) => {
     const token = req.cookies?.[SESSION_COOKIE];
-    if (token) await logout(ctx.db, token);
+    if (token) {
+      await logout(ctx.db, token);
+      forgetPrincipal(token);
+    }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });

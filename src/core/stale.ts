@@ -7,4 +7,15 @@ export async function markStatusStale(q: Queryable, personIds: Iterable<number>,
   const ids = [...new Set(personIds)];
   if (!ids.length) return;
   await q.query('INSERT INTO status_stale (person_id, since) SELECT unnest($1::int[]), $2 ON CONFLICT (person_id) DO NOTHING', [ids, now]);
+  // Copies kept in memory by this process (entrances) stop trusting these persons at once.
+  for (const listener of listeners) listener(ids);
+}
+
+type Listener = (personIds: number[]) => void;
+const listeners = new Set<Listener>();
+
+/** Hears every person marked stale by this process; returns the way to stop. */
+export function onStatusStale(listener: Listener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }

@@ -8,6 +8,8 @@ import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { signVenueCode } from './venue-code.ts';
 import { refreshDue } from './store.ts';
+import { doorIndexFor } from './door-index.ts';
+import { markStatusStale } from '../core/stale.ts';
 
 interface P { id: number; code: string; street: number; district: number }
 
@@ -111,6 +113,10 @@ describe('checkpoints and status', () => {
     expect(status.body.reasons[0]).toMatchObject({ code: 'override', text: 'Lab L1 mixed up pool POOL0001; retest already negative', until: '2022-04-12T12:00:00.000Z' });
     expect(status.body.reasons[1]).toMatchObject({ code: 'poolPositive', overridden: true });
     expect(status.body.changesAt).toBe('2022-04-12T12:00:00.000Z');
+    // The person reads the reason; an entrance shows only that an override is in force.
+    const door = await checkin(person.code);
+    expect(door.body).toMatchObject({ colour: 'green', reasons: [{ code: 'override', text: expect.stringMatching(/manual override/) }] });
+    expect(JSON.stringify(door.body)).not.toContain('mixed up');
     const audits = await statusAudits(person.id);
     expect(audits.at(-1)!.detail).toMatchObject({ from: 'red', to: 'green', facts: [{ code: 'override', kind: 'override' }] });
     expect(audits.at(-1)!.reason).toMatch(/approved by user:\d+:city2/);
@@ -193,6 +199,30 @@ describe('checkpoints and status', () => {
     await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
     const [back] = await ctx.db.query<{ colour: string }>('SELECT colour FROM person_status WHERE person_id = $1', [untested[0].id]);
     expect(back.colour).toBe('green');
+  });
+
+  it('answers entrances from memory once the index has loaded, and stops trusting a person the moment a fact of theirs changes', async () => {
+    const door = doorIndexFor(ctx);
+    await door.sync();
+    const now = ctx.clock.now();
+    expect(door.get(persons[0].code, now)).toMatchObject({ personId: persons[0].id, colour: 'green', lastNegativeSampledAt: new Date('2022-04-10T05:00:00Z') });
+    expect(door.get(pool[3].code, now)).toMatchObject({ colour: 'red', reasons: [{ code: 'poolPositive' }] });
+    expect(door.get('NOT-A-CODE', now)).toBeNull();
+    // A fact recorded by this process: the index defers to the database at once, and trusts it again
+    // once the upkeep has recomputed the person and the index has read the result.
+    await ctx.db.tx((q) => markStatusStale(q, [pool[3].id], ctx.clock.now()));
+    expect(door.get(pool[3].code, now)).toBeNull();
+    expect((await checkin(pool[3].code)).body.colour).toBe('red');
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    await door.sync();
+    expect(door.get(pool[3].code, now)).toMatchObject({ colour: 'red' });
+    // The answer from memory is the answer from the database.
+    const fromMemory = await checkin(pool[4].code);
+    door.ready = false;
+    const fromDatabase = await checkin(pool[4].code);
+    door.ready = true;
+    expect(fromMemory.body).toEqual(fromDatabase.body);
   });
 
   it('loses no acknowledged scan when many arrive at once', async () => {

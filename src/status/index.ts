@@ -4,3 +4,4 @@ export { signVenueCode, readVenueCode } from './venue-code.ts';
 export { statusRoutes } from './routes.ts';
 export { refreshDue, refreshStatus, currentStatus } from './store.ts';
 export { statusOf, entryDecision } from './rules.ts';
+export { doorIndexFor } from './door-index.ts';

@@ -10,17 +10,42 @@ import { COLOURS, type Colour } from './rules.ts';
 import { currentStatus, refreshStatus } from './store.ts';
 import { checkAtEntrance, ScanWriter, VenueCache, vaccinationOf } from './checkpoints.ts';
 import { readVenueCode } from './venue-code.ts';
+import { doorIndexFor } from './door-index.ts';
 
 const tags = ['status'];
 const personRef = { type: 'string', minLength: 4, maxLength: 64 } as const;
 const position = { lat: { type: 'number' }, lon: { type: 'number' } } as const;
 const CHECKIN_ROLES: readonly Role[] = ['resident', 'venue_operator', ...STAFF];
 const HOUR = 3_600_000;
+const time = { type: ['string', 'null'], format: 'date-time' } as const;
+/** What an entrance answers (documented, and serialized by its schema: the hottest route there is). */
+const entranceAnswer = {
+  admit: { type: 'boolean' },
+  because: { type: 'array', items: { type: 'string' } },
+  colour: { type: 'string', enum: [...COLOURS] },
+  reasons: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, text: { type: 'string' }, until: time } } },
+  lastNegativeSampledAt: time,
+  lastSampledAt: time,
+  venue: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } },
+  far: { type: 'boolean' },
+} as const;
 
 export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
   const now = () => ctx.clock.now();
   const venues = new VenueCache(ctx.db, ctx.preset);
   const writer = new ScanWriter(ctx.db);
+  const door = doorIndexFor(ctx);
+  // Codes already verified, so that a venue's thousandth scan of the day skips the HMAC.
+  const verified = new Map<string, number>();
+  const venueOf = (code: string): number => {
+    let id = verified.get(code);
+    if (id === undefined) {
+      id = readVenueCode(ctx.pii, code);
+      if (verified.size > 200_000) verified.clear();
+      verified.set(code, id);
+    }
+    return id;
+  };
   const devices = new Map<string, { id: number; venueId: number; entrance: 'main' | 'emergency'; at: number } | null>();
 
   // --- entrances ----------------------------------------------------------------------------------
@@ -33,13 +58,14 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags,
         summary: 'Check in at a venue by its code (场所码): records the scan and answers the entry decision, colour, last negative test and reasons',
         body: { type: 'object', required: ['venueCode', 'person'], additionalProperties: false, properties: { venueCode: { type: 'string', maxLength: 200 }, person: personRef, ...position } },
+        response: { 201: { type: 'object', properties: entranceAnswer } },
       },
     },
     async (req, reply) => {
       const p = caller(req);
-      const venueId = readVenueCode(ctx.pii, req.body.venueCode);
+      const venueId = venueOf(req.body.venueCode);
       if (p.role === 'venue_operator' && p.venueId !== venueId) throw forbidden(`You operate venue ${p.venueId}, not venue ${venueId}.`);
-      const r = await checkAtEntrance({ db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer }, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon }, now());
+      const r = await checkAtEntrance({ db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer, door }, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon }, now());
       // A resident scans for themselves only: the code is theirs to show, not anyone's to use.
       if (p.role === 'resident' && r.personId !== p.personId) throw forbidden('A resident checks in for themselves only.');
       reply.code(201);
@@ -99,13 +125,23 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
         tags,
         summary: 'An entrance device (数字哨兵) checks a person by ID number or personal code: decision, colour, last test, vaccination. Header X-Device-Token.',
         body: { type: 'object', required: ['person'], additionalProperties: false, properties: { person: personRef } },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              ...entranceAnswer,
+              entrance: { type: 'string' },
+              vaccination: { type: 'object', properties: { doses: { type: 'integer' }, lastDoseOn: { type: ['string', 'null'] }, fullyVaccinated: { type: 'boolean' }, boosted: { type: 'boolean' } } },
+            },
+          },
+        },
       },
     },
     async (req, reply) => {
       const d = await device(req.headers['x-device-token'] as string | undefined);
       // A hospital's emergency entrance never refuses anyone, whatever their status (rules.md 24).
       const gate = d.entrance === 'emergency' ? 'medicalEmergency' : 'venue';
-      const r = await checkAtEntrance({ db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer }, { venueId: d.venueId, person: req.body.person, source: 'sentinel', deviceId: d.id, gate }, now());
+      const r = await checkAtEntrance({ db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer, door }, { venueId: d.venueId, person: req.body.person, source: 'sentinel', deviceId: d.id, gate }, now());
       const vaccination = await vaccinationOf(ctx.db, r.personId);
       reply.code(201);
       const { personId: _personId, decision: _decision, ...answer } = r;
@@ -168,7 +204,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       const cond = state === 'pending' ? 'o.approved_at IS NULL AND o.refused_at IS NULL' : state === 'approved' ? 'o.approved_at IS NOT NULL' : 'o.refused_at IS NOT NULL';
       const items = await ctx.db.query(
         `SELECT o.id, o.person_id AS "personId", o.colour, o.reason, o.requested_by AS "requestedBy", o.requested_at AS "requestedAt", o.expires_at AS "expiresAt",
-                o.approved_by AS "approvedBy", o.approved_at AS "approvedAt", o.refused_by AS "refusedBy", o.refusal
+                o.approved_by AS "approvedBy", o.approved_at AS "approvedAt", o.refused_by AS "refusedBy", o.refused_at AS "refusedAt", o.refusal
            FROM status_overrides o JOIN persons pe ON pe.id = o.person_id WHERE ${cond} ${scope} ORDER BY o.requested_at LIMIT 500`,
         params,
       );
@@ -246,7 +282,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get<{ Querystring: { state?: 'open' | 'upheld' | 'rejected'; personId?: number } }>(
+  app.get<{ Querystring: { state?: 'open' | 'upheld' | 'rejected' } }>(
     '/api/v1/status/appeals',
     {
       config: { access: { roles: [...COMMAND, 'resident'] } },
@@ -260,7 +296,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       else if (p.districtId) scope = (params.push(p.districtId), `AND a.district_id = $${params.length}`);
       const items = await ctx.db.query(
         `SELECT a.id, a.person_id AS "personId", a.text, a.colour, a.reasons, a.filed_at AS "filedAt", a.state, a.answer, a.answered_at AS "answeredAt",
-                extract(epoch FROM ($${params.length + 1}::timestamptz - a.filed_at)) / 3600 AS "waitedHours"
+                (extract(epoch FROM ($${params.length + 1}::timestamptz - a.filed_at)) / 3600)::float AS "waitedHours"
            FROM status_appeals a WHERE ($1::text IS NULL OR a.state = $1) ${scope} ORDER BY a.filed_at LIMIT 500`,
         [...params, now()],
       );

@@ -165,7 +165,8 @@ export function statusOf(f: PersonFacts, preset: Preset, now: Date): Status {
       code: 'override',
       colour: o.colour,
       fact: { kind: 'override', id: o.id, at: o.approvedAt.toISOString() },
-      rule: `manual override requested by ${o.requestedBy}, approved by ${o.approvedBy}`,
+      // Who asked and who approved are in the audit log and the override list, not in what the person reads.
+      rule: 'manual override: asked for by one person, approved by a second',
       until: o.expiresAt.toISOString(),
       text: o.reason,
     });

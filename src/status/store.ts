@@ -101,7 +101,7 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
        SELECT x.person_id, x.colour, x.reasons, x.prompts, x.changes_at, x.waits_for_test, $2, $3
          FROM jsonb_to_recordset($1::jsonb) AS x(person_id int, colour text, reasons jsonb, prompts jsonb, changes_at timestamptz, waits_for_test boolean)
        ON CONFLICT (person_id) DO UPDATE SET colour = EXCLUDED.colour, reasons = EXCLUDED.reasons, prompts = EXCLUDED.prompts, changes_at = EXCLUDED.changes_at,
-         waits_for_test = EXCLUDED.waits_for_test, computed_at = EXCLUDED.computed_at, preset = EXCLUDED.preset`,
+         waits_for_test = EXCLUDED.waits_for_test, computed_at = EXCLUDED.computed_at, preset = EXCLUDED.preset, version = nextval('person_status_version')`,
       [JSON.stringify(rows), now, `${preset.id}@${preset.version}`],
     );
   }
