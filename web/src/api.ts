@@ -26,6 +26,8 @@ export interface Principal {
   streetId: number | null;
   /** The lab a lab user acts for. */
   labId?: number | null;
+  /** The person a resident's account belongs to. */
+  personId?: number | null;
 }
 
 export interface Page<T> {

@@ -1,6 +1,6 @@
 // A registry entity as a table: search box, keyset paging (the API's `next` is the cursor of the next
 // page), and a detail panel. The page is registry.html?entity=persons (or any entity of ENTITY_ORDER).
-import { api, ApiError, type Page } from './api.ts';
+import { api, ApiError, type Page, type Principal } from './api.ts';
 import { h, byId } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -21,7 +21,7 @@ const table = byId<HTMLTableElement>('table');
 const form = byId<HTMLFormElement>('search');
 const input = byId<HTMLInputElement>('q');
 
-await boot({ page: 'registry', entity });
+const user = await boot({ page: 'registry', entity });
 document.title = `${t(`entity.${entity}` as Key)} · ${t('app.name')}`;
 byId('title').textContent = t(`entity.${entity}` as Key);
 input.placeholder = t(entity === 'persons' ? 'list.searchPlaceholder.persons' : 'list.searchPlaceholder');
@@ -91,20 +91,44 @@ function renderPager(): void {
 function renderTable(page: Rec[] | null): void {
   const cols = COLUMNS[entity];
   const items = page ?? [];
+  const posters = entity === 'venues' && POSTER_ROLES.includes(user.role);
   table.replaceChildren(
-    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { class: c.format === 'number' ? 'num' : '' }, t(c.label))))),
+    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { class: c.format === 'number' ? 'num' : '' }, t(c.label))), posters ? h('th', {}, t('poster.link')) : null)),
     h(
       'tbody',
       {},
       ...(page === null
         ? []
         : items.length === 0
-        ? [h('tr', { class: 'empty' }, h('td', { colspan: cols.length }, t('list.empty')))]
-        : items.map((r) => h('tr', { 'data-id': String(r.id), tabindex: 0, onclick: () => void openDetail(r), onkeydown: (ev: Event) => (ev as KeyboardEvent).key === 'Enter' && void openDetail(r) }, ...cols.map((c) => h('td', { class: alignOf(c) }, cell(r, c)))))),
+        ? [h('tr', { class: 'empty' }, h('td', { colspan: cols.length + (posters ? 1 : 0) }, t('list.empty')))]
+        : items.map((r) =>
+            h(
+              'tr',
+              { 'data-id': String(r.id), tabindex: 0, onclick: () => void openDetail(r), onkeydown: (ev: Event) => (ev as KeyboardEvent).key === 'Enter' && void openDetail(r) },
+              ...cols.map((c) => h('td', { class: alignOf(c) }, cell(r, c))),
+              posters ? h('td', {}, mayPrintPoster(user, r) ? posterLink(r) : null) : null,
+            ),
+          )),
     ),
   );
   byId('row-count').textContent = t('list.rows', { n: items.length });
   table.dataset.rows = String(items.length);
+}
+
+// Mirrors the venue-code routes' access (src/status/venue-code-routes.ts) only to leave out links that would
+// answer 403; the server stays the one that decides.
+const POSTER_ROLES = ['city_command', 'district_command', 'street_worker', 'epidemiologist', 'venue_operator'];
+function mayPrintPoster(p: Principal, r: Rec): boolean {
+  if (p.role === 'venue_operator') return (p as { venueId?: number | null }).venueId === r.id;
+  if (p.streetId) return r.streetId === p.streetId;
+  if (p.districtId) return r.districtId === p.districtId;
+  return true;
+}
+
+/** A venue's poster, opened without opening the row's detail. */
+function posterLink(r: Rec): HTMLAnchorElement {
+  const stop = (ev: Event) => ev.stopPropagation();
+  return h('a', { href: `/poster.html?venue=${String(r.id)}`, class: 'poster-link', onclick: stop, onkeydown: stop }, t('poster.link'));
 }
 
 const alignOf = (c: Column) => (c.format === 'number' ? 'num' : c.format === 'mono' || c.format === 'lonlat' ? 'mono' : '');

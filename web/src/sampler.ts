@@ -1,6 +1,8 @@
 // The sampler's phone page: choose a sampling point, scan a tube's barcode to open it, scan persons' codes
 // into it, close it. A barcode scanner types into the focused input and presses Enter, so every step is a
 // form whose input keeps the focus; scans that arrive while a request is running wait their turn.
+// A positive pool's members are retested one by one: with "retest of a pool" ticked, the pool's barcode is
+// scanned once and every tube opened after it is a single tube for that pool, until the box is unticked.
 import { api, ApiError, type Page } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, type Key } from './i18n.ts';
@@ -41,6 +43,12 @@ interface Tube {
   capacity: number;
   count: number;
   members: { name: string; count: number; repeat: boolean }[];
+  /** The positive pool this single tube retests. */
+  retestOf?: string | null;
+}
+interface Retest {
+  on: boolean;
+  pool: string;
 }
 interface Setup {
   pointId: number | null;
@@ -52,6 +60,8 @@ const GROUPS = ['quarantine', 'keyGroup', 'sealed', 'controlled', 'precaution', 
 // The choice of point outlives the session (a sampler works at one point for days); the open tube only the tab.
 const SETUP_KEY = 'cordon.sampler';
 const TUBE_KEY = 'cordon.sampler.tube';
+// Retesting one pool's members outlives a tube (one tube each), not the tab.
+const RETEST_KEY = 'cordon.sampler.retest';
 
 const message = byId('message');
 const setupBox = byId<HTMLDetailsElement>('setup');
@@ -60,6 +70,8 @@ const campaignSel = byId<HTMLSelectElement>('campaign');
 const groupSel = byId<HTMLSelectElement>('group');
 const barcodeIn = byId<HTMLInputElement>('barcode');
 const personIn = byId<HTMLInputElement>('person');
+const retestBox = byId<HTMLInputElement>('retest');
+const poolIn = byId<HTMLInputElement>('retest-of');
 const feedback = byId('feedback');
 
 const user = await boot({ page: 'sampler' });
@@ -67,6 +79,7 @@ document.title = `${t('nav.sampler')} · ${t('app.name')}`;
 
 const setup: Setup = { pointId: null, campaignId: null, group: '', ...readJson<Partial<Setup>>(localStorage, SETUP_KEY) };
 let tube: Tube | null = readJson<Tube | null>(sessionStorage, TUBE_KEY);
+const retest: Retest = { on: false, pool: '', ...readJson<Partial<Retest>>(sessionStorage, RETEST_KEY) };
 let points: Point[] = [];
 let campaigns: Campaign[] = [];
 
@@ -85,6 +98,7 @@ try {
 
 setupBox.open = !points.some((p) => p.id === setup.pointId);
 renderSetupSummary();
+renderRetest();
 renderTube();
 void refreshThroughput();
 // The queue moves while the sampler works: keep the expected wait current.
@@ -114,8 +128,25 @@ byId<HTMLFormElement>('open-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   const barcode = barcodeIn.value.trim();
   if (!barcode) return;
+  if (retest.on && !poolIn.value.trim()) return refuse(poolIn, '', t('sampler.poolMissing'));
   barcodeIn.value = '';
   enqueue(() => openTube(barcode));
+});
+retestBox.addEventListener('change', () => {
+  retest.on = retestBox.checked;
+  saveRetest();
+  renderRetest();
+  feedback.hidden = true;
+  (retest.on && !retest.pool ? poolIn : barcodeIn).focus();
+});
+poolIn.addEventListener('input', saveRetest);
+// A scanner ends the pool's barcode with Enter: go on to the new tube's barcode rather than submitting.
+poolIn.addEventListener('keydown', (ev) => {
+  if (ev.key !== 'Enter') return;
+  ev.preventDefault();
+  poolIn.value = poolIn.value.trim();
+  saveRetest();
+  if (poolIn.value) barcodeIn.focus();
 });
 byId<HTMLFormElement>('person-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
@@ -171,6 +202,19 @@ function renderSetupSummary(): void {
   byId('setup-summary').textContent = point ? [point.name, campaign?.name, group ? t(`group.${group}` as Key) : null].filter(Boolean).join(' · ') : t('sampler.pointPick');
 }
 
+function saveRetest(): void {
+  retest.pool = poolIn.value.trim();
+  sessionStorage.setItem(RETEST_KEY, JSON.stringify(retest));
+}
+
+function renderRetest(): void {
+  retestBox.checked = retest.on;
+  poolIn.value = retest.pool;
+  byId('retest-row').hidden = !retest.on;
+  byId('tube-step').classList.toggle('retesting', retest.on);
+  byId('barcode-label').textContent = t(retest.on ? 'sampler.scanRetestTube' : 'sampler.scanTube');
+}
+
 function renderTube(): void {
   byId('tube-step').hidden = tube !== null;
   byId('person-step').hidden = tube === null;
@@ -178,6 +222,10 @@ function renderTube(): void {
   else sessionStorage.removeItem(TUBE_KEY);
   if (!tube) return;
   byId('tube-barcode').textContent = tube.barcode;
+  const banner = byId('tube-retest');
+  banner.hidden = !tube.retestOf;
+  banner.dataset.pool = tube.retestOf ?? '';
+  banner.textContent = tube.retestOf ? t('sampler.retestBanner', { pool: tube.retestOf }) : '';
   const count = byId('tube-count');
   count.textContent = `${tube.count}/${tube.capacity}`;
   count.classList.toggle('full', tube.count >= tube.capacity);
@@ -190,7 +238,7 @@ function renderTube(): void {
 }
 
 function focusStep(): void {
-  (tube ? personIn : barcodeIn).focus();
+  (tube ? personIn : retest.on && !retest.pool ? poolIn : barcodeIn).focus();
 }
 
 async function openTube(barcode: string): Promise<void> {
@@ -198,13 +246,20 @@ async function openTube(barcode: string): Promise<void> {
     setupBox.open = true;
     return refuse(barcodeIn, barcode, t('sampler.choosePoint'));
   }
-  const campaign = campaigns.find((c) => c.id === setup.campaignId);
-  const group = setup.group || campaign?.defaultGroup || undefined;
+  const retestOf = retest.on ? poolIn.value.trim() : null;
+  if (retest.on && !retestOf) return refuse(poolIn, '', t('sampler.poolMissing'));
+  if (retestOf && retestOf === barcode) return refuse(barcodeIn, barcode, t('sampler.poolIsTube'));
+  // A retest is a single tube for the pool's person, outside the round's count (the pool was their sample in it).
+  const campaign = retestOf ? undefined : campaigns.find((c) => c.id === setup.campaignId);
+  const group = retestOf ? undefined : setup.group || campaign?.defaultGroup || undefined;
   try {
-    const r = await api<{ barcode: string; capacity: number }>('/api/v1/tubes', { method: 'POST', body: { barcode, samplingPointId: setup.pointId, ...(campaign ? { campaignId: campaign.id } : {}), ...(group ? { group } : {}) } });
-    tube = { barcode: r.barcode, capacity: r.capacity, count: 0, members: [] };
+    const r = await api<{ barcode: string; capacity: number }>('/api/v1/tubes', {
+      method: 'POST',
+      body: { barcode, samplingPointId: setup.pointId, ...(campaign ? { campaignId: campaign.id } : {}), ...(group ? { group } : {}), ...(retestOf ? { retestOf } : {}) },
+    });
+    tube = { barcode: r.barcode, capacity: r.capacity, count: 0, members: [], retestOf };
     renderTube();
-    say('ok', t('sampler.opened', { barcode: r.barcode, n: r.capacity }));
+    say('ok', retestOf ? t('sampler.openedRetest', { barcode: r.barcode, pool: retestOf }) : t('sampler.opened', { barcode: r.barcode, n: r.capacity }));
     personIn.focus();
   } catch (e) {
     refuse(barcodeIn, barcode, e);

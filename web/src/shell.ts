@@ -4,7 +4,7 @@ import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -75,22 +75,33 @@ const TESTING_PAGES = [
   { page: 'sampler', href: '/sampler.html', label: 'nav.sampler', roles: ['sampler', 'street_worker', 'city_command', 'district_command'] },
   { page: 'campaigns', href: '/campaigns.html', label: 'nav.campaigns', roles: ['city_command', 'district_command', 'street_worker', 'epidemiologist'] },
   { page: 'lab', href: '/lab.html', label: 'nav.lab', roles: ['lab', 'city_command', 'district_command'] },
+  // A resident's own tests and antigen self-reports (a person's history answers a resident for themself only).
+  { page: 'resident', href: '/resident.html', label: 'nav.resident', roles: ['resident'] },
+] as const;
+// The same for status and entrances (src/status/routes.ts): overrides, appeals and usage for command; the
+// entrance device screen for a venue's operator (the device itself then runs on its own token).
+const STATUS_PAGES = [
+  { page: 'checkpoints', href: '/checkpoints.html', label: 'nav.checkpoints', roles: ['city_command', 'district_command'] },
+  { page: 'sentinel', href: '/sentinel.html', label: 'nav.sentinel', roles: ['venue_operator'] },
 ] as const;
 
-/** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads. */
+/** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads, a resident to their tests. */
 export function homeOf(role: string): string {
-  return role === 'sampler' ? '/sampler.html' : role === 'lab' ? '/lab.html' : '/';
+  return role === 'sampler' ? '/sampler.html' : role === 'lab' ? '/lab.html' : role === 'resident' ? '/resident.html' : '/';
 }
 
 function renderNav(here: Here, role: string): void {
   const link = (href: string, label: string, active: boolean, id: string) =>
     h('a', { href, class: active ? 'nav-link active' : 'nav-link', id, 'aria-current': active ? 'page' : null }, label);
   const testing = TESTING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
+  const status = STATUS_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
     ...(testing.length ? [h('div', { class: 'nav-group' }, t('nav.testing'))] : []),
     ...testing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
+    ...(status.length ? [h('div', { class: 'nav-group' }, t('nav.status'))] : []),
+    ...status.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     h('div', { class: 'nav-group' }, t('nav.registry')),
     ...ENTITY_ORDER.filter((e) => mayRead(e, role)).map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
     h('div', { class: 'nav-foot' }, t('footer.audit')),
