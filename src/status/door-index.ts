@@ -29,6 +29,8 @@ export class DoorIndex {
   private status = new Map<number, { colour: Colour; reasons: Reason[]; changesAt: number | null }>();
   /** Persons whose facts changed, with when this process heard of it. */
   private stale = new Map<number, number>();
+  /** Members and sampling time of each tube still waiting for its result: a result then costs no join. */
+  private tubes = new Map<number, { at: number; members: number[] }>();
   private maxPersonId = 0;
   private maxTubeId = 0;
   private maxResultId = 0;
@@ -88,33 +90,45 @@ export class DoorIndex {
     // Samplings of new tubes, and of tubes still open (persons are still being added to them).
     for (;;) {
       const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
-        `SELECT string_agg(s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
+        `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
            FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t JOIN samples s ON s.tube_id = t.id`,
         [this.maxTubeId, CHUNK / 10],
       );
       if (r.last === null) break;
-      if (r.lines) this.apply(r.lines, 'sampled');
+      if (r.lines) this.sampled(r.lines);
       this.maxTubeId = Number(r.last);
       await yieldNow();
     }
     const [open] = await this.db.query<{ lines: string | null }>(
-      `SELECT string_agg(s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines
+      `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines
          FROM tubes t JOIN samples s ON s.tube_id = t.id WHERE t.closed_at IS NULL AND t.id > $1`,
       [this.maxTubeId - 10_000],
     );
-    if (open.lines) this.apply(open.lines, 'sampled');
-    // Results, by result id: a negative one moves the person's last negative sampling.
+    if (open.lines) this.sampled(open.lines);
+    // Results, by result id: a negative one moves its persons' last negative sampling. The members come
+    // from the tubes read above; a result for a tube not read yet waits for the next look.
     for (;;) {
-      const [r] = await this.db.query<{ lines: string | null; negative: string | null; last: number | null }>(
-        `SELECT string_agg(s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines,
-                string_agg(s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') FILTER (WHERE r.verdict = 'negative' AND r.state = 'applied') AS negative,
-                max(r.id) AS last
-           FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r JOIN samples s ON s.tube_id = r.tube_id`,
-        [this.maxResultId, CHUNK / 10],
+      const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+        `SELECT string_agg(tube_id || ' ' || (verdict = 'negative' AND state = 'applied')::int, E'\\n') AS lines, max(id) AS last
+           FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r`,
+        [this.maxResultId, CHUNK],
       );
       if (r.last === null) break;
-      if (r.lines) this.apply(r.lines, 'sampled');
-      if (r.negative) this.apply(r.negative, 'negative');
+      let unknown = false;
+      for (const line of r.lines!.split('\n')) {
+        const sp = line.indexOf(' ');
+        const tube = this.tubes.get(Number(line.slice(0, sp)));
+        if (!tube) {
+          unknown = Number(line.slice(0, sp)) > this.maxTubeId;
+          if (unknown) break;
+          continue;
+        }
+        if (line.endsWith('1')) {
+          for (const id of tube.members) if (tube.at > this.lastNegative[id]) this.lastNegative[id] = tube.at;
+        }
+        this.tubes.delete(Number(line.slice(0, sp)));
+      }
+      if (unknown) break;
       this.maxResultId = Number(r.last);
       await yieldNow();
     }
@@ -134,17 +148,24 @@ export class DoorIndex {
     this.ready = true;
   }
 
-  /** Lines of "person_id epoch_ms": keeps the latest time per person. */
-  private apply(lines: string, which: 'sampled' | 'negative'): void {
+  /** Lines of "tube_id person_id epoch_ms": the persons' last sampling, and the tube's members. */
+  private sampled(lines: string): void {
     for (let pos = 0; pos < lines.length; ) {
       let end = lines.indexOf('\n', pos);
       if (end === -1) end = lines.length;
-      const sp = lines.indexOf(' ', pos);
-      const id = Number(lines.slice(pos, sp));
-      const at = Number(lines.slice(sp + 1, end));
+      const a = lines.indexOf(' ', pos);
+      const b = lines.indexOf(' ', a + 1);
+      const tube = Number(lines.slice(pos, a));
+      const id = Number(lines.slice(a + 1, b));
+      const at = Number(lines.slice(b + 1, end));
       this.grow(id);
-      const arr = which === 'sampled' ? this.lastSampled : this.lastNegative;
-      if (at > arr[id]) arr[id] = at;
+      if (at > this.lastSampled[id]) this.lastSampled[id] = at;
+      const t = this.tubes.get(tube);
+      if (!t) this.tubes.set(tube, { at, members: [id] });
+      else {
+        if (!t.members.includes(id)) t.members.push(id);
+        if (at > t.at) t.at = at;
+      }
       pos = end + 1;
     }
   }

@@ -47,6 +47,15 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
     f.lastSampledAt = r.last_sampled && new Date(r.last_sampled);
     f.lastNegativeSampledAt = r.last_negative && new Date(r.last_negative);
   }
+  // Contact records (tracing), with the release of the person's latest quarantine order.
+  for (const r of await q.query<{ person_id: number; level: 'close' | 'secondary'; last_exposure_at: Date; released_at: Date | null }>(
+    `SELECT c.person_id, c.level, c.last_exposure_at,
+            (SELECT o.released_at FROM quarantine_orders o WHERE o.person_id = c.person_id AND o.superseded_by IS NULL ORDER BY o.issued_at DESC LIMIT 1) AS released_at
+       FROM contacts c WHERE c.person_id = ANY($1)`,
+    [personIds],
+  )) {
+    of(r.person_id).contacts.push({ id: Number(r.person_id), level: r.level, lastExposureAt: new Date(r.last_exposure_at), releasedAt: r.released_at && new Date(r.released_at) });
+  }
   for (const r of await q.query<{ id: number; person_id: number; colour: Colour; reason: string; requested_by: string; approved_by: string; approved_at: Date; expires_at: Date }>(
     `SELECT id, person_id, colour, reason, requested_by, approved_by, approved_at, expires_at FROM status_overrides
       WHERE person_id = ANY($1) AND approved_at IS NOT NULL`,
