@@ -14,6 +14,7 @@ import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
 import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
 import { refreshStatistics } from './core/maintenance.ts';
+import { tracingRoutes } from './tracing/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -44,6 +45,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
   testingRoutes(app, ctx);
   venueCodeRoutes(app, ctx);
   statusRoutes(app, ctx);
+  tracingRoutes(app, ctx);
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
   return app;

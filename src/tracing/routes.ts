@@ -1,0 +1,182 @@
+// Tracing and quarantine over HTTP: the interview, contact finding for a case, the investigator's
+// decisions, quarantine orders and their release, rooms and the transfer queue.
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../core/context.ts';
+import { caller } from '../core/http.ts';
+import { COMMAND, personInJurisdiction, type Role } from '../core/auth.ts';
+import { actorOf, appendAudit } from '../core/audit.ts';
+import { notFound } from '../core/errors.ts';
+import { allocateRooms, decideExposure, issueOrders, overdueTests, recordInterview, releaseOrder, traceCase, type InterviewInput } from './store.ts';
+
+const tags = ['tracing'];
+const TRACERS: readonly Role[] = ['epidemiologist', ...COMMAND];
+const caseParams = { type: 'object', properties: { personId: { type: 'integer' } } } as const;
+const time = { type: 'string', format: 'date-time' } as const;
+
+export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const now = () => ctx.clock.now();
+
+  app.put<{ Params: { personId: number }; Body: InterviewInput }>(
+    '/api/v1/cases/:personId/interview',
+    {
+      config: { access: { roles: TRACERS } },
+      schema: {
+        tags,
+        summary: 'Record the interview of a case: onset, isolation, places and persons named',
+        params: caseParams,
+        body: {
+          type: 'object',
+          required: ['symptomatic'],
+          additionalProperties: false,
+          properties: {
+            symptomatic: { type: 'boolean' },
+            onsetAt: { ...time, nullable: true },
+            sampledAt: { ...time, nullable: true },
+            isolatedAt: { ...time, nullable: true },
+            places: { type: 'array', maxItems: 500, items: { type: 'object', required: ['place', 'from', 'to'], additionalProperties: false, properties: { venueId: { type: 'integer', nullable: true }, place: { type: 'string', maxLength: 200 }, from: time, to: time } } },
+            persons: { type: 'array', maxItems: 500, items: { type: 'object', required: ['name', 'lastContactAt'], additionalProperties: false, properties: { personId: { type: 'integer', nullable: true }, name: { type: 'string', maxLength: 100 }, relation: { type: 'string', maxLength: 100 }, lastContactAt: time } } },
+            notes: { type: 'string', maxLength: 4000, nullable: true },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const p = caller(req);
+      await personInJurisdiction(ctx.db, p, req.params.personId);
+      await ctx.db.tx(async (q) => {
+        await recordInterview(q, req.params.personId, req.body, actorOf(p).actor, now());
+        await appendAudit(q, [{ ...actorOf(p), action: 'interview', entity: 'person', entityId: req.params.personId, detail: { places: req.body.places?.length ?? 0, persons: req.body.persons?.length ?? 0 } }], now());
+      });
+      return { casePersonId: req.params.personId, recorded: true };
+    },
+  );
+
+  app.post<{ Params: { personId: number } }>(
+    '/api/v1/cases/:personId/trace',
+    { config: { access: { roles: TRACERS } }, schema: { tags, summary: 'Find the contacts of a case (household, building, venues, interview) and their secondary contacts', params: caseParams } },
+    async (req) => {
+      const p = caller(req);
+      await personInJurisdiction(ctx.db, p, req.params.personId);
+      return ctx.db.tx(async (q) => {
+        const r = await traceCase(q, req.params.personId, ctx.preset, now());
+        await appendAudit(q, [{ ...actorOf(p), action: 'trace', entity: 'person', entityId: req.params.personId, detail: r }], now());
+        return r;
+      });
+    },
+  );
+
+  app.get<{ Params: { personId: number } }>(
+    '/api/v1/cases/:personId/contacts',
+    { config: { access: { roles: TRACERS } }, schema: { tags, summary: 'The contacts found for a case, each with every exposure and its evidence, close first', params: caseParams } },
+    async (req) => {
+      const p = caller(req);
+      await personInJurisdiction(ctx.db, p, req.params.personId);
+      const rows = await ctx.db.query<{ person_id: number; name: string; level: string; first_exposure_at: Date; last_exposure_at: Date; exposures: unknown }>(
+        `SELECT c.person_id, pe.name, c.level, c.first_exposure_at, c.last_exposure_at,
+                (SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, 'level', e.level, 'sourcePersonId', e.source_person_id, 'at', e.exposed_at, 'evidence', e.evidence, 'rule', e.rule, 'state', e.state) ORDER BY e.exposed_at)
+                   FROM contact_exposures e WHERE e.person_id = c.person_id) AS exposures
+           FROM contacts c JOIN persons pe ON pe.id = c.person_id
+          WHERE c.person_id IN (SELECT person_id FROM contact_exposures WHERE case_person_id = $1)
+          ORDER BY c.level, c.person_id`,
+        [req.params.personId],
+      );
+      await ctx.db.tx((q) => appendAudit(q, [{ ...actorOf(p), action: 'read', entity: 'contacts', entityId: req.params.personId, reason: 'contact tracing', detail: { rows: rows.length } }], now()));
+      return { items: rows.map((r) => ({ personId: r.person_id, name: r.name, level: r.level, firstExposureAt: r.first_exposure_at, lastExposureAt: r.last_exposure_at, exposures: r.exposures })) };
+    },
+  );
+
+  for (const decision of ['confirm', 'dismiss'] as const) {
+    app.post<{ Params: { id: number } }>(
+      `/api/v1/contact-exposures/:id/${decision}`,
+      { config: { access: { roles: TRACERS } }, schema: { tags, summary: decision === 'confirm' ? 'Confirm an exposure found automatically' : 'Dismiss an exposure found automatically', params: { type: 'object', properties: { id: { type: 'integer' } } } } },
+      async (req) => {
+        const p = caller(req);
+        return ctx.db.tx(async (q) => {
+          const r = await decideExposure(q, req.params.id, decision === 'confirm' ? 'confirmed' : 'dismissed', actorOf(p).actor, now());
+          await appendAudit(q, [{ ...actorOf(p), action: decision, entity: 'contact-exposure', entityId: req.params.id, detail: r }], now());
+          return { id: req.params.id, state: decision === 'confirm' ? 'confirmed' : 'dismissed' };
+        });
+      },
+    );
+  }
+
+  app.post<{ Params: { personId: number } }>(
+    '/api/v1/cases/:personId/orders',
+    { config: { access: { roles: TRACERS } }, schema: { tags, summary: 'Quarantine orders for the confirmed contacts of a case (and upgrades of secondary contacts now close)', params: caseParams } },
+    async (req) => {
+      const p = caller(req);
+      await personInJurisdiction(ctx.db, p, req.params.personId);
+      return ctx.db.tx(async (q) => {
+        const r = await issueOrders(q, req.params.personId, ctx.preset, actorOf(p).actor, now());
+        await appendAudit(q, [{ ...actorOf(p), action: 'order', entity: 'person', entityId: req.params.personId, detail: r }], now());
+        return r;
+      });
+    },
+  );
+
+  app.get<{ Params: { id: number } }>(
+    '/api/v1/quarantine/orders/:id',
+    { config: { access: { roles: [...TRACERS, 'street_worker'] } }, schema: { tags, summary: 'An order: modes, end, test days, and the tests overdue', params: { type: 'object', properties: { id: { type: 'integer' } } } } },
+    async (req) => {
+      const p = caller(req);
+      const [o] = await ctx.db.query<{ person_id: number }>('SELECT person_id FROM quarantine_orders WHERE id = $1', [req.params.id]);
+      if (!o) throw notFound(`Order ${req.params.id}`);
+      await personInJurisdiction(ctx.db, p, o.person_id);
+      const [order] = await ctx.db.query(
+        `SELECT id, person_id AS "personId", level, last_exposure_at AS "lastExposureAt", central_until AS "centralUntil", home_until AS "homeUntil", ends_at AS "endsAt", tests, rule, preset,
+                issued_at AS "issuedAt", released_at AS "releasedAt", superseded_by AS "supersededBy" FROM quarantine_orders WHERE id = $1`,
+        [req.params.id],
+      );
+      return { ...order, overdueTests: await overdueTests(ctx.db, req.params.id, now()) };
+    },
+  );
+
+  app.post<{ Params: { id: number } }>(
+    '/api/v1/quarantine/orders/:id/release',
+    { config: { access: { roles: [...TRACERS, 'street_worker'] } }, schema: { tags, summary: 'Release at the end of an order, only with a negative result for every test day', params: { type: 'object', properties: { id: { type: 'integer' } } } } },
+    async (req) => {
+      const p = caller(req);
+      const [o] = await ctx.db.query<{ person_id: number }>('SELECT person_id FROM quarantine_orders WHERE id = $1', [req.params.id]);
+      if (!o) throw notFound(`Order ${req.params.id}`);
+      await personInJurisdiction(ctx.db, p, o.person_id);
+      await ctx.db.tx(async (q) => {
+        await releaseOrder(q, req.params.id, actorOf(p).actor, now());
+        await appendAudit(q, [{ ...actorOf(p), action: 'release', entity: 'quarantine-order', entityId: req.params.id, detail: { personId: o.person_id } }], now());
+      });
+      return { id: req.params.id, released: true };
+    },
+  );
+
+  app.post(
+    '/api/v1/quarantine/allocate',
+    { config: { access: { roles: COMMAND } }, schema: { tags, summary: 'Give rooms to the transfer queue: households together, own district first, then the nearest with rooms' } },
+    async (req) => {
+      const p = caller(req);
+      return ctx.db.tx(async (q) => {
+        const r = await allocateRooms(q, now());
+        await appendAudit(q, [{ ...actorOf(p), action: 'allocate', entity: 'quarantine', detail: r }], now());
+        return r;
+      });
+    },
+  );
+
+  app.get(
+    '/api/v1/quarantine/capacity',
+    { config: { access: { roles: [...COMMAND, 'epidemiologist', 'facility_manager'] } }, schema: { tags, summary: 'Rooms per district: total, used, free, and the transfer queue with the longest wait (hours)' } },
+    async () => {
+      const t = now();
+      const districts = await ctx.db.query(
+        `SELECT d.id AS "districtId", d.name,
+                coalesce(sum(f.rooms), 0)::int AS rooms,
+                (SELECT count(*)::int FROM quarantine_placements x JOIN facilities f2 ON f2.id = x.facility_id WHERE f2.district_id = d.id AND x.placed_at IS NOT NULL AND x.left_at IS NULL) AS used,
+                (SELECT count(*)::int FROM quarantine_placements w JOIN persons pw ON pw.id = w.person_id WHERE pw.district_id = d.id AND w.placed_at IS NULL AND w.left_at IS NULL) AS waiting,
+                (SELECT (extract(epoch FROM ($1::timestamptz - min(w.waiting_since))) / 3600)::float FROM quarantine_placements w JOIN persons pw ON pw.id = w.person_id
+                  WHERE pw.district_id = d.id AND w.placed_at IS NULL AND w.left_at IS NULL) AS "longestWaitHours"
+           FROM districts d LEFT JOIN facilities f ON f.district_id = d.id AND f.kind = 'quarantineSite'
+          GROUP BY d.id, d.name ORDER BY d.id`,
+        [t],
+      );
+      return { districts: districts.map((d) => ({ ...d, free: (d as { rooms: number }).rooms - (d as { used: number }).used })) };
+    },
+  );
+}

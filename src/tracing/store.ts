@@ -1,0 +1,316 @@
+// Tracing storage: gathers a case's facts (interview, home, building, scans), runs the rules, and keeps one
+// contact record per person with every exposure; quarantine orders and rooms at quarantine sites.
+import type { Queryable } from '../core/db.ts';
+import type { Preset } from '../core/presets.ts';
+import { presetLabel } from '../core/presets.ts';
+import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { markStatusStale } from '../core/stale.ts';
+import { homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type ContactLevel, type PersonExposure, type Resident, type Scan } from './rules.ts';
+
+const MINUTE = 60_000;
+
+export interface InterviewInput {
+  symptomatic: boolean;
+  onsetAt?: string | null;
+  sampledAt?: string | null;
+  isolatedAt?: string | null;
+  places?: { venueId?: number | null; place: string; from: string; to: string }[];
+  persons?: { personId?: number | null; name: string; relation?: string; lastContactAt: string }[];
+  notes?: string | null;
+}
+
+/** Records (or replaces) the investigator's interview of a case. */
+export async function recordInterview(q: Queryable, casePersonId: number, i: InterviewInput, by: string, now: Date): Promise<void> {
+  const finding = await latestFinding(q, casePersonId);
+  const sampledAt = i.sampledAt ?? finding?.sampled_at?.toISOString();
+  if (!sampledAt) throw badRequest('sampledAt is needed: this person has no positive result on record.');
+  if (i.symptomatic && !i.onsetAt) throw badRequest('onsetAt is needed for a symptomatic case (the look-back counts from onset).');
+  for (const pl of i.places ?? []) if (!(Date.parse(pl.from) <= Date.parse(pl.to))) throw badRequest(`Place "${pl.place}": from must be before to.`);
+  await q.query(
+    `INSERT INTO interviews (case_person_id, symptomatic, onset_at, sampled_at, isolated_at, places, persons, notes, recorded_by, recorded_at, reported_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+     ON CONFLICT (case_person_id) DO UPDATE SET symptomatic = EXCLUDED.symptomatic, onset_at = EXCLUDED.onset_at, sampled_at = EXCLUDED.sampled_at,
+       isolated_at = EXCLUDED.isolated_at, places = EXCLUDED.places, persons = EXCLUDED.persons, notes = EXCLUDED.notes, recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at`,
+    [casePersonId, i.symptomatic, i.onsetAt ?? null, sampledAt, i.isolatedAt ?? finding?.resulted_at ?? null, JSON.stringify(i.places ?? []), JSON.stringify(i.persons ?? []), i.notes ?? null, by, now, finding?.resulted_at ?? now],
+  );
+}
+
+async function latestFinding(q: Queryable, personId: number) {
+  const [f] = await q.query<{ sampled_at: Date; resulted_at: Date }>(
+    `SELECT f.sampled_at, f.resulted_at FROM positive_findings f JOIN lab_results r ON r.id = f.result_id AND r.state = 'applied' WHERE f.person_id = $1 ORDER BY f.resulted_at DESC LIMIT 1`,
+    [personId],
+  );
+  return f ?? null;
+}
+
+/** A case's facts: the interview when there is one; otherwise the positive result (asymptomatic, isolated when resulted). */
+export async function caseFacts(q: Queryable, casePersonId: number): Promise<{ facts: CaseFacts; places: InterviewInput['places']; persons: InterviewInput['persons']; reportedAt: Date }> {
+  const [i] = await q.query<{ symptomatic: boolean; onset_at: Date | null; sampled_at: Date; isolated_at: Date | null; places: InterviewInput['places']; persons: InterviewInput['persons']; reported_at: Date }>(
+    'SELECT symptomatic, onset_at, sampled_at, isolated_at, places, persons, reported_at FROM interviews WHERE case_person_id = $1',
+    [casePersonId],
+  );
+  const finding = i ? null : await latestFinding(q, casePersonId);
+  if (!i && !finding) throw notFound(`Case ${casePersonId} (no positive result and no interview on record)`);
+  const [home] = await q.query<{ household_id: number; building_id: number; floor: number; shared_facilities: boolean }>(
+    'SELECT h.id AS household_id, h.building_id, h.floor, h.shared_facilities FROM persons p JOIN households h ON h.id = p.household_id WHERE p.id = $1',
+    [casePersonId],
+  );
+  const facts: CaseFacts = {
+    personId: casePersonId,
+    symptomatic: i ? i.symptomatic : false,
+    onsetAt: i?.onset_at ? new Date(i.onset_at) : null,
+    sampledAt: new Date(i ? i.sampled_at : finding!.sampled_at),
+    isolatedAt: i ? (i.isolated_at ? new Date(i.isolated_at) : null) : new Date(finding!.resulted_at),
+    home: home ? { householdId: home.household_id, buildingId: home.building_id, floor: home.floor, sharedFacilities: home.shared_facilities } : null,
+  };
+  return { facts, places: i?.places ?? [], persons: i?.persons ?? [], reportedAt: new Date(i ? i.reported_at : finding!.resulted_at) };
+}
+
+async function residentsOf(q: Queryable, buildingId: number): Promise<Resident[]> {
+  return (
+    await q.query<{ person_id: number; household_id: number; building_id: number; floor: number; shared_facilities: boolean }>(
+      'SELECT p.id AS person_id, h.id AS household_id, h.building_id, h.floor, h.shared_facilities FROM households h JOIN persons p ON p.household_id = h.id WHERE h.building_id = $1',
+      [buildingId],
+    )
+  ).map((r) => ({ personId: r.person_id, householdId: r.household_id, buildingId: r.building_id, floor: r.floor, sharedFacilities: r.shared_facilities }));
+}
+
+/** The scans of a person in a window, and everyone's scans at those venues within `windowMs` of them. */
+async function scansAround(q: Queryable, personId: number, from: Date, to: Date, windowMs: number, extra: { venueId: number; from: Date; to: Date }[] = []): Promise<{ own: Scan[]; others: Scan[] }> {
+  const own = (await q.query<{ venue_id: number; scanned_at: Date }>('SELECT venue_id, scanned_at FROM checkins WHERE person_id = $1 AND scanned_at >= $2 AND scanned_at <= $3', [personId, from, to])).map((r) => ({
+    personId,
+    venueId: r.venue_id,
+    at: new Date(r.scanned_at),
+  }));
+  const spans = [...own.map((s) => ({ venueId: s.venueId, from: s.at, to: s.at })), ...extra];
+  if (!spans.length) return { own, others: [] };
+  // One index range per visit on (venue_id, scanned_at, person_id): no heap, no scan of the whole table.
+  const others = (
+    await q.query<{ person_id: number; venue_id: number; scanned_at: Date }>(
+      `SELECT DISTINCT c.person_id, c.venue_id, c.scanned_at
+         FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS v(venue_id, t0, t1)
+         CROSS JOIN LATERAL (SELECT person_id, venue_id, scanned_at FROM checkins
+                              WHERE venue_id = v.venue_id AND scanned_at >= v.t0 - $4 * interval '1 millisecond' AND scanned_at <= v.t1 + $4 * interval '1 millisecond') c`,
+      [spans.map((s) => s.venueId), spans.map((s) => s.from), spans.map((s) => s.to), windowMs],
+    )
+  ).map((r) => ({ personId: r.person_id, venueId: r.venue_id, at: new Date(r.scanned_at) }));
+  return { own, others };
+}
+
+/** Every exposure to one person (a case, or a close contact for their secondary contacts). */
+async function exposuresTo(q: Queryable, facts: CaseFacts, preset: Preset, now: Date, interview?: { places: InterviewInput['places']; persons: InterviewInput['persons'] }): Promise<PersonExposure[]> {
+  const { from, to } = infectiousWindow(facts, preset, now);
+  const windowMs = preset.contacts.colocationWindowMinutes * MINUTE;
+  const out: PersonExposure[] = [];
+  if (facts.home) out.push(...homeContacts(facts, await residentsOf(q, facts.home.buildingId), preset, now));
+  // Places the case named: scans there during the stated time count like scans of the case itself.
+  const named = (interview?.places ?? []).filter((p) => p.venueId).map((p) => ({ venueId: p.venueId!, from: new Date(p.from), to: new Date(p.to) }));
+  const { own, others } = await scansAround(q, facts.personId, from, to, windowMs, named);
+  const caseScans = [...own, ...named.flatMap((n) => [{ personId: facts.personId, venueId: n.venueId, at: n.from }, { personId: facts.personId, venueId: n.venueId, at: n.to }])];
+  out.push(...venueContacts(facts, caseScans, others, preset, now));
+  // A stay at a named place covers the whole span, not only its two ends.
+  for (const n of named) {
+    for (const o of others) {
+      if (o.venueId === n.venueId && o.personId !== facts.personId && o.at >= n.from && o.at <= n.to && o.at >= from && o.at <= to) {
+        out.push({ personId: o.personId, exposure: { kind: 'venue', level: preset.contacts.colocationLevel as ContactLevel, sourcePersonId: facts.personId, at: o.at, evidence: { venueId: n.venueId, scanAt: o.at.toISOString(), namedStay: true }, rule: 'rules.md 28: at a place the case named, during the stay' } });
+      }
+    }
+  }
+  for (const p of interview?.persons ?? []) {
+    if (p.personId) out.push({ personId: p.personId, exposure: { kind: 'interview', level: 'close', sourcePersonId: facts.personId, at: new Date(p.lastContactAt), evidence: { name: p.name, relation: p.relation ?? null }, rule: 'rules.md 7: named by the case' } });
+  }
+  return out.filter((e) => e.personId !== facts.personId);
+}
+
+/**
+ * Finds the contacts of a case (close, then the secondary contacts of each close contact), records every
+ * exposure once, and rebuilds the contact record of each person reached. Household exposures and persons
+ * the case named stand confirmed; the rest are candidates for the investigator to confirm or dismiss.
+ */
+export async function traceCase(q: Queryable, casePersonId: number, preset: Preset, now: Date): Promise<{ close: number; secondary: number; exposures: number }> {
+  const c = await caseFacts(q, casePersonId);
+  const first = await exposuresTo(q, c.facts, preset, now, c);
+  const close = mergeContacts(first).filter((x) => x.level === 'close');
+  const second: PersonExposure[] = [];
+  for (const cc of close) {
+    // The close contact's own exposures of others, from their first exposure to now (or their isolation).
+    const [order] = await q.query<{ issued_at: Date }>('SELECT issued_at FROM quarantine_orders WHERE person_id = $1 ORDER BY issued_at LIMIT 1', [cc.personId]);
+    const isolatedAt = order ? new Date(order.issued_at) : null;
+    const [home] = await q.query<{ household_id: number; building_id: number; floor: number; shared_facilities: boolean }>(
+      'SELECT h.id AS household_id, h.building_id, h.floor, h.shared_facilities FROM persons p JOIN households h ON h.id = p.household_id WHERE p.id = $1',
+      [cc.personId],
+    );
+    const asSource: CaseFacts = { personId: cc.personId, symptomatic: false, onsetAt: null, sampledAt: cc.firstExposureAt, isolatedAt, home: home ? { householdId: home.household_id, buildingId: home.building_id, floor: home.floor, sharedFacilities: home.shared_facilities } : null };
+    // Their infectious window starts at their first exposure (the look-back is not theirs to apply).
+    const theirs = (await exposuresTo(q, { ...asSource, sampledAt: new Date(cc.firstExposureAt.getTime() + preset.contacts.lookBackDays * 86_400_000) }, preset, now)).filter((e) => e.exposure.kind === 'household' || e.exposure.kind === 'venue');
+    second.push(...secondaryContacts(cc, isolatedAt, theirs, now).filter((s) => s.personId !== casePersonId));
+  }
+  const all = [...first, ...second];
+  if (all.length) {
+    await q.query(
+      `INSERT INTO contact_exposures (person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state)
+       SELECT x.person_id, x.source_person_id, $2, x.kind, x.level, x.exposed_at, x.evidence, x.rule, x.state
+         FROM jsonb_to_recordset($1::jsonb) AS x(person_id int, source_person_id int, kind text, level text, exposed_at timestamptz, evidence jsonb, rule text, state text)
+       ON CONFLICT (person_id, source_person_id, kind, exposed_at) DO NOTHING`,
+      [
+        JSON.stringify(
+          all.map((e) => ({
+            person_id: e.personId,
+            source_person_id: e.exposure.sourcePersonId,
+            kind: e.exposure.kind,
+            level: e.exposure.level,
+            exposed_at: e.exposure.at.toISOString(),
+            evidence: e.exposure.evidence,
+            rule: e.exposure.rule,
+            state: e.exposure.kind === 'household' || e.exposure.kind === 'interview' ? 'confirmed' : 'candidate',
+          })),
+        ),
+        casePersonId,
+      ],
+    );
+  }
+  await rebuildContacts(q, [...new Set(all.map((e) => e.personId))], now);
+  const levels = mergeContacts(all);
+  return { close: levels.filter((x) => x.level === 'close').length, secondary: levels.filter((x) => x.level === 'secondary').length, exposures: all.length };
+}
+
+/** One record per person from their exposures that are not dismissed; status is told their facts changed. */
+export async function rebuildContacts(q: Queryable, personIds: number[], now: Date): Promise<void> {
+  if (!personIds.length) return;
+  await q.query(
+    `INSERT INTO contacts (person_id, level, first_exposure_at, last_exposure_at, found_at, updated_at)
+     SELECT person_id, CASE WHEN bool_or(level = 'close') THEN 'close' ELSE 'secondary' END, min(exposed_at), max(exposed_at), $2, $2
+       FROM contact_exposures WHERE person_id = ANY($1) AND state <> 'dismissed' GROUP BY person_id
+     ON CONFLICT (person_id) DO UPDATE SET level = EXCLUDED.level, first_exposure_at = EXCLUDED.first_exposure_at, last_exposure_at = EXCLUDED.last_exposure_at, updated_at = $2`,
+    [personIds, now],
+  );
+  // Everyone of them dismissed entirely is no longer a contact.
+  await q.query(`DELETE FROM contacts c WHERE c.person_id = ANY($1) AND NOT EXISTS (SELECT 1 FROM contact_exposures e WHERE e.person_id = c.person_id AND e.state <> 'dismissed')`, [personIds]);
+  await markStatusStale(q, personIds, now);
+}
+
+/** The investigator's decision on an exposure found automatically. */
+export async function decideExposure(q: Queryable, exposureId: number, decision: 'confirmed' | 'dismissed', by: string, now: Date): Promise<{ personId: number }> {
+  const [e] = await q.query<{ person_id: number; state: string }>('UPDATE contact_exposures SET state = $2, decided_by = $3, decided_at = $4 WHERE id = $1 RETURNING person_id, state', [exposureId, decision, by, now]);
+  if (!e) throw notFound(`Exposure ${exposureId}`);
+  await rebuildContacts(q, [e.person_id], now);
+  return { personId: e.person_id };
+}
+
+export interface OrderRow {
+  id: number;
+  personId: number;
+  level: ContactLevel;
+  lastExposureAt: string;
+  centralUntil: string | null;
+  homeUntil: string | null;
+  endsAt: string;
+  tests: { day: number; at: string; where: string }[];
+}
+
+/**
+ * Orders for the confirmed contacts of a case that have none in force, from the preset; a secondary contact
+ * whose record is now close gets a close order in place of the old one (upgrade, rules.md 9).
+ */
+export async function issueOrders(q: Queryable, casePersonId: number, preset: Preset, by: string, now: Date): Promise<{ issued: number; upgraded: number }> {
+  const rows = await q.query<{ person_id: number; level: ContactLevel; last_exposure_at: Date; open_id: number | null; open_level: ContactLevel | null }>(
+    `SELECT c.person_id, c.level, c.last_exposure_at, o.id AS open_id, o.level AS open_level
+       FROM contacts c LEFT JOIN quarantine_orders o ON o.person_id = c.person_id AND o.released_at IS NULL AND o.superseded_by IS NULL
+      WHERE c.person_id IN (SELECT person_id FROM contact_exposures WHERE case_person_id = $1 AND state = 'confirmed')`,
+    [casePersonId],
+  );
+  let issued = 0;
+  let upgraded = 0;
+  for (const r of rows) {
+    const upgrade = r.open_id !== null && r.open_level === 'secondary' && r.level === 'close' && preset.quarantine.secondary.upgradeToCloseIfContactPositive;
+    if (r.open_id !== null && !upgrade) continue;
+    // One order in force a person: the old one steps aside first, then names its successor.
+    if (upgrade) await q.query('UPDATE quarantine_orders SET superseded_by = 0 WHERE id = $1', [r.open_id]);
+    const o = quarantineOrder(r.level, new Date(r.last_exposure_at), preset);
+    const [n] = await q.query<{ id: number }>(
+      `INSERT INTO quarantine_orders (person_id, level, last_exposure_at, central_until, home_until, ends_at, tests, rule, preset, issued_by, issued_at)
+       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
+      [r.person_id, r.level, r.last_exposure_at, o.centralUntil, o.homeUntil, o.endsAt, JSON.stringify(o.tests), o.rule, presetLabel(preset), by, now],
+    );
+    if (upgrade) {
+      await q.query('UPDATE quarantine_orders SET superseded_by = $2 WHERE id = $1', [r.open_id, n.id]);
+      upgraded++;
+    } else issued++;
+    // Central quarantine: a place in the transfer queue until a room is found (an upgrade keeps its place).
+    if (o.centralUntil) {
+      await q.query(
+        `INSERT INTO quarantine_placements (person_id, order_id, waiting_since, household_id)
+         SELECT $1, $2, $3, household_id FROM persons WHERE id = $1 ON CONFLICT DO NOTHING`,
+        [r.person_id, n.id, now],
+      );
+    }
+  }
+  await markStatusStale(q, rows.map((r) => r.person_id), now);
+  return { issued, upgraded };
+}
+
+/** Tests of an order due by now without a sample in the day after their date. */
+export async function overdueTests(q: Queryable, orderId: number, now: Date): Promise<{ day: number; at: string }[]> {
+  const [o] = await q.query<{ person_id: number; tests: { day: number; at: string }[] }>('SELECT person_id, tests FROM quarantine_orders WHERE id = $1', [orderId]);
+  if (!o) throw notFound(`Order ${orderId}`);
+  const samples = (await q.query<{ sampled_at: Date }>('SELECT sampled_at FROM samples WHERE person_id = $1', [o.person_id])).map((s) => new Date(s.sampled_at).getTime());
+  return o.tests.filter((t) => {
+    const due = Date.parse(t.at);
+    return due + 86_400_000 <= now.getTime() && !samples.some((s) => s >= due && s < due + 86_400_000);
+  });
+}
+
+/** Release at the end of the order, only with a negative result for every test day (rules.md 8-9). */
+export async function releaseOrder(q: Queryable, orderId: number, by: string, now: Date): Promise<void> {
+  const [o] = await q.query<{ person_id: number; ends_at: Date; tests: { day: number; at: string }[]; released_at: Date | null }>('SELECT person_id, ends_at, tests, released_at FROM quarantine_orders WHERE id = $1 FOR UPDATE', [orderId]);
+  if (!o) throw notFound(`Order ${orderId}`);
+  if (o.released_at) throw conflict(`Order ${orderId} was already released.`);
+  if (new Date(o.ends_at).getTime() > now.getTime()) throw conflict(`Order ${orderId} runs until ${new Date(o.ends_at).toISOString()}.`);
+  const negatives = (
+    await q.query<{ sampled_at: Date }>(`SELECT s.sampled_at FROM samples s JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'negative' WHERE s.person_id = $1`, [o.person_id])
+  ).map((s) => new Date(s.sampled_at).getTime());
+  const missing = o.tests.filter((t) => !negatives.some((s) => s >= Date.parse(t.at) && s < Date.parse(t.at) + 86_400_000));
+  if (missing.length) throw conflict(`Not released: no negative result for test day(s) ${missing.map((t) => t.day).join(', ')}.`, { missing });
+  await q.query('UPDATE quarantine_orders SET released_at = $2, released_by = $3 WHERE id = $1', [orderId, now, by]);
+  await q.query('UPDATE quarantine_placements SET left_at = $2 WHERE person_id = $1 AND left_at IS NULL', [o.person_id, now]);
+  await markStatusStale(q, [o.person_id], now);
+}
+
+/**
+ * Rooms for the transfer queue, oldest first, a household at a time and never split: a quarantine site of
+ * the household's own district with rooms for all of them, else the nearest site with rooms (全市一盘棋).
+ * One room a person. Returns how many were placed and how many still wait.
+ */
+export async function allocateRooms(q: Queryable, now: Date): Promise<{ placed: number; waiting: number }> {
+  const waiting = await q.query<{ id: number; person_id: number; household_id: number | null; waiting_since: Date; district_id: number | null; lon: number | null; lat: number | null }>(
+    `SELECT w.id, w.person_id, w.household_id, w.waiting_since, p.district_id, c.centroid_lon AS lon, c.centroid_lat AS lat
+       FROM quarantine_placements w JOIN persons p ON p.id = w.person_id LEFT JOIN compounds c ON c.id = p.compound_id
+      WHERE w.placed_at IS NULL AND w.left_at IS NULL ORDER BY w.waiting_since, w.household_id, w.person_id FOR UPDATE OF w`,
+  );
+  const sites = await q.query<{ id: number; district_id: number; lon: number; lat: number; rooms: number; used: number }>(
+    `SELECT f.id, f.district_id, f.lon, f.lat, f.rooms,
+            (SELECT count(*)::int FROM quarantine_placements x WHERE x.facility_id = f.id AND x.placed_at IS NOT NULL AND x.left_at IS NULL) AS used
+       FROM facilities f WHERE f.kind = 'quarantineSite' FOR UPDATE OF f`,
+  );
+  const groups = new Map<string, typeof waiting>();
+  for (const w of waiting) {
+    const key = w.household_id ? `h${w.household_id}` : `p${w.person_id}`;
+    groups.set(key, [...(groups.get(key) ?? []), w]);
+  }
+  let placed = 0;
+  let left = 0;
+  for (const members of groups.values()) {
+    const m = members[0];
+    const free = sites.filter((s) => s.rooms - s.used >= members.length);
+    const dist = (s: { lon: number; lat: number }) => (m.lon === null || m.lat === null ? 0 : (s.lon - m.lon) ** 2 + ((s.lat - m.lat) * 1.2) ** 2);
+    const site = free.sort((a, b) => Number(b.district_id === m.district_id) - Number(a.district_id === m.district_id) || dist(a) - dist(b))[0];
+    if (!site) {
+      left += members.length;
+      continue;
+    }
+    await q.query('UPDATE quarantine_placements SET facility_id = $2, placed_at = $3 WHERE id = ANY($1)', [members.map((x) => x.id), site.id, now]);
+    site.used += members.length;
+    placed += members.length;
+  }
+  return { placed, waiting: left };
+}
