@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext } from './core/context.ts';
-import { installHttpCore } from './core/http.ts';
+import { httpActivity, installHttpCore } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
@@ -53,9 +53,21 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
 
 /** Periodic checks that raise alerts from the facts (overdue lab results ...). Returns a stop function. */
 export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}): () => void {
+  // Vacuuming a million-row table holds embedded PGlite's only thread for a second or more: it waits for a
+  // moment without requests (a lab upload, a sampling rush), but never more than ten minutes.
+  let deferredSince = 0;
+  const statisticsWhenQuiet = async () => {
+    const quiet = httpActivity.inFlight === 0 && Date.now() - httpActivity.lastAt > 2_000;
+    if (!quiet && (deferredSince === 0 || Date.now() - deferredSince < 600_000)) {
+      deferredSince ||= Date.now();
+      return;
+    }
+    deferredSince = 0;
+    await refreshStatistics(ctx.db);
+  };
   const jobs = [
     { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
-    { name: 'table statistics', everyMs: 60_000, run: () => refreshStatistics(ctx.db) },
+    { name: 'table statistics', everyMs: 60_000, run: statisticsWhenQuiet },
     { name: 'status upkeep', everyMs: 5_000, run: () => refreshDue(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync() },
   ];

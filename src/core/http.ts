@@ -26,6 +26,15 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
     }
   });
 
+  app.addHook('onRequest', async () => {
+    httpActivity.inFlight++;
+    httpActivity.lastAt = Date.now();
+  });
+  app.addHook('onResponse', async () => {
+    httpActivity.inFlight = Math.max(0, httpActivity.inFlight - 1);
+    httpActivity.lastAt = Date.now();
+  });
+
   app.addHook('preHandler', async (req) => {
     const access = req.routeOptions.config?.access;
     if (!access) return;
@@ -47,6 +56,9 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
 
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not found', `No route ${req.method} ${req.url.split('?')[0]}.`));
 }
+
+/** Requests being served and the time of the last one: maintenance waits for a quiet moment. */
+export const httpActivity = { inFlight: 0, lastAt: 0 };
 
 export function sendProblem(reply: FastifyReply, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail, ...extra });

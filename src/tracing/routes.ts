@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../core/context.ts';
 import { caller } from '../core/http.ts';
 import { COMMAND, personInJurisdiction, type Role } from '../core/auth.ts';
-import { actorOf, appendAudit } from '../core/audit.ts';
+import { actorOf, appendAudit, audit } from '../core/audit.ts';
 import { notFound } from '../core/errors.ts';
 import { allocateRooms, decideExposure, issueOrders, overdueTests, recordInterview, releaseOrder, traceCase, type InterviewInput } from './store.ts';
 
@@ -157,6 +157,59 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
         await appendAudit(q, [{ ...actorOf(p), action: 'allocate', entity: 'quarantine', detail: r }], now());
         return r;
       });
+    },
+  );
+
+  app.get<{ Querystring: { limit?: number } }>(
+    '/api/v1/tracing/chains',
+    {
+      config: { access: { roles: TRACERS } },
+      schema: { tags, summary: 'Chains of transmission: cases as nodes (with their generation), an edge where a case’s contact became a case; compact arrays for large graphs', querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 500_000 } } } },
+    },
+    async (req) => {
+      const p = caller(req);
+      const limit = req.query.limit ?? 200_000;
+      const params: unknown[] = [limit];
+      const scope = p.districtId ? (params.push(p.districtId), `AND pe.district_id = $${params.length}`) : '';
+      // Cases: persons interviewed or with a positive single tube in force.
+      const nodes = await ctx.db.query<{ id: number; district_id: number | null; reported_at: Date }>(
+        `SELECT x.id, pe.district_id, x.reported_at FROM (
+           SELECT case_person_id AS id, reported_at FROM interviews
+           UNION ALL SELECT f.person_id, f.resulted_at FROM positive_findings f JOIN lab_results r ON r.id = f.result_id AND r.state = 'applied'
+         ) x JOIN persons pe ON pe.id = x.id WHERE true ${scope}
+         ORDER BY x.reported_at LIMIT $1`,
+        params,
+      );
+      const first = new Map<number, { districtId: number | null; reportedAt: Date }>();
+      for (const n of nodes) if (!first.has(n.id)) first.set(n.id, { districtId: n.district_id, reportedAt: new Date(n.reported_at) });
+      const ids = [...first.keys()];
+      // An edge from the case a person was exposed to, when that person is a case too (not a dismissed exposure).
+      const edges = await ctx.db.query<{ source: number; target: number }>(
+        `SELECT DISTINCT e.source_person_id AS source, e.person_id AS target FROM contact_exposures e
+          WHERE e.person_id = ANY($1) AND e.source_person_id = ANY($1) AND e.state <> 'dismissed' AND e.source_person_id <> e.person_id`,
+        [ids],
+      );
+      // Generation: 1 for a case nobody infected (as far as is known), else one more than its earliest source.
+      const parents = new Map<number, number[]>();
+      for (const e of edges) parents.set(e.target, [...(parents.get(e.target) ?? []), e.source]);
+      const generation = new Map<number, number>();
+      const genOf = (id: number, seen = new Set<number>()): number => {
+        const known = generation.get(id);
+        if (known) return known;
+        if (seen.has(id)) return 1;
+        seen.add(id);
+        // Only a case reported earlier can be the source (exposures run both ways within a household).
+        const ps = (parents.get(id) ?? []).filter((x) => first.get(x)!.reportedAt < first.get(id)!.reportedAt);
+        const g = ps.length ? 1 + Math.min(...ps.map((x) => genOf(x, seen))) : 1;
+        generation.set(id, g);
+        return g;
+      };
+      await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'chains', reason: 'chains of transmission', detail: { nodes: ids.length } }], now());
+      return {
+        columns: ['id', 'generation', 'districtId', 'reportedAt'],
+        nodes: ids.map((id) => [id, genOf(id), first.get(id)!.districtId, first.get(id)!.reportedAt.toISOString()]),
+        edges: edges.filter((e) => genOf(e.target) > genOf(e.source)).map((e) => [e.source, e.target]),
+      };
     },
   );
 

@@ -159,11 +159,18 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(orders3.map((o) => o.level)).toEqual(['secondary', 'close']);
       expect(orders3[0].superseded_by).not.toBeNull();
       // E becomes the third generation: their own household has nobody else; the chain reaches 3 generations.
+      ctx.clock.set(day(9), 0);
       await srv.call('PUT', '/api/v1/cases/8/interview', { as: epi, body: { symptomatic: false, sampledAt: iso(at(7, 10)), isolatedAt: iso(at(7, 12)) } });
       expect((await srv.call('POST', '/api/v1/cases/8/trace', { as: epi })).status).toBe(200);
       expect(await contactsOf(8)).toMatchObject({ 7: 'close', 9: 'secondary' });
       const [{ n }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts WHERE person_id = 9');
       expect(n).toBe(1); // reached by two cases, one record
+      // The chain as the graph page draws it: A -> D -> E, three generations; X stands alone.
+      const chains = (await srv.call('GET', '/api/v1/tracing/chains', { as: epi })).body;
+      const gen = Object.fromEntries(chains.nodes.map((node: [number, number]) => [node[0], node[1]]));
+      expect(gen).toEqual({ 1: 1, 20: 1, 7: 2, 8: 3 });
+      expect(chains.edges).toEqual(expect.arrayContaining([[1, 7], [7, 8]]));
+      expect(chains.edges).toHaveLength(2);
     });
 
     it('gives rooms to whole households, own district first, then the nearest district with rooms', async () => {

@@ -1,0 +1,106 @@
+// npm run bench -- tracing [--persons N] [--days 14] [--scans-per-day N] [--cases 1000]
+// Contact finding on a city of N persons (default 1,000,000) with 14 days of venue check-ins (about 10
+// million scans, busy venues far busier than quiet ones): one case's contacts (p50/p99 over 200 cases) and
+// all contacts of 1,000 cases, each beside a naive self-join of the scans table (same venue, within the
+// window, compared on the whole visit list rather than an index range) measured in the same run.
+import { generateCity, loadCity } from '../src/sim/index.ts';
+import { progress } from '../src/core/progress.ts';
+import { refreshStatistics } from '../src/core/maintenance.ts';
+import { traceCase } from '../src/tracing/index.ts';
+import { benchContext, benchEngines, numberArg, timed, timeLine } from './lib.ts';
+
+const DAY = 86_400_000;
+
+export default async function run(args: string[]): Promise<void> {
+  const persons = numberArg(args, '--persons', 1_000_000);
+  const days = numberArg(args, '--days', 14);
+  const scansPerDay = numberArg(args, '--scans-per-day', 720_000);
+  const cases = numberArg(args, '--cases', 1000);
+  const city = generateCity({ persons, seed: 1 });
+  for (const engine of await benchEngines()) {
+    const db = await engine.open();
+    const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY);
+    const ctx = benchContext(db, now);
+    try {
+      let bar = progress(`${engine.name}: loading a city of ${persons.toLocaleString('en')}`);
+      let current = '';
+      await loadCity(ctx, city, (entity, rows) => {
+        if (entity !== current) {
+          bar.done();
+          current = entity;
+          bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
+        }
+        bar.update(rows);
+      });
+      bar.done();
+      const start = new Date(now.getTime() - days * DAY);
+      const total = days * scansPerDay;
+      bar = progress(`${engine.name}: ${total.toLocaleString('en')} venue scans over ${days} days`, total);
+      for (let done = 0; done < total; done += 500_000) {
+        const n = Math.min(500_000, total - done);
+        // random()^3 makes a few venues very busy and most quiet, like supermarkets and small shops.
+        await db.query(
+          `INSERT INTO checkins (venue_id, person_id, scanned_at, source, admitted, colour)
+           SELECT 1 + floor(power(random(), 3) * $1)::int, 1 + floor(random() * $2)::int, $3::timestamptz + random() * ($4::timestamptz - $3::timestamptz), 'venueCode', true, 'green'
+             FROM generate_series(1, $5)`,
+          [city.counts.venues, persons, start, now, n],
+        );
+        bar.update(done + n);
+      }
+      bar.done();
+      // The cases: persons with a home, tested positive yesterday, isolated when the result came.
+      const ids = (await db.query<{ id: number }>('SELECT id FROM persons WHERE household_id IS NOT NULL AND id % 997 = 3 ORDER BY id LIMIT $1', [cases + 200])).map((r) => r.id);
+      await db.query(
+        `INSERT INTO interviews (case_person_id, symptomatic, sampled_at, isolated_at, recorded_by, recorded_at, reported_at)
+         SELECT unnest($1::int[]), false, $2, $3, 'bench', $3, $3`,
+        [ids, new Date(now.getTime() - DAY), new Date(now.getTime() - DAY / 2)],
+      );
+      bar = progress(`${engine.name}: statistics`);
+      if (db.engine === 'pg') await db.exec('ANALYZE');
+      else await refreshStatistics(db);
+      bar.done();
+
+      const window = ctx.preset.contacts.colocationWindowMinutes;
+      const lookBack = ctx.preset.contacts.lookBackDays;
+      // The naive way: every scan of the case against every scan at the same venue, the time compared on
+      // each pair (no index range on time).
+      const naive = (caseIds: number[]) =>
+        db.query(
+          `SELECT count(DISTINCT (a.person_id, b.person_id)) FROM checkins a JOIN checkins b ON b.venue_id = a.venue_id
+            WHERE a.person_id = ANY($1) AND a.scanned_at >= $2 AND abs(extract(epoch FROM b.scanned_at - a.scanned_at)) <= $3 AND b.person_id <> a.person_id`,
+          [caseIds, new Date(now.getTime() - DAY - lookBack * DAY), window * 60],
+        );
+
+      const one: number[] = [];
+      const naiveOne: number[] = [];
+      bar = progress(`${engine.name}: one case at a time`, 200);
+      for (const [i, id] of ids.slice(0, 200).entries()) {
+        one.push((await timed(() => db.tx((q) => traceCase(q, id, ctx.preset, now)))).seconds);
+        if (i < 20) naiveOne.push((await timed(() => naive([id]))).seconds);
+        bar.update(i + 1);
+      }
+      bar.done();
+      const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+      const rest = ids.slice(200, 200 + cases);
+      bar = progress(`${engine.name}: contacts of ${rest.length.toLocaleString('en')} cases`, rest.length);
+      const many = await timed(async () => {
+        let contacts = 0;
+        for (const [i, id] of rest.entries()) {
+          contacts += (await db.tx((q) => traceCase(q, id, ctx.preset, now))).exposures;
+          bar.update(i + 1);
+        }
+        return contacts;
+      });
+      bar.done(`${many.value.toLocaleString('en')} exposures`);
+      const naiveMany = await timed(() => naive(rest));
+
+      const [{ scans }] = await db.query<{ scans: number }>('SELECT count(*)::int AS scans FROM checkins');
+      process.stdout.write(`${engine.name.padEnd(7)} ${scans.toLocaleString('en')} scans; one case: p50 ${(pct(one, 50) * 1000).toFixed(1)} ms, p99 ${(pct(one, 99) * 1000).toFixed(1)} ms (goal p99 < 50 ms)\n`);
+      timeLine(engine.name, 'one case, contact finding (p99 of 200)', pct(one, 99), 'naive self-join for one case (p99 of 20)', pct(naiveOne, 99), '< 50 ms');
+      timeLine(engine.name, `contacts of ${rest.length.toLocaleString('en')} cases`, many.seconds, `naive self-join for the same cases`, naiveMany.seconds, '< 10000 ms');
+    } finally {
+      await db.dispose();
+    }
+  }
+}
