@@ -49,7 +49,8 @@ export default async function run(args: string[]): Promise<void> {
       }
       bar.done();
       // The cases: persons with a home, tested positive yesterday, isolated when the result came.
-      const ids = (await db.query<{ id: number }>('SELECT id FROM persons WHERE household_id IS NOT NULL AND id % 997 = 3 ORDER BY id LIMIT $1', [cases + 200])).map((r) => r.id);
+      // Spread over the city (a multiplicative hash of the id), the same persons on both engines.
+      const ids = (await db.query<{ id: number }>('SELECT id FROM persons WHERE household_id IS NOT NULL ORDER BY (id::bigint * 2654435761) % 4294967296 LIMIT $1', [cases + 200])).map((r) => r.id);
       await db.query(
         `INSERT INTO interviews (case_person_id, symptomatic, sampled_at, isolated_at, recorded_by, recorded_at, reported_at)
          SELECT unnest($1::int[]), false, $2, $3, 'bench', $3, $3`,
