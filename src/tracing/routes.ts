@@ -74,7 +74,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const rows = await ctx.db.query<{ person_id: number; name: string; level: string; first_exposure_at: Date; last_exposure_at: Date; exposures: unknown }>(
         `SELECT c.person_id, pe.name, c.level, c.first_exposure_at, c.last_exposure_at,
                 (SELECT json_agg(json_build_object('id', e.id, 'kind', e.kind, 'level', e.level, 'sourcePersonId', e.source_person_id, 'at', e.exposed_at, 'evidence', e.evidence, 'rule', e.rule, 'state', e.state) ORDER BY e.exposed_at)
-                   FROM contact_exposures e WHERE e.person_id = c.person_id) AS exposures
+                   FROM contact_exposures e WHERE e.person_id = c.person_id AND e.case_person_id = $1) AS exposures
            FROM contacts c JOIN persons pe ON pe.id = c.person_id
           WHERE c.person_id IN (SELECT person_id FROM contact_exposures WHERE case_person_id = $1)
           ORDER BY c.level, c.person_id`,
@@ -91,6 +91,10 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       { config: { access: { roles: TRACERS } }, schema: { tags, summary: decision === 'confirm' ? 'Confirm an exposure found automatically' : 'Dismiss an exposure found automatically', params: { type: 'object', properties: { id: { type: 'integer' } } } } },
       async (req) => {
         const p = caller(req);
+        const [e] = await ctx.db.query<{ case_person_id: number }>('SELECT case_person_id FROM contact_exposures WHERE id = $1', [req.params.id]);
+        if (!e) throw notFound(`Exposure ${req.params.id}`);
+        // Decided by whoever may trace the case it came from.
+        await personInJurisdiction(ctx.db, p, e.case_person_id);
         return ctx.db.tx(async (q) => {
           const r = await decideExposure(q, req.params.id, decision === 'confirm' ? 'confirmed' : 'dismissed', actorOf(p).actor, now());
           await appendAudit(q, [{ ...actorOf(p), action: decision, entity: 'contact-exposure', entityId: req.params.id, detail: r }], now());
@@ -173,11 +177,13 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       const scope = p.districtId ? (params.push(p.districtId), `AND pe.district_id = $${params.length}`) : '';
       // Cases: persons interviewed or with a positive single tube in force.
       const nodes = await ctx.db.query<{ id: number; district_id: number | null; reported_at: Date }>(
-        `SELECT x.id, pe.district_id, x.reported_at FROM (
-           SELECT case_person_id AS id, reported_at FROM interviews
-           UNION ALL SELECT f.person_id, f.resulted_at FROM positive_findings f JOIN lab_results r ON r.id = f.result_id AND r.state = 'applied'
-         ) x JOIN persons pe ON pe.id = x.id WHERE true ${scope}
-         ORDER BY x.reported_at LIMIT $1`,
+        `SELECT * FROM (
+           SELECT DISTINCT ON (x.id) x.id, pe.district_id, x.reported_at FROM (
+             SELECT case_person_id AS id, reported_at FROM interviews
+             UNION ALL SELECT f.person_id, f.resulted_at FROM positive_findings f JOIN lab_results r ON r.id = f.result_id AND r.state = 'applied'
+           ) x JOIN persons pe ON pe.id = x.id WHERE true ${scope}
+           ORDER BY x.id, x.reported_at) first
+         ORDER BY reported_at, id LIMIT $1`,
         params,
       );
       const first = new Map<number, { districtId: number | null; reportedAt: Date }>();
@@ -189,21 +195,17 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
           WHERE e.person_id = ANY($1) AND e.source_person_id = ANY($1) AND e.state <> 'dismissed' AND e.source_person_id <> e.person_id`,
         [ids],
       );
-      // Generation: 1 for a case nobody infected (as far as is known), else one more than its earliest source.
+      // Generation: 1 for a case nobody infected (as far as is known), else one more than its earliest
+      // source reported before it. Nodes come in report order, so every source is done before its targets.
       const parents = new Map<number, number[]>();
       for (const e of edges) parents.set(e.target, [...(parents.get(e.target) ?? []), e.source]);
       const generation = new Map<number, number>();
-      const genOf = (id: number, seen = new Set<number>()): number => {
-        const known = generation.get(id);
-        if (known) return known;
-        if (seen.has(id)) return 1;
-        seen.add(id);
-        // Only a case reported earlier can be the source (exposures run both ways within a household).
-        const ps = (parents.get(id) ?? []).filter((x) => first.get(x)!.reportedAt < first.get(id)!.reportedAt);
-        const g = ps.length ? 1 + Math.min(...ps.map((x) => genOf(x, seen))) : 1;
-        generation.set(id, g);
-        return g;
-      };
+      for (const id of ids) {
+        const at = first.get(id)!.reportedAt;
+        const gens = (parents.get(id) ?? []).filter((x) => first.get(x)!.reportedAt < at && generation.has(x)).map((x) => generation.get(x)!);
+        generation.set(id, gens.length ? 1 + Math.min(...gens) : 1);
+      }
+      const genOf = (id: number) => generation.get(id)!;
       await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'chains', reason: 'chains of transmission', detail: { nodes: ids.length } }], now());
       return {
         columns: ['id', 'generation', 'districtId', 'reportedAt'],

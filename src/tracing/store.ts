@@ -26,6 +26,13 @@ export async function recordInterview(q: Queryable, casePersonId: number, i: Int
   if (!sampledAt) throw badRequest('sampledAt is needed: this person has no positive result on record.');
   if (i.symptomatic && !i.onsetAt) throw badRequest('onsetAt is needed for a symptomatic case (the look-back counts from onset).');
   for (const pl of i.places ?? []) if (!(Date.parse(pl.from) <= Date.parse(pl.to))) throw badRequest(`Place "${pl.place}": from must be before to.`);
+  // A mistyped id would make a contact of nobody: every named person and venue must exist.
+  const personIds = (i.persons ?? []).map((p) => p.personId).filter((x): x is number => !!x);
+  const venueIds = (i.places ?? []).map((p) => p.venueId).filter((x): x is number => !!x);
+  const knownPersons = new Set((await q.query<{ id: number }>('SELECT id FROM persons WHERE id = ANY($1)', [personIds])).map((r) => r.id));
+  const knownVenues = new Set((await q.query<{ id: number }>('SELECT id FROM venues WHERE id = ANY($1)', [venueIds])).map((r) => r.id));
+  const unknown = [...personIds.filter((x) => !knownPersons.has(x)).map((x) => `person ${x}`), ...venueIds.filter((x) => !knownVenues.has(x)).map((x) => `venue ${x}`)];
+  if (unknown.length) throw badRequest(`No such ${unknown.join(', ')}: nothing was recorded.`);
   await q.query(
     `INSERT INTO interviews (case_person_id, symptomatic, onset_at, sampled_at, isolated_at, places, persons, notes, recorded_by, recorded_at, reported_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)

@@ -137,6 +137,13 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(status.body).toMatchObject({ colour: 'red', reasons: [{ code: 'closeContact', fact: { kind: 'contact', id: 2 } }] });
     });
 
+    it('refuses an interview naming a person or venue that does not exist, and records nothing', async () => {
+      const r = await srv.call('PUT', '/api/v1/cases/20/interview', { as: epi, body: { symptomatic: false, sampledAt: iso(at(6, 9)), persons: [{ personId: 999999, name: 'Nobody', lastContactAt: iso(at(5, 9)) }], places: [{ venueId: 888888, place: 'Nowhere', from: iso(at(5, 9)), to: iso(at(5, 10)) }] } });
+      expect(r.status).toBe(400);
+      expect(r.body.detail).toMatch(/person 999999, venue 888888/);
+      expect(await ctx.db.query('SELECT 1 FROM interviews WHERE case_person_id = 20')).toEqual([]);
+    });
+
     it('shared kitchen and bathroom: household and same floor close, the rest of the building secondary', async () => {
       await srv.call('PUT', '/api/v1/cases/20/interview', { as: epi, body: { symptomatic: false, sampledAt: iso(at(6, 9)), isolatedAt: iso(at(6, 18)) } });
       await srv.call('POST', '/api/v1/cases/20/trace', { as: epi });

@@ -4,7 +4,7 @@ import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -84,6 +84,13 @@ const STATUS_PAGES = [
   { page: 'checkpoints', href: '/checkpoints.html', label: 'nav.checkpoints', roles: ['city_command', 'district_command'] },
   { page: 'sentinel', href: '/sentinel.html', label: 'nav.sentinel', roles: ['venue_operator'] },
 ] as const;
+// The same for tracing and quarantine (src/tracing/routes.ts): interviews, contacts and chains for
+// epidemiologists and command; rooms and their allocation for command.
+const TRACING_PAGES = [
+  { page: 'interview', href: '/interview.html', label: 'nav.interview', roles: ['epidemiologist', 'city_command', 'district_command'] },
+  { page: 'chains', href: '/chains.html', label: 'nav.chains', roles: ['epidemiologist', 'city_command', 'district_command'] },
+  { page: 'quarantine', href: '/quarantine.html', label: 'nav.quarantine', roles: ['city_command', 'district_command'] },
+] as const;
 
 /** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads, a resident to their tests. */
 export function homeOf(role: string): string {
@@ -95,6 +102,7 @@ function renderNav(here: Here, role: string): void {
     h('a', { href, class: active ? 'nav-link active' : 'nav-link', id, 'aria-current': active ? 'page' : null }, label);
   const testing = TESTING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   const status = STATUS_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
+  const tracing = TRACING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
@@ -102,6 +110,8 @@ function renderNav(here: Here, role: string): void {
     ...testing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     ...(status.length ? [h('div', { class: 'nav-group' }, t('nav.status'))] : []),
     ...status.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
+    ...(tracing.length ? [h('div', { class: 'nav-group' }, t('nav.tracing'))] : []),
+    ...tracing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     h('div', { class: 'nav-group' }, t('nav.registry')),
     ...ENTITY_ORDER.filter((e) => mayRead(e, role)).map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
     h('div', { class: 'nav-foot' }, t('footer.audit')),
