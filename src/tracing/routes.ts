@@ -215,6 +215,35 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
   );
 
+  app.get<{ Querystring: { from?: string; to?: string } }>(
+    '/api/v1/tracing/timeliness',
+    {
+      config: { access: { roles: TRACERS } },
+      schema: { tags, summary: '四早: per district and day of the case report, the close contacts and the share in quarantine within 24 hours (ordered, and placed when the order is central)', querystring: { type: 'object', properties: { from: time, to: time } } },
+    },
+    async (req) => {
+      const p = caller(req);
+      const params: unknown[] = [req.query.from ?? '1970-01-01T00:00:00Z', req.query.to ?? '9999-01-01T00:00:00Z'];
+      const scope = p.districtId ? (params.push(p.districtId), `AND cp.district_id = $${params.length}`) : '';
+      const rows = await ctx.db.query<{ day: string; districtId: number | null; closeContacts: number; within24h: number }>(
+        `WITH pairs AS (
+           SELECT DISTINCT i.case_person_id, i.reported_at, cp.district_id, e.person_id
+             FROM interviews i JOIN persons cp ON cp.id = i.case_person_id
+             JOIN contact_exposures e ON e.case_person_id = i.case_person_id AND e.level = 'close' AND e.state <> 'dismissed' AND e.source_person_id = i.case_person_id
+            WHERE i.reported_at >= $1 AND i.reported_at < $2 ${scope})
+         SELECT to_char(pr.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day, pr.district_id AS "districtId",
+                count(*)::int AS "closeContacts",
+                count(*) FILTER (WHERE EXISTS (
+                  SELECT 1 FROM quarantine_orders o
+                   WHERE o.person_id = pr.person_id AND o.issued_at <= pr.reported_at + interval '24 hours'
+                     AND (o.central_until IS NULL OR EXISTS (SELECT 1 FROM quarantine_placements pl WHERE pl.order_id = o.id AND pl.placed_at <= pr.reported_at + interval '24 hours'))))::int AS "within24h"
+           FROM pairs pr GROUP BY 1, 2 ORDER BY 1, 2`,
+        params,
+      );
+      return { items: rows.map((r) => ({ ...r, share: r.closeContacts ? Math.round((1000 * r.within24h) / r.closeContacts) / 1000 : null })) };
+    },
+  );
+
   app.get(
     '/api/v1/quarantine/capacity',
     { config: { access: { roles: [...COMMAND, 'epidemiologist', 'facility_manager'] } }, schema: { tags, summary: 'Rooms per district: total, used, free, and the transfer queue with the longest wait (hours)' } },

@@ -120,6 +120,12 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(new Date(orders[0].ends_at)).toEqual(new Date(at(6, 20).getTime() + (close.centralDays + close.homeDays) * 86_400_000));
       expect(new Date(orders[1].last_exposure_at)).toEqual(at(5, 12));
       expect(orders[1].tests.map((t) => t.day)).toEqual([...close.pcrDays, ...close.homePcrDays.map((d) => close.centralDays + d)]);
+      // 四早: both close contacts were ordered at once, but central quarantine counts once they have a room.
+      const before = (await srv.call('GET', '/api/v1/tracing/timeliness', { as: epi })).body.items;
+      expect(before).toEqual([{ day: '2022-04-17', districtId: 1, closeContacts: 2, within24h: 0, share: 0 }]);
+      expect((await srv.call('POST', '/api/v1/quarantine/allocate', { as: city })).body).toEqual({ placed: 2, waiting: 0 });
+      const after = (await srv.call('GET', '/api/v1/tracing/timeliness', { as: epi })).body.items;
+      expect(after).toEqual([{ day: '2022-04-17', districtId: 1, closeContacts: 2, within24h: 2, share: 1 }]);
       // The investigator confirms the same-floor neighbour; the next run orders them as secondary.
       const items = (await srv.call('GET', '/api/v1/cases/1/contacts', { as: epi })).body.items;
       const neighbour = items.find((c: { personId: number }) => c.personId === 3).exposures[0].id;
