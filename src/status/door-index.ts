@@ -87,11 +87,14 @@ export class DoorIndex {
       this.grow(this.maxPersonId);
       await yieldNow();
     }
-    // Samplings of new tubes, and of tubes still open (persons are still being added to them).
+    // Samplings of new tubes, and of tubes still open (persons are still being added to them). Both read
+    // by key (ORDER BY id LIMIT, OFFSET 0 laterals): without fresh statistics the planner would hash-join
+    // every sample of the city once a second.
     for (;;) {
       const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
         `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
-           FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t JOIN samples s ON s.tube_id = t.id`,
+           FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t
+           CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
         [this.maxTubeId, CHUNK / 10],
       );
       if (r.last === null) break;
@@ -101,7 +104,8 @@ export class DoorIndex {
     }
     const [open] = await this.db.query<{ lines: string | null }>(
       `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines
-         FROM tubes t JOIN samples s ON s.tube_id = t.id WHERE t.closed_at IS NULL AND t.id > $1`,
+         FROM (SELECT id FROM tubes WHERE id > $1 AND closed_at IS NULL ORDER BY id LIMIT 10000) t
+         CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
       [this.maxTubeId - 10_000],
     );
     if (open.lines) this.sampled(open.lines);
