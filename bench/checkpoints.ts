@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { generateCity, loadCity } from '../src/sim/index.ts';
+import { generateCity } from '../src/sim/index.ts';
 import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
-import { progress } from '../src/core/progress.ts';
+import { progress, type Progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
 import { doorIndexFor, signVenueCode } from '../src/status/index.ts';
 import type { Db } from '../src/core/db.ts';
-import { benchContext, benchEngines, numberArg } from './lib.ts';
+import { benchContext, benchEngines, loadBenchCity, numberArg } from './lib.ts';
 
 const run = promisify(execFile);
 const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.mjs');
@@ -110,17 +110,8 @@ export default async function runBench(args: string[]): Promise<void> {
       const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY);
       const ctx = benchContext(db, now);
       try {
-        let bar = progress(`${engine.name}: loading a city of ${persons.toLocaleString('en')}`);
-        let current = '';
-        await loadCity(ctx, city, (entity, rows) => {
-          if (entity !== current) {
-            bar.done();
-            current = entity;
-            bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
-          }
-          bar.update(rows);
-        });
-        bar.done();
+        await loadBenchCity(engine.name, ctx, city);
+        let bar: Progress;
         await history(engine.name, db, { persons, venues: city.counts.venues, days, scansPerDay, rounds, now });
         bar = progress(`${engine.name}: statistics`);
         if (db.engine === 'pg') await db.exec('ANALYZE');

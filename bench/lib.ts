@@ -11,6 +11,8 @@ import { Clock } from '../src/core/clock.ts';
 import { PiiKeys } from '../src/core/pii.ts';
 import { loadConfig } from '../src/core/config.ts';
 import type { AppContext } from '../src/core/context.ts';
+import { progress } from '../src/core/progress.ts';
+import { loadCity, type City } from '../src/sim/index.ts';
 
 export interface BenchEngine {
   name: 'pglite' | 'pg';
@@ -111,4 +113,19 @@ export function rateLine(engine: string, what: string, rows: number, seconds: nu
 /** One result line: a duration beside its baseline duration, and their ratio. */
 export function timeLine(engine: string, what: string, seconds: number, baselineWhat: string, baselineSeconds: number, goal?: string): void {
   process.stdout.write(`${engine.padEnd(7)} ${what} ${fmt(seconds * 1000)} ms   ${baselineWhat} ${fmt(baselineSeconds * 1000)} ms   ratio ${(seconds / baselineSeconds).toFixed(2)}${goal ? `   (goal ${goal})` : ''}\n`);
+}
+
+/** Loads a generated city into the bench database, a progress bar per entity. */
+export async function loadBenchCity(engine: string, ctx: AppContext, city: City): Promise<void> {
+  let bar = progress(`${engine}: loading a city of ${city.counts.persons.toLocaleString('en')}`);
+  let current = '';
+  await loadCity(ctx, city, (entity, rows) => {
+    if (entity !== current) {
+      bar.done();
+      current = entity;
+      bar = progress(`${engine}: loading ${entity}`, city.counts[entity]);
+    }
+    bar.update(rows);
+  });
+  bar.done();
 }

@@ -3,11 +3,11 @@
 // the HTTP API (device batches), results applied from one lab CSV upload, and the full coverage report,
 // each beside a baseline from the same run (raw COPY of the same rows; the bare SQL anti-join of expected
 // persons and samples, which is what coverage would cost without its incremental mark).
-import { generateCity, loadCity } from '../src/sim/index.ts';
+import { generateCity } from '../src/sim/index.ts';
 import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
-import { progress } from '../src/core/progress.ts';
-import { benchContext, benchEngines, numberArg, rateLine, timed, timeLine } from './lib.ts';
+import { progress, type Progress } from '../src/core/progress.ts';
+import { benchContext, benchEngines, loadBenchCity, numberArg, rateLine, timed, timeLine } from './lib.ts';
 
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
@@ -16,17 +16,8 @@ export default async function run(args: string[]): Promise<void> {
     const db = await engine.open();
     try {
       const ctx = benchContext(db);
-      let bar = progress(`${engine.name}: loading a city of ${persons.toLocaleString('en')}`);
-      let current = '';
-      await loadCity(ctx, city, (entity, rows) => {
-        if (entity !== current) {
-          bar.done();
-          current = entity;
-          bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
-        }
-        bar.update(rows);
-      });
-      bar.done();
+      await loadBenchCity(engine.name, ctx, city);
+      let bar: Progress;
       await db.tx((q) => createUser(q, { username: 'bench', password: 'bench-password', role: 'city_command' }, new Date()));
       const app = await buildApp(ctx);
       // The server's background jobs run as they would in service (on PGlite, its statistics upkeep).

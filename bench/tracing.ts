@@ -3,11 +3,11 @@
 // million scans, busy venues far busier than quiet ones): one case's contacts (p50/p99 over 200 cases) and
 // all contacts of 1,000 cases, each beside a naive self-join of the scans table (same venue, within the
 // window, compared on the whole visit list rather than an index range) measured in the same run.
-import { generateCity, loadCity } from '../src/sim/index.ts';
-import { progress } from '../src/core/progress.ts';
+import { generateCity } from '../src/sim/index.ts';
+import { progress, type Progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
 import { traceCase } from '../src/tracing/index.ts';
-import { benchContext, benchEngines, numberArg, timed, timeLine } from './lib.ts';
+import { benchContext, benchEngines, loadBenchCity, numberArg, timed, timeLine } from './lib.ts';
 
 const DAY = 86_400_000;
 
@@ -22,17 +22,8 @@ export default async function run(args: string[]): Promise<void> {
     const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY);
     const ctx = benchContext(db, now);
     try {
-      let bar = progress(`${engine.name}: loading a city of ${persons.toLocaleString('en')}`);
-      let current = '';
-      await loadCity(ctx, city, (entity, rows) => {
-        if (entity !== current) {
-          bar.done();
-          current = entity;
-          bar = progress(`${engine.name}: loading ${entity}`, city.counts[entity]);
-        }
-        bar.update(rows);
-      });
-      bar.done();
+      await loadBenchCity(engine.name, ctx, city);
+      let bar: Progress;
       const start = new Date(now.getTime() - days * DAY);
       const total = days * scansPerDay;
       bar = progress(`${engine.name}: ${total.toLocaleString('en')} venue scans over ${days} days`, total);
