@@ -1,5 +1,6 @@
 // Real parts for tests: a fresh database on the engine under test (PGlite in memory, or a new database
 // on the PostgreSQL server named by CORDON_TEST_DATABASE_URL), and the real HTTP server on a free port.
+import { expect } from 'vitest';
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -106,4 +107,18 @@ export async function testServer(ctx: AppContext): Promise<TestServer> {
     },
     close: () => app.close(),
   };
+}
+
+/** Opens a tube, adds the persons one by one by personal code, and closes it; each step must succeed. */
+export async function sampleTube(srv: TestServer, as: Session, tube: Record<string, unknown>, codes: string[]): Promise<void> {
+  expect((await srv.call('POST', '/api/v1/tubes', { as, body: tube })).status).toBe(201);
+  for (const code of codes) expect((await srv.call('POST', `/api/v1/tubes/${tube.barcode}/samples`, { as, body: { person: code } })).status).toBe(201);
+  expect((await srv.call('POST', `/api/v1/tubes/${tube.barcode}/close`, { as })).status).toBe(200);
+}
+
+/** Uploads result lines (after the standard header) as a lab's CSV; the upload must be accepted. */
+export async function uploadResultsCsv(srv: TestServer, as: Session, labId: number, lines: string[]): Promise<Record<string, unknown>> {
+  const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as, body: ['barcode,result,ct_orf1ab,ct_n,resulted_at', ...lines].join('\n') + '\n', headers: { 'content-type': 'text/csv' } });
+  expect(r.status, r.text).toBe(200);
+  return r.body;
 }

@@ -6,7 +6,7 @@
 // is refused a second person. Screenshots go to /tmp/cordon-resident-*.png and /tmp/cordon-retest-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { testContext, testServer, type Session, type TestContext, type TestServer } from './harness.ts';
+import { sampleTube, testContext, testServer, uploadResultsCsv, type TestContext, type TestServer } from './harness.ts';
 import { buildWeb, CHROMIUM, haveBrowser, launchBrowser, signIn } from './browser.ts';
 import { createUser } from '../src/core/users.ts';
 import { generateCity, loadCity } from '../src/sim/index.ts';
@@ -60,11 +60,11 @@ describe.skipIf(!haveBrowser)('a resident and a pool retest in Chromium', () => 
     const lab = await srv.login(LAB.username, LAB.password);
 
     // Day 1: a single tube, negative. Day 2: a 10-in-1 pool with the resident, positive.
-    await sampleTube(sampler, { barcode: SINGLE, samplingPointId: pointId, group: 'sealed' }, [resident]);
-    await uploadCsv(lab, [`${SINGLE},negative,,,2022-05-10T12:00:00+08:00`]);
+    await sampleTube(srv, sampler, { barcode: SINGLE, samplingPointId: pointId, group: 'sealed' }, [resident].map((p) => p.code));
+    await uploadResultsCsv(srv, lab, labId, [`${SINGLE},negative,,,2022-05-10T12:00:00+08:00`]);
     ctx.clock.set(new Date('2022-05-11T01:00:00Z'), 0);
-    await sampleTube(sampler, { barcode: POOL, samplingPointId: pointId, group: 'controlled' }, [resident, ...others.slice(0, 9)]);
-    const report = await uploadCsv(lab, [`${POOL},positive,31.5,33.2,2022-05-11T12:00:00+08:00`]);
+    await sampleTube(srv, sampler, { barcode: POOL, samplingPointId: pointId, group: 'controlled' }, [resident, ...others.slice(0, 9)].map((p) => p.code));
+    const report = await uploadResultsCsv(srv, lab, labId, [`${POOL},positive,31.5,33.2,2022-05-11T12:00:00+08:00`]);
     expect(report).toMatchObject({ applied: 1, poolControls: 10 });
     ctx.clock.set(new Date('2022-05-11T06:00:00Z'), 0);
     [{ at: negativeSampledAt }] = await ctx.db.query<{ at: Date }>('SELECT s.sampled_at AS at FROM samples s JOIN tubes t ON t.id = s.tube_id WHERE t.barcode = $1', [SINGLE]);
@@ -76,17 +76,6 @@ describe.skipIf(!haveBrowser)('a resident and a pool retest in Chromium', () => 
     await srv?.close();
     await ctx?.close();
   });
-
-  async function sampleTube(as: Session, tube: Record<string, unknown>, persons: P[]): Promise<void> {
-    expect((await srv.call('POST', '/api/v1/tubes', { as, body: tube })).status).toBe(201);
-    for (const p of persons) expect((await srv.call('POST', `/api/v1/tubes/${tube.barcode}/samples`, { as, body: { person: p.code } })).status).toBe(201);
-    expect((await srv.call('POST', `/api/v1/tubes/${tube.barcode}/close`, { as })).status).toBe(200);
-  }
-  async function uploadCsv(as: Session, lines: string[]): Promise<Record<string, unknown>> {
-    const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as, body: ['barcode,result,ct_orf1ab,ct_n,resulted_at', ...lines].join('\n') + '\n', headers: { 'content-type': 'text/csv' } });
-    expect(r.status, r.text).toBe(200);
-    return r.body;
-  }
 
   describe('a resident on a phone', () => {
     let phone: BrowserContext;

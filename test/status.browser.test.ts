@@ -9,7 +9,7 @@
 // Screenshots go to /tmp/cordon-status-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { testContext, testServer, type Session, type TestContext, type TestServer } from './harness.ts';
+import { sampleTube, testContext, testServer, uploadResultsCsv, type TestContext, type TestServer } from './harness.ts';
 import { buildWeb, CHROMIUM, haveBrowser, launchBrowser, signIn } from './browser.ts';
 import { createUser } from '../src/core/users.ts';
 import { generateCity, loadCity } from '../src/sim/index.ts';
@@ -87,11 +87,11 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
     const lab = await srv.login(LAB.username, LAB.password);
 
     // Day 1: a negative single tube for the neighbour. Day 2: a 10-in-1 pool with the resident, positive.
-    await sampleTube(sampler, { barcode: 'STNEG001', samplingPointId: pointId, group: 'sealed' }, [greenP]);
-    await uploadCsv(lab, ['STNEG001,negative,,,2022-05-10T12:00:00+08:00']);
+    await sampleTube(srv, sampler, { barcode: 'STNEG001', samplingPointId: pointId, group: 'sealed' }, [greenP].map((p) => p.code));
+    await uploadResultsCsv(srv, lab, labId, ['STNEG001,negative,,,2022-05-10T12:00:00+08:00']);
     ctx.clock.set(new Date('2022-05-11T01:00:00Z'), 0);
-    await sampleTube(sampler, { barcode: POOL, samplingPointId: pointId, group: 'controlled' }, pool);
-    expect(await uploadCsv(lab, [`${POOL},positive,31.5,33.2,2022-05-11T12:00:00+08:00`])).toMatchObject({ applied: 1, poolControls: 10 });
+    await sampleTube(srv, sampler, { barcode: POOL, samplingPointId: pointId, group: 'controlled' }, pool.map((p) => p.code));
+    expect(await uploadResultsCsv(srv, lab, labId, [`${POOL},positive,31.5,33.2,2022-05-11T12:00:00+08:00`])).toMatchObject({ applied: 1, poolControls: 10 });
     ctx.clock.set(new Date('2022-05-11T06:00:00Z'), 0);
     [{ at: negativeSampledAt }] = await ctx.db.query<{ at: Date }>('SELECT s.sampled_at AS at FROM samples s JOIN tubes t ON t.id = s.tube_id WHERE t.barcode = $1', [
       'STNEG001',
@@ -103,17 +103,6 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
     await srv?.close();
     await ctx?.close();
   });
-
-  async function sampleTube(as: Session, tube: Record<string, unknown>, persons: P[]): Promise<void> {
-    expect((await srv.call('POST', '/api/v1/tubes', { as, body: tube })).status).toBe(201);
-    for (const p of persons) expect((await srv.call('POST', `/api/v1/tubes/${tube.barcode}/samples`, { as, body: { person: p.code } })).status).toBe(201);
-    expect((await srv.call('POST', `/api/v1/tubes/${tube.barcode}/close`, { as })).status).toBe(200);
-  }
-  async function uploadCsv(as: Session, lines: string[]): Promise<Record<string, unknown>> {
-    const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as, body: ['barcode,result,ct_orf1ab,ct_n,resulted_at', ...lines].join('\n') + '\n', headers: { 'content-type': 'text/csv' } });
-    expect(r.status, r.text).toBe(200);
-    return r.body;
-  }
   async function newPage(options: Parameters<Browser['newContext']>[0]): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ locale: 'zh-CN', ...options });
     const page = await context.newPage();
