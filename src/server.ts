@@ -15,6 +15,7 @@ import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
 import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
 import { refreshStatistics } from './core/maintenance.ts';
 import { tracingRoutes } from './tracing/index.ts';
+import { careUpkeep, casesRoutes } from './cases/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -46,6 +47,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
   venueCodeRoutes(app, ctx);
   statusRoutes(app, ctx);
   tracingRoutes(app, ctx);
+  casesRoutes(app, ctx);
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
   return app;
@@ -70,6 +72,8 @@ export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}
     { name: 'table statistics', everyMs: 60_000, run: statisticsWhenQuiet },
     { name: 'status upkeep', everyMs: 5_000, run: () => refreshDue(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync() },
+    // Positive findings become cases, and waiting cases get the beds that came free.
+    { name: 'care upkeep', everyMs: 5_000, run: () => careUpkeep(ctx.db, ctx.preset, ctx.clock.now()) },
   ];
   const running = new Set<string>();
   const timers = jobs.map((j) =>

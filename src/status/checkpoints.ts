@@ -6,6 +6,7 @@ import type { PiiKeys } from '../core/pii.ts';
 import { idNumberProblem } from '../core/pii.ts';
 import type { Preset } from '../core/presets.ts';
 import { badRequest, notFound } from '../core/errors.ts';
+import { distanceMetres } from '../core/geo.ts';
 import { entryDecision, type Colour, type EntryDecision, type EntryRule, type Reason } from './rules.ts';
 import { currentStatus } from './store.ts';
 import type { DoorIndex } from './door-index.ts';
@@ -123,15 +124,6 @@ export class ScanWriter {
       [col((r) => r.venueId), col((r) => r.personId), col((r) => r.scannedAt), col((r) => r.source), col((r) => r.deviceId), col((r) => r.lat), col((r) => r.lon), col((r) => r.distanceM), col((r) => r.far), col((r) => r.admitted), col((r) => r.colour)],
     );
   }
-}
-
-/** Great-circle distance in metres (the scanning device's reported position to the venue). */
-export function distanceMetres(a: { lat: number; lon: number }, b: { lat: number; lon: number }): number {
-  const rad = Math.PI / 180;
-  const dLat = (b.lat - a.lat) * rad;
-  const dLon = (b.lon - a.lon) * rad;
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * 6_371_000 * Math.asin(Math.sqrt(h));
 }
 
 export interface PersonAtDoor {

@@ -56,6 +56,13 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
   )) {
     of(r.person_id).contacts.push({ id: Number(r.person_id), level: r.level, lastExposureAt: new Date(r.last_exposure_at), releasedAt: r.released_at && new Date(r.released_at) });
   }
+  // Cases (cases capability): positive until discharged, then home monitoring.
+  for (const r of await q.query<{ id: number; person_id: number; classification: 'confirmed' | 'asymptomatic'; reported_at: Date; discharged_at: Date | null }>(
+    `SELECT id, person_id, classification, reported_at, discharged_at FROM cases WHERE person_id = ANY($1) AND state <> 'died'`,
+    [personIds],
+  )) {
+    of(r.person_id).cases.push({ id: Number(r.id), kind: r.classification, since: new Date(r.reported_at), dischargedAt: r.discharged_at && new Date(r.discharged_at) });
+  }
   for (const r of await q.query<{ id: number; person_id: number; colour: Colour; reason: string; requested_by: string; approved_by: string; approved_at: Date; expires_at: Date }>(
     `SELECT id, person_id, colour, reason, requested_by, approved_by, approved_at, expires_at FROM status_overrides
       WHERE person_id = ANY($1) AND approved_at IS NOT NULL`,

@@ -223,7 +223,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => {
       const p = caller(req);
-      const params: unknown[] = [req.query.from ?? '1970-01-01T00:00:00Z', req.query.to ?? '9999-01-01T00:00:00Z'];
+      const params: unknown[] = [req.query.from ?? '1970-01-01T00:00:00Z', req.query.to ?? '9999-01-01T00:00:00Z', ctx.preset.reporting.timeZone];
       const scope = p.districtId ? (params.push(p.districtId), `AND cp.district_id = $${params.length}`) : '';
       const rows = await ctx.db.query<{ day: string; districtId: number | null; closeContacts: number; within24h: number }>(
         `WITH pairs AS (
@@ -231,7 +231,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
              FROM interviews i JOIN persons cp ON cp.id = i.case_person_id
              JOIN contact_exposures e ON e.case_person_id = i.case_person_id AND e.level = 'close' AND e.state <> 'dismissed' AND e.source_person_id = i.case_person_id
             WHERE i.reported_at >= $1 AND i.reported_at < $2 ${scope})
-         SELECT to_char(pr.reported_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day, pr.district_id AS "districtId",
+         SELECT to_char(pr.reported_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, pr.district_id AS "districtId",
                 count(*)::int AS "closeContacts",
                 count(*) FILTER (WHERE EXISTS (
                   SELECT 1 FROM quarantine_orders o

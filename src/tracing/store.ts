@@ -5,6 +5,7 @@ import type { Preset } from '../core/presets.ts';
 import { presetLabel } from '../core/presets.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
+import { ownDistrictThenNearest } from '../core/geo.ts';
 import { homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type ContactLevel, type PersonExposure, type Resident, type Scan } from './rules.ts';
 
 const MINUTE = 60_000;
@@ -308,15 +309,14 @@ export async function allocateRooms(q: Queryable, now: Date): Promise<{ placed: 
   let left = 0;
   for (const members of groups.values()) {
     const m = members[0];
-    const free = sites.filter((s) => s.rooms - s.used >= members.length);
-    const dist = (s: { lon: number; lat: number }) => (m.lon === null || m.lat === null ? 0 : (s.lon - m.lon) ** 2 + ((s.lat - m.lat) * 1.2) ** 2);
-    const site = free.sort((a, b) => Number(b.district_id === m.district_id) - Number(a.district_id === m.district_id) || dist(a) - dist(b))[0];
+    const free = sites.filter((s) => s.rooms - s.used >= members.length).map((s) => ({ ...s, districtId: s.district_id }));
+    const site = ownDistrictThenNearest(free, { districtId: m.district_id, lon: m.lon, lat: m.lat })[0];
     if (!site) {
       left += members.length;
       continue;
     }
+    sites.find((s) => s.id === site.id)!.used += members.length;
     await q.query('UPDATE quarantine_placements SET facility_id = $2, placed_at = $3 WHERE id = ANY($1)', [members.map((x) => x.id), site.id, now]);
-    site.used += members.length;
     placed += members.length;
   }
   return { placed, waiting: left };
