@@ -1,6 +1,6 @@
 // The cordon command. Long jobs show progress on stderr; data and reports go to stdout.
 import { Command, Option } from 'commander';
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { ENTITIES, importCsv, type EntityName } from './registry/index.ts';
 import { generateCity, loadCity, writeCityCsv } from './sim/index.ts';
 import { seedDemo } from './sim/demo.ts';
 import { buildApp, startJobs } from './server.ts';
+import { estimateR, formatRtCsv, parseIncidenceCsv } from './command/index.ts';
 
 const program = new Command();
 program.name('cordon').description('Outbreak-response command platform for a city').showHelpAfterError();
@@ -186,6 +187,36 @@ program
     const id = await ctx.db.tx((q) => createUser(q, { username, password: password!, role: opts.role as Role, districtId: opts.district, streetId: opts.street, personId: opts.person }, new Date(), 'cli'));
     process.stdout.write(`user ${username} created (id ${id})\n`);
     await ctx.db.close();
+  });
+
+program
+  .command('rt')
+  .description('Rt by the method of Cori et al. (2013), as EpiEstim\'s estimate_R(method = "parametric_si"): weekly sliding windows, gamma prior mean 5 sd 5; CSV out')
+  .requiredOption('--input <file>', 'CSV with the header day,cases: one row per consecutive day (a number or YYYY-MM-DD), cases a whole number')
+  .requiredOption('--si-mean <days>', 'mean of the serial interval (> 1 day)')
+  .requiredOption('--si-sd <days>', 'standard deviation of the serial interval (> 0)')
+  .option('--growth', 'add growth_rate, growth_rate_low, growth_rate_high (per day, 95%) and doubling_time (days) from a Poisson log-linear fit of each window')
+  .action((opts: { input: string; siMean: string; siSd: string; growth?: boolean }) => {
+    // Bad input exits 1 with every problem named, file:line first, and nothing on stdout.
+    const bad = (lines: string[]): never => {
+      for (const l of lines) process.stderr.write(`${l}\n`);
+      process.exit(1);
+    };
+    const siMean = Number(opts.siMean);
+    const siSd = Number(opts.siSd);
+    if (!Number.isFinite(siMean) || siMean <= 1) bad([`cordon: --si-mean must be a number of days greater than 1 (the serial interval is at least one day), not "${opts.siMean}"`]);
+    if (!Number.isFinite(siSd) || siSd <= 0) bad([`cordon: --si-sd must be a number greater than 0, not "${opts.siSd}"`]);
+    let text = '';
+    try {
+      text = readFileSync(opts.input, 'utf8');
+    } catch (e) {
+      bad([`cordon: cannot read ${opts.input}: ${(e as Error).message}`]);
+    }
+    const parsed = parseIncidenceCsv(text);
+    if (parsed.problems.length) bad([...parsed.problems.map((p) => `${opts.input}:${p.line}: ${p.message}`), `cordon: no estimate: ${parsed.problems.length} problem(s) in ${opts.input}`]);
+    const result = estimateR(parsed.cases, { siMean, siSd });
+    for (const w of result.warnings) process.stderr.write(`cordon: warning: ${w}\n`);
+    process.stdout.write(formatRtCsv(result.windows, { growth: opts.growth }));
   });
 
 const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bench');

@@ -68,3 +68,43 @@ describe('cordon import', () => {
     }
   });
 });
+
+describe('cordon rt', () => {
+  // Flu2009 (EpiEstim's example data) and the first window of estimate_R(Flu2009$incidence, method = "parametric_si",
+  // config = make_config(list(mean_si = 2.6, std_si = 1.5))) as printed in mrc-ide/EpiEstim articles/short_demo.md
+  // and tests/testthat/_snaps/estimate_R.md (Example 3); src/command/rt.test.ts checks every window.
+  const flu = [1, 1, 0, 2, 5, 3, 3, 3, 6, 2, 5, 9, 13, 12, 13, 11, 12, 6, 6, 6, 3, 1, 0, 2, 0, 0, 0, 0, 2, 0, 2, 0];
+  const firstWindow = [2, 8, 1.7357977, 0.40913143, 1.0287437, 1.12193325, 1.4451981, 1.7037612, 1.99152, 2.4589724, 2.6247813];
+
+  it('writes one CSV row per weekly window, matching EpiEstim', async () => {
+    const file = path.join(tmpdir(), `cordon-rt-${process.pid}.csv`);
+    const day = (i: number) => new Date(Date.UTC(2009, 3, 27 + i)).toISOString().slice(0, 10); // from 2009-04-27
+    writeFileSync(file, 'day,cases\n' + flu.map((c, i) => `${day(i)},${c}\n`).join(''));
+    const r = await runCli(['rt', '--input', file, '--si-mean', '2.6', '--si-sd', '1.5'], {});
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('t_start,t_end,mean,std,q025,q05,q25,median,q75,q95,q975');
+    expect(lines).toHaveLength(26);
+    const first = lines[1].split(',').map(Number);
+    first.forEach((v, i) => expect(Math.abs(v - firstWindow[i])).toBeLessThan(1e-6));
+    expect(lines[25].split(',').slice(0, 2)).toEqual(['26', '32']);
+  });
+
+  it('exits 1 naming each bad line of the file', async () => {
+    const file = path.join(tmpdir(), `cordon-rt-bad-${process.pid}.csv`);
+    writeFileSync(file, 'day,cases\n1,4\n2,3\n3,-2\n4,many\n5,1\n5,1\n');
+    const r = await runCli(['rt', '--input', file, '--si-mean', '2.6', '--si-sd', '1.5'], {});
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${file}:4: cases "-2" is negative`);
+    expect(r.stderr).toContain(`${file}:5: cases "many" is not a whole number`);
+    expect(r.stderr).toContain(`${file}:7: day 5 does not come after day 5`);
+    expect(r.stderr).not.toContain(`${file}:2:`);
+    const noColumn = path.join(tmpdir(), `cordon-rt-nocol-${process.pid}.csv`);
+    writeFileSync(noColumn, 'day,count\n1,4\n');
+    const m = await runCli(['rt', '--input', noColumn, '--si-mean', '2.6', '--si-sd', '1.5'], {});
+    expect(m.code).toBe(1);
+    expect(m.stderr).toContain(`${noColumn}:1: missing column "cases"`);
+  });
+});
