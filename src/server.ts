@@ -16,6 +16,7 @@ import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './statu
 import { refreshStatistics } from './core/maintenance.ts';
 import { tracingRoutes } from './tracing/index.ts';
 import { careUpkeep, casesRoutes } from './cases/index.ts';
+import { supportRoutes } from './support/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -48,6 +49,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
   statusRoutes(app, ctx);
   tracingRoutes(app, ctx);
   casesRoutes(app, ctx);
+  supportRoutes(app, ctx);
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
   return app;
