@@ -16,6 +16,7 @@ import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './statu
 import { refreshStatistics } from './core/maintenance.ts';
 import { tracingRoutes } from './tracing/index.ts';
 import { careUpkeep, casesRoutes } from './cases/index.ts';
+import { commandRoutes, raiseCommandAlerts, refreshStats } from './command/index.ts';
 import { supportRoutes } from './support/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
@@ -49,6 +50,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
   statusRoutes(app, ctx);
   tracingRoutes(app, ctx);
   casesRoutes(app, ctx);
+  commandRoutes(app, ctx);
   supportRoutes(app, ctx);
 
   if (existsSync(webDist)) await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
@@ -76,6 +78,9 @@ export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}
     { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync() },
     // Positive findings become cases, and waiting cases get the beds that came free.
     { name: 'care upkeep', everyMs: 5_000, run: () => careUpkeep(ctx.db, ctx.preset, ctx.clock.now()) },
+    // The dashboard's daily figures, and the early-warning alerts read from the facts.
+    { name: 'daily figures', everyMs: 60_000, run: () => refreshStats(ctx.db, ctx.preset, ctx.clock.now()) },
+    { name: 'early warning', everyMs: 60_000, run: () => raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now()) },
   ];
   const running = new Set<string>();
   const timers = jobs.map((j) =>

@@ -106,6 +106,8 @@ export function riskFactors(p: Patient, preset: Preset, now: Date): RiskFactor[]
 export interface Triage {
   destination: Destination;
   severity: Severity;
+  /** What the registry said of the patient when triaged. */
+  patient: { age: number; vaccineDoses: number };
   reasons: string[];
   riskFactors: RiskFactor[];
   preset: string;
@@ -130,7 +132,7 @@ export function triage(p: Patient, severity: Severity, preset: Preset, now: Date
   } else if (factors.length) {
     reasons.push(`risk factors noted: ${factors.map((f) => f.value).join(', ')}`);
   }
-  return { destination, severity, reasons, riskFactors: factors, preset: label };
+  return { destination, severity, patient: { age: ageOn(p.birthDate, now), vaccineDoses: p.vaccineDoses }, reasons, riskFactors: factors, preset: label };
 }
 
 /** A PCR result of the patient's own (single) tube. A negative without Ct values counts as not detected. */

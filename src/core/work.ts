@@ -56,10 +56,21 @@ export interface NewAlert {
 
 /** Raises an alert unless one with the same key is already there; returns whether it is new. */
 export async function raiseAlert(q: Queryable, a: NewAlert, now: Date): Promise<boolean> {
+  return (await raiseAlerts(q, [a], now)) > 0;
+}
+
+/** Raises alerts (skipping those whose dedupeKey exists), in one statement; returns how many are new. */
+export async function raiseAlerts(q: Queryable, alerts: NewAlert[], now: Date): Promise<number> {
+  if (!alerts.length) return 0;
   const rows = await q.query(
     `INSERT INTO alerts (kind, severity, title, district_id, street_id, facts, assignee, dedupe_key, raised_at)
-     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-    [a.kind, a.severity, a.title, a.districtId ?? null, a.streetId ?? null, JSON.stringify(a.facts), a.assignee ?? null, a.dedupeKey, now],
+     SELECT a.kind, a.severity, a.title, a.district_id, a.street_id, a.facts, a.assignee, a.dedupe_key, $2
+       FROM jsonb_to_recordset($1::jsonb) AS a(kind text, severity text, title text, district_id int, street_id int, facts jsonb, assignee text, dedupe_key text)
+     ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+    [
+      JSON.stringify(alerts.map((a) => ({ kind: a.kind, severity: a.severity, title: a.title, district_id: a.districtId ?? null, street_id: a.streetId ?? null, facts: a.facts, assignee: a.assignee ?? null, dedupe_key: a.dedupeKey }))),
+      now,
+    ],
   );
-  return rows.length > 0;
+  return rows.length;
 }

@@ -6,7 +6,7 @@ import { caller } from '../core/http.ts';
 import { COMMAND, personInJurisdiction, type Role } from '../core/auth.ts';
 import { actorOf, appendAudit, audit } from '../core/audit.ts';
 import { notFound } from '../core/errors.ts';
-import { allocateRooms, decideExposure, issueOrders, overdueTests, recordInterview, releaseOrder, traceCase, type InterviewInput } from './store.ts';
+import { allocateRooms, quarantineTimeliness, decideExposure, issueOrders, overdueTests, recordInterview, releaseOrder, traceCase, type InterviewInput } from './store.ts';
 
 const tags = ['tracing'];
 const TRACERS: readonly Role[] = ['epidemiologist', ...COMMAND];
@@ -223,23 +223,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => {
       const p = caller(req);
-      const params: unknown[] = [req.query.from ?? '1970-01-01T00:00:00Z', req.query.to ?? '9999-01-01T00:00:00Z', ctx.preset.reporting.timeZone];
-      const scope = p.districtId ? (params.push(p.districtId), `AND cp.district_id = $${params.length}`) : '';
-      const rows = await ctx.db.query<{ day: string; districtId: number | null; closeContacts: number; within24h: number }>(
-        `WITH pairs AS (
-           SELECT DISTINCT i.case_person_id, i.reported_at, cp.district_id, e.person_id
-             FROM interviews i JOIN persons cp ON cp.id = i.case_person_id
-             JOIN contact_exposures e ON e.case_person_id = i.case_person_id AND e.level = 'close' AND e.state <> 'dismissed' AND e.source_person_id = i.case_person_id
-            WHERE i.reported_at >= $1 AND i.reported_at < $2 ${scope})
-         SELECT to_char(pr.reported_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, pr.district_id AS "districtId",
-                count(*)::int AS "closeContacts",
-                count(*) FILTER (WHERE EXISTS (
-                  SELECT 1 FROM quarantine_orders o
-                   WHERE o.person_id = pr.person_id AND o.issued_at <= pr.reported_at + interval '24 hours'
-                     AND (o.central_until IS NULL OR EXISTS (SELECT 1 FROM quarantine_placements pl WHERE pl.order_id = o.id AND pl.placed_at <= pr.reported_at + interval '24 hours'))))::int AS "within24h"
-           FROM pairs pr GROUP BY 1, 2 ORDER BY 1, 2`,
-        params,
-      );
+      const rows = await quarantineTimeliness(ctx.db, new Date(req.query.from ?? '1970-01-01T00:00:00Z'), new Date(req.query.to ?? '9999-01-01T00:00:00Z'), ctx.preset.reporting.timeZone, p.districtId);
       return { items: rows.map((r) => ({ ...r, share: r.closeContacts ? Math.round((1000 * r.within24h) / r.closeContacts) / 1000 : null })) };
     },
   );

@@ -321,3 +321,27 @@ export async function allocateRooms(q: Queryable, now: Date): Promise<{ placed: 
   }
   return { placed, waiting: left };
 }
+
+/**
+ * 四早: per district and local day of the case report, the close contacts and how many were in quarantine
+ * within 24 hours (ordered, and placed in a room when the order is central).
+ */
+export async function quarantineTimeliness(q: Queryable, from: Date, to: Date, timeZone: string, districtId: number | null = null): Promise<{ day: string; districtId: number | null; closeContacts: number; within24h: number }[]> {
+  const params: unknown[] = [from, to, timeZone];
+  const scope = districtId ? (params.push(districtId), `AND cp.district_id = $${params.length}`) : '';
+  return q.query(
+    `WITH pairs AS (
+       SELECT DISTINCT i.case_person_id, i.reported_at, cp.district_id, e.person_id
+         FROM interviews i JOIN persons cp ON cp.id = i.case_person_id
+         JOIN contact_exposures e ON e.case_person_id = i.case_person_id AND e.level = 'close' AND e.state <> 'dismissed' AND e.source_person_id = i.case_person_id
+        WHERE i.reported_at >= $1 AND i.reported_at < $2 ${scope})
+     SELECT to_char(pr.reported_at AT TIME ZONE $3, 'YYYY-MM-DD') AS day, pr.district_id AS "districtId",
+            count(*)::int AS "closeContacts",
+            count(*) FILTER (WHERE EXISTS (
+              SELECT 1 FROM quarantine_orders o
+               WHERE o.person_id = pr.person_id AND o.issued_at <= pr.reported_at + interval '24 hours'
+                 AND (o.central_until IS NULL OR EXISTS (SELECT 1 FROM quarantine_placements pl WHERE pl.order_id = o.id AND pl.placed_at <= pr.reported_at + interval '24 hours'))))::int AS "within24h"
+       FROM pairs pr GROUP BY 1, 2 ORDER BY 1, 2`,
+    params,
+  );
+}
