@@ -15,6 +15,7 @@ import { presetLabel } from './core/presets.ts';
 import { ENTITIES, importCsv, type EntityName } from './registry/index.ts';
 import { generateCity, loadCity, writeCityCsv } from './sim/index.ts';
 import { seedDemo } from './sim/demo.ts';
+import { seedOutbreak } from './sim/outbreak.ts';
 import { buildApp, startJobs } from './server.ts';
 import { estimateR, formatRtCsv, parseIncidenceCsv } from './command/index.ts';
 
@@ -42,9 +43,11 @@ program
     const ctx = await openPlatform(config);
     const where = config.databaseUrl ? 'PostgreSQL server (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`;
     process.stderr.write(`cordon: database ${where}; preset ${presetLabel(ctx.preset)}${ctx.migrated.length ? `; applied ${ctx.migrated.join(', ')}` : ''}\n`);
+    let freshDemo = false;
     if (opts.demo) {
       const [{ n }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM districts');
       if (n === 0) {
+        freshDemo = true;
         process.stderr.write(`cordon: empty database, loading a demo city of ${opts.demoPersons.toLocaleString('en')} persons\n`);
         let bar: ReturnType<typeof progress> | undefined;
         let current = '';
@@ -69,7 +72,7 @@ program
       }
     }
     const app = await buildApp(ctx, { logger: { level: config.logLevel === 'info' ? 'warn' : config.logLevel } });
-    const stopJobs = startJobs(ctx, (m) => app.log.error(m));
+    let stopJobs = () => {};
     const shutdown = async () => {
       stopJobs();
       await app.close();
@@ -81,6 +84,15 @@ program
     await app.listen({ port: config.port, host: config.host });
     const shown = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
     process.stdout.write(`cordon is running at http://${shown}:${config.port}/ (API docs at /api/docs; ready in ${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    if (freshDemo) {
+      // The demo outbreak of the last three weeks is recorded through the platform's own paths while the
+      // server already answers; the background jobs start once it is in, so that they do not stamp its
+      // facts with today's time.
+      const t0 = Date.now();
+      const r = await seedOutbreak(ctx, { onDay: (d, days, cases) => process.stderr.write(`cordon: demo outbreak, day ${d} of ${days}: ${cases} cases so far\n`) });
+      process.stderr.write(`cordon: demo outbreak recorded (${r.cases} cases, ${r.tubes} tubes) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+    }
+    stopJobs = startJobs(ctx, (m) => app.log.error(m));
   });
 
 program

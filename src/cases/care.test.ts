@@ -225,6 +225,14 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(status.body.colour).not.toBe('red');
       if (presetId === 'cn-2022-9th') expect(status.body.reasons.map((r: { code: string }) => r.code)).toContain('dischargedMonitoring');
       expect(await occupied()).toEqual(await held());
+      // A positive soon after the discharge is a re-positive of the same case, not a new case.
+      ctx.clock.set(at(10, 21), 0);
+      await single('D0003', 1, at(10, 9));
+      await uploadResultsCsv(srv, lab, 1, ['D0003,positive,33.0,34.0,2022-04-20T20:00:00Z']);
+      expect((await careUpkeep(ctx.db, ctx.preset, ctx.clock.now())).opened).toBe(0);
+      const after = await srv.call('GET', `/api/v1/care/cases/${c.id}`, { as: city });
+      expect(after.body.events.at(-1)).toMatchObject({ kind: 'finding', detail: { repositive: true } });
+      expect((await ctx.db.query('SELECT id FROM cases WHERE person_id = 1')).length).toBe(1);
     });
 
     it('refuses bad input and changes nothing', async () => {

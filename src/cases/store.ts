@@ -102,8 +102,21 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   const open = new Map(
     (await q.query<{ id: number; person_id: number }>(`SELECT id, person_id FROM cases WHERE person_id = ANY($1) AND state IN ${OPEN} ORDER BY id FOR UPDATE`, [persons])).map((r) => [Number(r.person_id), Number(r.id)]),
   );
+  // A positive within the preset's days after a discharge (or found before it) is a re-positive of that
+  // case, not a new one (rules.md 23).
+  const windowMs = preset.discharge.notRepositiveWithinDays * 86_400_000;
+  const discharged = new Map(
+    (await q.query<{ id: number; person_id: number; discharged_at: Date }>(
+      `SELECT DISTINCT ON (person_id) id, person_id, discharged_at FROM cases WHERE person_id = ANY($1) AND state = 'discharged' ORDER BY person_id, discharged_at DESC`,
+      [persons.filter((p) => !open.has(p))],
+    )).map((r) => [Number(r.person_id), { id: Number(r.id), at: new Date(r.discharged_at).getTime() }]),
+  );
+  const repositive = (c: NewCase) => {
+    const d = discharged.get(c.personId);
+    return d && c.reportedAt.getTime() - d.at <= windowMs ? d.id : null;
+  };
   const fresh = new Map<number, NewCase>();
-  for (const c of list) if (!open.has(c.personId) && !fresh.has(c.personId)) fresh.set(c.personId, c);
+  for (const c of list) if (!open.has(c.personId) && !fresh.has(c.personId) && repositive(c) === null) fresh.set(c.personId, c);
   const patients = await patientsOf(q, [...fresh.values()].map((c) => ({ personId: c.personId, at: c.reportedAt })));
   for (const id of fresh.keys()) if (!patients.has(id)) throw notFound(`Person ${id}`);
   const rows = [...fresh.values()].map((c) => {
@@ -142,8 +155,9 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   // Every other finding is an event of the person's case (open before, or opened just now).
   const out = list.map((c) => {
     const isNew = fresh.get(c.personId) === c;
-    const caseId = open.get(c.personId) ?? created.get(c.personId)!;
-    if (!isNew) events.push({ caseId, kind: 'finding', at: c.reportedAt, detail: { tubeId: c.findingTubeId ?? null, source: c.source } });
+    const earlier = open.has(c.personId) || created.has(c.personId) ? null : repositive(c);
+    const caseId = open.get(c.personId) ?? created.get(c.personId) ?? earlier!;
+    if (!isNew) events.push({ caseId, kind: 'finding', at: c.reportedAt, detail: { tubeId: c.findingTubeId ?? null, source: c.source, ...(earlier !== null ? { repositive: true } : {}) } });
     return { caseId, created: isNew };
   });
   await recordEvents(q, events, by);
