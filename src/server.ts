@@ -59,28 +59,31 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
 
 /** Periodic checks that raise alerts from the facts (overdue lab results ...). Returns a stop function. */
 export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}): () => void {
-  // Vacuuming a million-row table holds embedded PGlite's only thread for a second or more: it waits for a
-  // moment without requests (a lab upload, a sampling rush), but never more than ten minutes.
-  let deferredSince = 0;
-  const statisticsWhenQuiet = async () => {
-    const quiet = httpActivity.inFlight === 0 && Date.now() - httpActivity.lastAt > 2_000;
-    if (!quiet && (deferredSince === 0 || Date.now() - deferredSince < 600_000)) {
-      deferredSince ||= Date.now();
-      return;
-    }
-    deferredSince = 0;
-    await refreshStatistics(ctx.db);
+  // Embedded PGlite runs every query on the server's only thread: work that can wait (vacuuming a
+  // million-row table, the daily figures, the early-warning scan) waits for a moment without requests
+  // (a lab upload, a sampling rush), but never longer than `maxWaitMs`.
+  const whenQuiet = (maxWaitMs: number, run: () => Promise<unknown>) => {
+    let deferredSince = 0;
+    return async () => {
+      const quiet = httpActivity.inFlight === 0 && Date.now() - httpActivity.lastAt > 2_000;
+      if (!quiet && (deferredSince === 0 || Date.now() - deferredSince < maxWaitMs)) {
+        deferredSince ||= Date.now();
+        return;
+      }
+      deferredSince = 0;
+      await run();
+    };
   };
   const jobs = [
     { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
-    { name: 'table statistics', everyMs: 60_000, run: statisticsWhenQuiet },
+    { name: 'table statistics', everyMs: 60_000, run: whenQuiet(600_000, () => refreshStatistics(ctx.db)) },
     { name: 'status upkeep', everyMs: 5_000, run: () => refreshDue(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync() },
     // Positive findings become cases, and waiting cases get the beds that came free.
     { name: 'care upkeep', everyMs: 5_000, run: () => careUpkeep(ctx.db, ctx.preset, ctx.clock.now()) },
     // The dashboard's daily figures, and the early-warning alerts read from the facts.
-    { name: 'daily figures', everyMs: 60_000, run: () => refreshStats(ctx.db, ctx.preset, ctx.clock.now()) },
-    { name: 'early warning', everyMs: 60_000, run: () => raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now()) },
+    { name: 'daily figures', everyMs: 60_000, run: whenQuiet(120_000, () => refreshStats(ctx.db, ctx.preset, ctx.clock.now())) },
+    { name: 'early warning', everyMs: 60_000, run: whenQuiet(120_000, () => raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now())) },
   ];
   const running = new Set<string>();
   const timers = jobs.map((j) =>
