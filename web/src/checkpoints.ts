@@ -6,7 +6,7 @@
 import { api, ApiError } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
-import { boot, showError } from './shell.ts';
+import { actorName, boot, showError } from './shell.ts';
 import type { Colour, Reason } from '../../src/status/rules.ts';
 
 // GET /api/v1/status/overrides, /api/v1/status/appeals, /api/v1/checkpoints/usage (src/status/routes.ts).
@@ -310,12 +310,6 @@ function flash(text: string): void {
   message.dataset.kind = 'ok';
   message.textContent = text;
   message.hidden = false;
-}
-
-/** "user:12:alice" → "alice" (the server's actor names). */
-function actorName(actor: string): string {
-  const m = /^[a-z]+:\d+:(.*)$/.exec(actor);
-  return m ? m[1] : actor;
 }
 
 function when(iso: string): string {

@@ -19,6 +19,7 @@ declare module 'echarts/charts' {
   export const LinesChart: unknown;
   export const ScatterChart: unknown;
   export const BarChart: unknown;
+  export const LineChart: unknown;
 }
 declare module 'echarts/components' {
   export const GeoComponent: unknown;

@@ -4,7 +4,7 @@ import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -91,6 +91,9 @@ const TRACING_PAGES = [
   { page: 'chains', href: '/chains.html', label: 'nav.chains', roles: ['epidemiologist', 'city_command', 'district_command'] },
   { page: 'quarantine', href: '/quarantine.html', label: 'nav.quarantine', roles: ['city_command', 'district_command'] },
 ] as const;
+// The same for cases and care (src/cases/routes.ts): beds, the transfer queue and the cases for command, and
+// for a facility's staff their own patients.
+const CARE_PAGES = [{ page: 'care', href: '/care.html', label: 'nav.careCases', roles: ['facility_manager', 'city_command', 'district_command'] }] as const;
 
 /** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads, a resident to their tests. */
 export function homeOf(role: string): string {
@@ -103,6 +106,7 @@ function renderNav(here: Here, role: string): void {
   const testing = TESTING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   const status = STATUS_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   const tracing = TRACING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
+  const care = CARE_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
@@ -112,6 +116,8 @@ function renderNav(here: Here, role: string): void {
     ...status.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     ...(tracing.length ? [h('div', { class: 'nav-group' }, t('nav.tracing'))] : []),
     ...tracing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
+    ...(care.length ? [h('div', { class: 'nav-group' }, t('nav.care'))] : []),
+    ...care.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     h('div', { class: 'nav-group' }, t('nav.registry')),
     ...ENTITY_ORDER.filter((e) => mayRead(e, role)).map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
     h('div', { class: 'nav-foot' }, t('footer.audit')),
@@ -123,4 +129,10 @@ export function showError(target: HTMLElement, e: unknown): void {
   const text = e instanceof Error ? e.message : String(e);
   target.replaceChildren(h('strong', {}, t('error.title')), ' ', text);
   target.hidden = false;
+}
+
+/** "user:12:alice" → "alice" (the server's actor names); others (e.g. "system") as they are. */
+export function actorName(actor: string): string {
+  const m = /^[a-z]+:\d+:(.*)$/.exec(actor);
+  return m ? m[1] : actor;
 }
