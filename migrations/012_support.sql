@@ -61,7 +61,82 @@ CREATE INDEX support_requests_to_escalate ON support_requests (deadline_at) WHER
 CREATE INDEX support_requests_person ON support_requests (person_id, created_at);
 -- Times to answer over a window of days.
 CREATE INDEX support_requests_created ON support_requests (created_at);
+CREATE INDEX support_requests_street_created ON support_requests (street_id, created_at);
 CREATE INDEX support_requests_supplier ON support_requests (supplier_id) WHERE supplier_id IS NOT NULL;
+
+-- What the dashboard reads instead of counting 200,000 rows (as beds are counted on facilities): open
+-- requests per street and kind, and how many of them were escalated (past their deadline); times to answer
+-- and to serve as histograms per day filed, district and kind, in buckets of whole minutes under 10 and
+-- 5 % wide above (support_bucket). Kept by the statement triggers below, in the transaction of the change,
+-- so they cannot drift from the requests; requests are never deleted.
+CREATE TABLE support_tallies (
+  street_id int NOT NULL,
+  kind text NOT NULL,
+  district_id int,
+  open int NOT NULL,
+  escalated int NOT NULL,
+  PRIMARY KEY (street_id, kind)
+);
+CREATE TABLE support_time_histogram (
+  day date NOT NULL,
+  district_id int NOT NULL,
+  kind text NOT NULL,
+  what text NOT NULL CHECK (what IN ('filed', 'answer', 'done')),
+  bucket int NOT NULL,
+  n int NOT NULL,
+  PRIMARY KEY (day, district_id, kind, what, bucket)
+);
+
+-- Whole minutes under 10, then buckets 5 % wide: src/support/rules.ts bucketBounds reads them back.
+CREATE FUNCTION support_bucket(minutes double precision) RETURNS int LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN minutes < 10 THEN greatest(floor(minutes), 0)::int ELSE 10 + floor(ln(minutes / 10.0) / ln(1.05))::int END
+$$;
+
+CREATE FUNCTION support_requests_tally_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO support_tallies (street_id, kind, district_id, open, escalated)
+  SELECT coalesce(street_id, 0), kind, max(district_id), count(*) FILTER (WHERE status IN ('open', 'accepted', 'onTheWay')),
+         count(*) FILTER (WHERE status IN ('open', 'accepted', 'onTheWay') AND escalated_at IS NOT NULL)
+    FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (street_id, kind) DO UPDATE SET open = support_tallies.open + EXCLUDED.open, escalated = support_tallies.escalated + EXCLUDED.escalated;
+  INSERT INTO support_time_histogram (day, district_id, kind, what, bucket, n)
+  SELECT x.day, x.district_id, x.kind, x.what, x.bucket, count(*) FROM (
+    SELECT (created_at AT TIME ZONE 'UTC')::date AS day, coalesce(district_id, 0) AS district_id, kind, 'filed' AS what, 0 AS bucket FROM new_rows
+    UNION ALL
+    SELECT (created_at AT TIME ZONE 'UTC')::date, coalesce(district_id, 0), kind, 'answer', support_bucket(extract(epoch FROM answered_at - created_at) / 60) FROM new_rows WHERE answered_at IS NOT NULL
+    UNION ALL
+    SELECT (created_at AT TIME ZONE 'UTC')::date, coalesce(district_id, 0), kind, 'done', support_bucket(extract(epoch FROM done_at - created_at) / 60) FROM new_rows WHERE done_at IS NOT NULL
+  ) x GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (day, district_id, kind, what, bucket) DO UPDATE SET n = support_time_histogram.n + EXCLUDED.n;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER support_requests_tally_insert AFTER INSERT ON support_requests
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION support_requests_tally_insert();
+
+CREATE FUNCTION support_requests_tally_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO support_tallies (street_id, kind, district_id, open, escalated)
+  SELECT s, k, max(d), sum(o), sum(e) FROM (
+    SELECT coalesce(street_id, 0) AS s, kind AS k, district_id AS d, (status IN ('open', 'accepted', 'onTheWay'))::int AS o,
+           (status IN ('open', 'accepted', 'onTheWay') AND escalated_at IS NOT NULL)::int AS e FROM new_rows
+    UNION ALL
+    SELECT coalesce(street_id, 0), kind, district_id, -(status IN ('open', 'accepted', 'onTheWay'))::int,
+           -(status IN ('open', 'accepted', 'onTheWay') AND escalated_at IS NOT NULL)::int FROM old_rows
+  ) x GROUP BY s, k HAVING sum(o) <> 0 OR sum(e) <> 0 ORDER BY s, k
+  ON CONFLICT (street_id, kind) DO UPDATE SET open = support_tallies.open + EXCLUDED.open, escalated = support_tallies.escalated + EXCLUDED.escalated;
+  INSERT INTO support_time_histogram (day, district_id, kind, what, bucket, n)
+  SELECT x.day, x.district_id, x.kind, x.what, x.bucket, count(*) FROM (
+    SELECT (n.created_at AT TIME ZONE 'UTC')::date AS day, coalesce(n.district_id, 0) AS district_id, n.kind, 'answer' AS what, support_bucket(extract(epoch FROM n.answered_at - n.created_at) / 60) AS bucket
+      FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE o.answered_at IS NULL AND n.answered_at IS NOT NULL
+    UNION ALL
+    SELECT (n.created_at AT TIME ZONE 'UTC')::date, coalesce(n.district_id, 0), n.kind, 'done', support_bucket(extract(epoch FROM n.done_at - n.created_at) / 60)
+      FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE o.done_at IS NULL AND n.done_at IS NOT NULL
+  ) x GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (day, district_id, kind, what, bucket) DO UPDATE SET n = support_time_histogram.n + EXCLUDED.n;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER support_requests_tally_update AFTER UPDATE ON support_requests
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION support_requests_tally_update();
 
 CREATE TABLE support_request_events (
   id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,

@@ -1,11 +1,13 @@
 // What the command centre reads of livelihood: requests open and overdue by kind and by street, the time to
-// answer (and to serve) at p50 and p90, and the worst streets. Aggregated in SQL: one pass over the open
-// requests grouped by (kind, street), one over those filed in the window; JavaScript only adds up the few
-// hundred groups.
-import type { Queryable } from '../core/db.ts';
+// answer (and to serve) at p50 and p90, and the worst streets. Nothing here counts the requests themselves:
+// open and escalated requests per street and kind are tallied, and times are histograms per day, district
+// and kind, both kept by triggers in the transaction of each change (migrations/012_support.sql), as beds
+// are counted on facilities. Overdue = escalated + those past their deadline that the escalation job has
+// not reached yet (a short range of a partial index). A street's times come from its own requests.
+import type { Db } from '../core/db.ts';
 import type { Principal } from '../core/auth.ts';
-import { OPEN_SQL, reachSql } from './store.ts';
-import type { RequestKind } from './rules.ts';
+import { byIndex, OPEN_SQL, reachSql } from './store.ts';
+import { percentile, type RequestKind } from './rules.ts';
 
 export interface KindFigures {
   kind: RequestKind;
@@ -18,8 +20,6 @@ export interface StreetFigures {
   districtId: number | null;
   open: number;
   overdue: number;
-  /** The oldest deadline still open (the longest overdue when past). */
-  oldestDeadline: string | null;
   overdueByKind: Partial<Record<RequestKind, number>>;
 }
 export interface AnswerTimes {
@@ -27,7 +27,7 @@ export interface AnswerTimes {
   filed: number;
   answered: number;
   done: number;
-  /** Minutes from filing to the first answer (accepted, on the way, done or refused). */
+  /** Minutes from filing to the first answer (accepted, on the way, done or refused); within 2.5 % above 10 min. */
   answerP50: number | null;
   answerP90: number | null;
   /** Minutes from filing to done. */
@@ -35,44 +35,69 @@ export interface AnswerTimes {
   doneP90: number | null;
 }
 
-const minutes = (s: number | null) => (s === null || s === undefined ? null : Math.round(Number(s) / 6) / 10);
+type Bucket = { kind: RequestKind; what: 'filed' | 'answer' | 'done'; bucket: number; n: number };
 
-/** The dashboard figures over the caller's reach; times to answer over requests filed in the last `days` days. */
-export async function supportPicture(q: Queryable, p: Principal, now: Date, opts: { days?: number; worst?: number } = {}) {
+/** The dashboard figures over the caller's reach; times over requests filed on the last `days` days (UTC days, today included). */
+export async function supportPicture(q: Db, p: Principal, now: Date, opts: { days?: number; worst?: number } = {}) {
   const days = opts.days ?? 7;
-  const params: unknown[] = [now];
-  const reach = reachSql(p, 'r', params);
-  const groups = await q.query<{ kind: RequestKind; street_id: number | null; open: number; overdue: number; oldest: Date | null }>(
-    `SELECT r.kind, r.street_id, count(*)::int AS open, count(*) FILTER (WHERE r.deadline_at < $1)::int AS overdue, min(r.deadline_at) AS oldest
-       FROM support_requests r WHERE r.status IN ${OPEN_SQL} AND ${reach} GROUP BY r.kind, r.street_id`,
-    params,
-  );
-  const tParams: unknown[] = [now, new Date(now.getTime() - days * 86_400_000)];
-  const tReach = reachSql(p, 'r', tParams);
-  const times = await q.query<{ kind: RequestKind | null; filed: number; answered: number; done: number; a: number[] | null; d: number[] | null }>(
-    `SELECT r.kind, count(*)::int AS filed, count(r.answered_at)::int AS answered, count(r.done_at)::int AS done,
-            percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY extract(epoch FROM r.answered_at - r.created_at)) FILTER (WHERE r.answered_at IS NOT NULL) AS a,
-            percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY extract(epoch FROM r.done_at - r.created_at)) FILTER (WHERE r.done_at IS NOT NULL) AS d
-       FROM support_requests r WHERE r.created_at >= $2 AND r.created_at <= $1 AND ${tReach} GROUP BY ROLLUP (r.kind)`,
+  const scope = p.streetId ? { col: 'street_id', id: p.streetId } : p.districtId ? { col: 'district_id', id: p.districtId } : null;
+  const tParams: unknown[] = [];
+  const tallies = await q.query<{ street_id: number; district_id: number | null; kind: RequestKind; open: number; escalated: number }>(
+    `SELECT t.street_id, t.district_id, t.kind, t.open, t.escalated FROM support_tallies t WHERE t.open > 0${scope ? ` AND t.${scope.col} = $${tParams.push(scope.id)}` : ''}`,
     tParams,
   );
+  const lParams: unknown[] = [now];
+  const late = await byIndex(q, (t) =>
+    t.query<{ street_id: number; kind: RequestKind; n: number }>(
+      `SELECT coalesce(r.street_id, 0) AS street_id, r.kind, count(*)::int AS n FROM support_requests r
+        WHERE r.status IN ${OPEN_SQL} AND r.escalated_at IS NULL AND r.deadline_at < $1 AND ${reachSql(p, 'r', lParams)} GROUP BY 1, 2`,
+      lParams,
+    ),
+  );
+  const sinceDay = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const today = now.toISOString().slice(0, 10);
+  const histogram = p.streetId
+    ? await q.query<Bucket>(
+        `SELECT r.kind, x.what, x.bucket, count(*)::int AS n FROM support_requests r
+           CROSS JOIN LATERAL (VALUES ('filed', 0),
+                                      ('answer', CASE WHEN r.answered_at IS NOT NULL THEN support_bucket(extract(epoch FROM r.answered_at - r.created_at) / 60) END),
+                                      ('done', CASE WHEN r.done_at IS NOT NULL THEN support_bucket(extract(epoch FROM r.done_at - r.created_at) / 60) END)) x(what, bucket)
+          WHERE r.street_id = $1 AND r.created_at >= ($2::date::timestamp AT TIME ZONE 'UTC') AND r.created_at < (($3::date + 1)::timestamp AT TIME ZONE 'UTC') AND x.bucket IS NOT NULL
+          GROUP BY 1, 2, 3`,
+        [p.streetId, sinceDay, today],
+      )
+    : await q.query<Bucket>(
+        `SELECT h.kind, h.what, h.bucket, sum(h.n)::int AS n FROM support_time_histogram h
+          WHERE h.day BETWEEN $1::date AND $2::date${p.districtId ? ' AND h.district_id = $3' : ''} GROUP BY 1, 2, 3`,
+        p.districtId ? [sinceDay, today, p.districtId] : [sinceDay, today],
+      );
 
   const byKind = new Map<RequestKind, KindFigures>();
-  const byStreet = new Map<number | null, StreetFigures>();
-  for (const g of groups) {
-    const k = byKind.get(g.kind) ?? { kind: g.kind, open: 0, overdue: 0 };
-    k.open += g.open;
-    k.overdue += g.overdue;
-    byKind.set(g.kind, k);
-    const s = byStreet.get(g.street_id) ?? { streetId: g.street_id, name: null, districtId: null, open: 0, overdue: 0, oldestDeadline: null, overdueByKind: {} };
-    s.open += g.open;
-    s.overdue += g.overdue;
-    const oldest = g.oldest ? new Date(g.oldest).toISOString() : null;
-    if (oldest && (!s.oldestDeadline || oldest < s.oldestDeadline)) s.oldestDeadline = oldest;
-    if (g.overdue) s.overdueByKind[g.kind] = g.overdue;
-    byStreet.set(g.street_id, s);
+  const byStreet = new Map<number, StreetFigures>();
+  const street = (id: number, districtId: number | null) => {
+    let s = byStreet.get(id);
+    if (!s) byStreet.set(id, (s = { streetId: id || null, name: null, districtId, open: 0, overdue: 0, overdueByKind: {} }));
+    return s;
+  };
+  const kind = (k: RequestKind) => {
+    let f = byKind.get(k);
+    if (!f) byKind.set(k, (f = { kind: k, open: 0, overdue: 0 }));
+    return f;
+  };
+  const addOverdue = (s: StreetFigures, k: RequestKind, n: number) => {
+    if (!n) return;
+    s.overdue += n;
+    s.overdueByKind[k] = (s.overdueByKind[k] ?? 0) + n;
+    kind(k).overdue += n;
+  };
+  for (const t of tallies) {
+    const s = street(t.street_id, t.district_id);
+    s.open += t.open;
+    kind(t.kind).open += t.open;
+    addOverdue(s, t.kind, t.escalated);
   }
-  const streetIds = [...byStreet.keys()].filter((id): id is number => id !== null);
+  for (const l of late) addOverdue(street(l.street_id, null), l.kind, l.n);
+  const streetIds = [...byStreet.keys()].filter((id) => id !== 0);
   if (streetIds.length) {
     for (const s of await q.query<{ id: number; name: string; district_id: number }>('SELECT id, name, district_id FROM streets WHERE id = ANY($1)', [streetIds])) {
       const f = byStreet.get(s.id)!;
@@ -81,21 +106,18 @@ export async function supportPicture(q: Queryable, p: Principal, now: Date, opts
     }
   }
   const streets = [...byStreet.values()].sort((a, b) => b.overdue - a.overdue || b.open - a.open || (a.streetId ?? 0) - (b.streetId ?? 0));
-  const answerTimes: AnswerTimes[] = times
-    .map((t) => ({
-      kind: t.kind ?? ('all' as const),
-      filed: t.filed,
-      answered: t.answered,
-      done: t.done,
-      answerP50: minutes(t.a?.[0] ?? null),
-      answerP90: minutes(t.a?.[1] ?? null),
-      doneP50: minutes(t.d?.[0] ?? null),
-      doneP90: minutes(t.d?.[1] ?? null),
-    }))
-    .sort((a, b) => (a.kind === 'all' ? -1 : b.kind === 'all' ? 1 : a.kind.localeCompare(b.kind)));
   const kinds = [...byKind.values()].sort((a, b) => b.overdue - a.overdue || b.open - a.open);
   const total = kinds.reduce((t, k) => ({ open: t.open + k.open, overdue: t.overdue + k.overdue }), { open: 0, overdue: 0 });
-  if (!answerTimes.length) answerTimes.push({ kind: 'all', filed: 0, answered: 0, done: 0, answerP50: null, answerP90: null, doneP50: null, doneP90: null });
+
+  const times = (rows: Bucket[], k: RequestKind | 'all'): AnswerTimes => {
+    const of = (what: Bucket['what']) => rows.filter((r) => r.what === what);
+    const sum = (what: Bucket['what']) => of(what).reduce((s, r) => s + r.n, 0);
+    // The same bucket of different kinds adds up for 'all'.
+    const merged = (what: Bucket['what']) => [...of(what).reduce((m, r) => m.set(r.bucket, (m.get(r.bucket) ?? 0) + r.n), new Map<number, number>())].map(([bucket, n]) => ({ bucket, n }));
+    return { kind: k, filed: sum('filed'), answered: sum('answer'), done: sum('done'), answerP50: percentile(merged('answer'), 0.5), answerP90: percentile(merged('answer'), 0.9), doneP50: percentile(merged('done'), 0.5), doneP90: percentile(merged('done'), 0.9) };
+  };
+  const kindsFiled = [...new Set(histogram.map((h) => h.kind))].sort();
+  const answerTimes = [times(histogram, 'all'), ...kindsFiled.map((k) => times(histogram.filter((h) => h.kind === k), k))];
   return {
     asOf: now.toISOString(),
     days,

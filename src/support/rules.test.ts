@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPreset, type Preset } from '../core/presets.ts';
 import {
-  assertMedicalNeverGated, bookingProblems, dispatchDecision, doseProblems, escalation, isOverdue, localTime, REQUEST_KINDS, requestProblems, terms, transition, vaccinationState, type Colour,
+  assertMedicalNeverGated, bookingProblems, bucketBounds, dispatchDecision, percentile, doseProblems, escalation, isOverdue, localTime, REQUEST_KINDS, requestProblems, terms, transition, vaccinationState, type Colour,
 } from './rules.ts';
 
 const presets = [loadPreset('shanghai-2022-05'), loadPreset('cn-2022-9th')];
@@ -130,5 +130,29 @@ describe('vaccination', () => {
     const early = vaccinationState([coronavac(1, '2022-04-01')], p, '2022-04-12');
     expect(bookingProblems(point, ten, early, 0, p, T0).problems[0]).toMatch(/due from 2022-04-22/);
     expect(bookingProblems({ ...point, opens: '00:00', closes: '23:59' }, new Date('2022-04-13T15:00:00Z'), due, 0, p, T0).problems).toEqual([]);
+  });
+});
+
+describe('times to answer', () => {
+  // The SQL bucket (migrations/012_support.sql support_bucket), restated to check the bounds read it back.
+  const sqlBucket = (m: number) => (m < 10 ? Math.max(Math.floor(m), 0) : 10 + Math.floor(Math.log(m / 10) / Math.log(1.05)));
+
+  it('reads buckets back: whole minutes under 10, then within 2.5 % of the exact value', () => {
+    for (const m of [0, 1, 9.99, 10, 11, 40, 59.5, 120, 1439, 4320, 20160]) {
+      const b = bucketBounds(sqlBucket(m));
+      expect(m).toBeGreaterThanOrEqual(b.from - 1e-9);
+      expect(m).toBeLessThan(b.to + 1e-9);
+      const value = percentile([{ bucket: sqlBucket(m), n: 1 }], 0.5)!;
+      if (m < 10) expect(value).toBe(Math.floor(m));
+      else expect(Math.abs(value - m) / m).toBeLessThan(0.026);
+    }
+  });
+
+  it('takes the nearest rank', () => {
+    const h = [1, 2, 3, 4, 5, 6, 7, 8, 9, 9].map((m) => ({ bucket: m, n: 1 }));
+    expect(percentile(h, 0.5)).toBe(5);
+    expect(percentile(h, 0.9)).toBe(9);
+    expect(percentile([], 0.5)).toBeNull();
+    expect(percentile([{ bucket: 3, n: 99 }, { bucket: 200, n: 1 }], 0.9)).toBe(3);
   });
 });

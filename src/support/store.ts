@@ -10,6 +10,20 @@ import { dispatchDecision, escalation, OPEN_STATUSES, requestProblems, terms, tr
 
 export const OPEN_SQL = `(${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
+/**
+ * Runs fn in a transaction whose planner walks indexes only (no sequential or bitmap heap scans). The queue
+ * and the count of the not yet escalated are ordered walks of partial indexes; without this their plans
+ * would follow table statistics, which PGlite never gathers by itself and which mislead both engines here
+ * (a fresh table looks empty; an analyzed one hides how few rows the partial index holds).
+ */
+export function byIndex<T>(db: Db, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  return db.tx(async (q) => {
+    await q.query('SET LOCAL enable_seqscan = off');
+    await q.query('SET LOCAL enable_bitmapscan = off');
+    return fn(q);
+  });
+}
+
 /** A SQL condition keeping requests (or rounds, complaints: any alias with person_id, district_id, street_id) in the caller's reach. */
 export function reachSql(p: Principal, alias: string, params: unknown[]): string {
   if (p.role === 'resident') return `${alias}.person_id = $${params.push(p.personId ?? -1)}`;
@@ -228,25 +242,26 @@ export interface QueueItem {
   escalatedAt: string | null;
   colour: Colour;
   precautions: string[];
+  feedback: 'confirmed' | 'complaint' | null;
 }
 
 const queueColumns = `r.id, r.person_id AS "personId", p.name, p.phone, r.kind, r.medical, r.priority, r.status, r.details, r.prescription_days AS "prescriptionDays",
   r.district_id AS "districtId", r.street_id AS "streetId", r.compound_id AS "compoundId", c.name AS compound, r.team,
   r.created_at AS "createdAt", r.deadline_at AS "deadlineAt", r.deadline_at < $1 AS overdue,
   floor(extract(epoch FROM (r.deadline_at - $1::timestamptz)) / 60)::int AS "minutesLeft", r.escalated_at AS "escalatedAt",
-  r.dispatch ->> 'colour' AS colour, ARRAY(SELECT jsonb_array_elements_text(r.dispatch -> 'precautions')) AS precautions`;
+  r.dispatch ->> 'colour' AS colour, ARRAY(SELECT jsonb_array_elements_text(r.dispatch -> 'precautions')) AS precautions, r.feedback`;
 
 /**
  * Requests still to be served in the caller's reach, emergencies first and then the nearest deadline
  * (`overdueOnly`: those past it). Each priority is walked on its own partial index, so the answer takes
  * `limit` index entries per priority however many requests are open.
  */
-export async function requestQueue(q: Queryable, p: Principal, preset: Preset, now: Date, opts: { overdueOnly?: boolean; limit?: number } = {}): Promise<QueueItem[]> {
+export async function requestQueue(db: Db, p: Principal, preset: Preset, now: Date, opts: { overdueOnly?: boolean; limit?: number } = {}): Promise<QueueItem[]> {
   const limit = opts.limit ?? 100;
   const priorities = [...new Set(Object.values(preset.support.priority as Record<string, number>))].sort((a, b) => a - b);
   const params: unknown[] = [now, limit, priorities];
   const reach = reachSql(p, 'r', params);
-  const rows = await q.query<QueueItem>(
+  const rows = await byIndex(db, (q) => q.query<QueueItem>(
     `SELECT ${queueColumns}
        FROM unnest($3::int[]) AS k(priority)
        CROSS JOIN LATERAL (SELECT r.* FROM support_requests r
@@ -255,7 +270,7 @@ export async function requestQueue(q: Queryable, p: Principal, preset: Preset, n
        JOIN persons p ON p.id = r.person_id LEFT JOIN compounds c ON c.id = r.compound_id
       ORDER BY r.priority, r.deadline_at, r.id LIMIT $2`,
     params,
-  );
+  ));
   return rows.map((r) => ({ ...r, id: Number(r.id), createdAt: iso(r.createdAt)!, deadlineAt: iso(r.deadlineAt)!, escalatedAt: iso(r.escalatedAt) }));
 }
 
