@@ -29,6 +29,7 @@ export default defineConfig({
         interview: resolve(web, 'interview.html'),
         chains: resolve(web, 'chains.html'),
         quarantine: resolve(web, 'quarantine.html'),
+        support: resolve(web, 'support.html'),
         care: resolve(web, 'care.html'),
       },
     },

@@ -13,6 +13,8 @@ import { loadConfig } from '../src/core/config.ts';
 import type { AppContext } from '../src/core/context.ts';
 import { progress } from '../src/core/progress.ts';
 import { loadCity, type City } from '../src/sim/index.ts';
+import { buildApp } from '../src/server.ts';
+import { createUser } from '../src/core/users.ts';
 
 export interface BenchEngine {
   name: 'pglite' | 'pg';
@@ -128,4 +130,25 @@ export async function loadBenchCity(engine: string, ctx: AppContext, city: City)
     bar.update(rows);
   });
   bar.done();
+}
+
+/** The app on a free port with a signed-in city command user 'bench': its URL and session cookie, a JSON GET, and close(). */
+export async function benchServer(ctx: AppContext): Promise<{ url: string; cookie: string; get(path: string): Promise<any>; close(): Promise<void> }> {
+  await ctx.db.tx((q) => createUser(q, { username: 'bench', password: 'bench-password', role: 'city_command' }, ctx.clock.now()));
+  const app = await buildApp(ctx);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  const login = await fetch(url + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench-password' }) });
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+  return {
+    url,
+    cookie,
+    async get(path) {
+      const r = await fetch(url + path, { headers: { cookie } });
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${(await r.text()).slice(0, 500)}`);
+      return r.json();
+    },
+    close: () => app.close(),
+  };
 }

@@ -31,3 +31,15 @@ export async function signIn(page: Page, baseUrl: string, pagePath: string, user
   await page.click('#login-submit');
   await page.waitForURL((u) => u.pathname + u.search === pagePath);
 }
+
+/** The share of a chart's canvas (inside `selector`) that has been drawn on: 0 when nothing is. */
+export async function canvasInk(page: Page, selector: string): Promise<number> {
+  return page.evaluate((sel) => {
+    const c = document.querySelector<HTMLCanvasElement>(`${sel} canvas`);
+    if (!c || !c.width || !c.height) return 0;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return n / (d.length / 4);
+  }, selector);
+}

@@ -1,10 +1,10 @@
 // The frame of every signed-in page: header (product, user and role, language, sign out) and navigation.
-import { api, me, toLogin, type Principal } from './api.ts';
+import { api, ApiError, me, toLogin, type Principal } from './api.ts';
 import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' } | { page: 'support' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -95,6 +95,10 @@ const TRACING_PAGES = [
 // for a facility's staff their own patients.
 const CARE_PAGES = [{ page: 'care', href: '/care.html', label: 'nav.careCases', roles: ['facility_manager', 'city_command', 'district_command'] }] as const;
 
+// The same for livelihood (src/support/routes.ts): the request queue for a street's workers and command, with the
+// figures and vaccination coverage; a resident's own requests.
+const SUPPORT_PAGES = [{ page: 'support', href: '/support.html', label: 'nav.support', roles: ['street_worker', 'city_command', 'district_command', 'resident'] }] as const;
+
 /** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads, a resident to their tests. */
 export function homeOf(role: string): string {
   return role === 'sampler' ? '/sampler.html' : role === 'lab' ? '/lab.html' : role === 'resident' ? '/resident.html' : '/';
@@ -107,6 +111,7 @@ function renderNav(here: Here, role: string): void {
   const status = STATUS_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   const tracing = TRACING_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   const care = CARE_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
+  const support = SUPPORT_PAGES.filter((p) => (p.roles as readonly string[]).includes(role));
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
@@ -118,10 +123,26 @@ function renderNav(here: Here, role: string): void {
     ...tracing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     ...(care.length ? [h('div', { class: 'nav-group' }, t('nav.care'))] : []),
     ...care.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
+    ...(support.length ? [h('div', { class: 'nav-group' }, t('nav.livelihood'))] : []),
+    ...support.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     h('div', { class: 'nav-group' }, t('nav.registry')),
     ...ENTITY_ORDER.filter((e) => mayRead(e, role)).map((e) => link(`/registry.html?entity=${e}`, t(`entity.${e}` as Key), here.page === 'registry' && here.entity === e, `nav-${e}`)),
     h('div', { class: 'nav-foot' }, t('footer.audit')),
   );
+}
+
+/** Runs a load with `busy` marked aria-busy; a problem goes to the page's `message` (a 401 back to sign-in). */
+export async function guarded(message: HTMLElement, busy: HTMLElement, fn: () => Promise<void>): Promise<void> {
+  busy.setAttribute('aria-busy', 'true');
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) location.reload();
+    showError(message, e);
+    if (e instanceof ApiError) message.dataset.status = String(e.status);
+  } finally {
+    busy.setAttribute('aria-busy', 'false');
+  }
 }
 
 /** Shows an error (the problem+json detail) in a page's message area. */
