@@ -202,8 +202,11 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/support/suppliers/:id',
     { config: { access: { roles: HANDLERS } }, schema: { tags, summary: "A supplier's record: deliveries, complaints by kind, the latest complaints", params: idParams } },
     async (req) => {
-      const [s] = await supplierRecords(ctx.db, caller(req).districtId, req.params.id);
+      const p = caller(req);
+      const [s] = await supplierRecords(ctx.db, p.districtId, req.params.id);
       if (!s) throw notFound(`Supplier ${req.params.id}`);
+      // The complaints name requests and households: reading them is audited.
+      await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'supplier', entityId: req.params.id }], now());
       return { ...s, latest: await supplierComplaints(ctx.db, req.params.id) };
     },
   );
