@@ -31,6 +31,8 @@ export default defineConfig({
         quarantine: resolve(web, 'quarantine.html'),
         support: resolve(web, 'support.html'),
         care: resolve(web, 'care.html'),
+        dashboard: resolve(web, 'dashboard.html'),
+        bulletin: resolve(web, 'bulletin.html'),
       },
     },
   },

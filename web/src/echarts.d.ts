@@ -19,6 +19,7 @@ declare module 'echarts/charts' {
   export const LinesChart: unknown;
   export const ScatterChart: unknown;
   export const BarChart: unknown;
+  export const GaugeChart: unknown;
   export const LineChart: unknown;
 }
 declare module 'echarts/components' {
@@ -27,6 +28,7 @@ declare module 'echarts/components' {
   export const VisualMapComponent: unknown;
   export const GridComponent: unknown;
   export const LegendComponent: unknown;
+  export const MarkLineComponent: unknown;
 }
 declare module 'echarts/renderers' {
   export const CanvasRenderer: unknown;

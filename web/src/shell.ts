@@ -4,7 +4,7 @@ import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' } | { page: 'support' };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' } | { page: 'support' } | { page: 'dashboard' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -99,6 +99,9 @@ const CARE_PAGES = [{ page: 'care', href: '/care.html', label: 'nav.careCases', 
 // figures and vaccination coverage; a resident's own requests.
 const SUPPORT_PAGES = [{ page: 'support', href: '/support.html', label: 'nav.support', roles: ['street_worker', 'city_command', 'district_command', 'resident'] }] as const;
 
+// The command centre (src/command/routes.ts): the dashboard for command. The daily bulletin is public (everyone).
+const COMMAND_PAGES = [{ page: 'dashboard', href: '/dashboard.html', label: 'nav.dashboard', roles: ['city_command', 'district_command'] }] as const;
+
 /** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads, a resident to their tests. */
 export function homeOf(role: string): string {
   return role === 'sampler' ? '/sampler.html' : role === 'lab' ? '/lab.html' : role === 'resident' ? '/resident.html' : '/';
@@ -115,6 +118,8 @@ function renderNav(here: Here, role: string): void {
   byId('sidebar').replaceChildren(
     h('div', { class: 'nav-group' }, t('nav.command')),
     link('/', t('nav.map'), here.page === 'map', 'nav-map'),
+    ...COMMAND_PAGES.filter((p) => (p.roles as readonly string[]).includes(role)).map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
+    link('/bulletin.html', t('nav.bulletin'), false, 'nav-bulletin'),
     ...(testing.length ? [h('div', { class: 'nav-group' }, t('nav.testing'))] : []),
     ...testing.map((p) => link(p.href, t(p.label), here.page === p.page, `nav-${p.page}`)),
     ...(status.length ? [h('div', { class: 'nav-group' }, t('nav.status'))] : []),
