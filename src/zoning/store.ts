@@ -1,0 +1,941 @@
+// Zoning in storage: the facts the rules read (each compound's cases and screening days, digested into one
+// short text per compound), the daily history of every compound's zone and epidemic-free state computed by
+// the pure rules (rules.ts), the free areas of each day, the counts per district, each case's level and
+// district clearance. The server's job (zoningUpkeep) keeps it all up to date every minute:
+//
+// - New cases arrive through zoning_inbox (a trigger on cases), new lab results by id; the compounds they
+//   touch get their facts rebuilt and their zones recomputed from the first day touched.
+// - Each new local day is computed for every compound. A change of preset or of the registry (compounds,
+//   their people, their adjacency) recomputes the whole history.
+// - Embedded PGlite pays dearly for every row it hands to JavaScript: bulk reads come back as one text
+//   (string_agg) and bulk writes go in by COPY. The compounds, their adjacency and their parsed facts stay
+//   in the server's memory between runs (a day of 70,000 compounds would otherwise spend most of its time
+//   reading them again), checked against the versions zoning_state and zoning_registry keep.
+import { csvField, type Db, type Queryable } from '../core/db.ts';
+import { presetLabel, type Preset } from '../core/presets.ts';
+import { classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreas, zoneHistory, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
+
+/** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
+export function localDay(at: Date, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+export const addDays = (day: string, n: number): string => dayText(dayNumber(day) + n);
+
+/** One text out of a query whose single row has a column `t` (empty when nothing was aggregated). */
+async function text(q: Queryable, sql: string, params: unknown[] = []): Promise<string> {
+  const [row] = await q.query<{ t: string | null }>(sql, params);
+  return row?.t ?? '';
+}
+
+const split = (s: string, sep: string): string[] => (s === '' ? [] : s.split(sep));
+
+export interface Place extends CompoundPlace {
+  population: number;
+}
+
+// ---- what stays in memory ----
+
+interface Memory {
+  /** zoning_registry.version the places were read at. */
+  registry: number;
+  all: Place[];
+  adjacency: [number, number][];
+  /** zoning_state.facts_version the facts were read at (-1: not read). */
+  factsVersion: number;
+  facts: Map<number, CompoundFacts>;
+}
+
+const memories = new WeakMap<Db, Memory>();
+
+async function registryVersion(q: Queryable): Promise<number> {
+  return Number((await q.query<{ version: number }>('SELECT version FROM zoning_registry'))[0].version);
+}
+
+/** The compounds and their adjacency as of `version`: from memory, or read again. */
+async function placesOf(db: Db, q: Queryable, version: number): Promise<Memory> {
+  const m = memories.get(db);
+  if (m && m.registry === version) return m;
+  const compounds = await text(q, `SELECT string_agg(id || ',' || street_id || ',' || district_id || ',' || population, ';' ORDER BY id) AS t FROM compounds`);
+  const edges = await text(q, `SELECT string_agg(compound_id || ',' || neighbor_id, ';') AS t FROM compound_adjacency`);
+  const fresh: Memory = {
+    registry: version,
+    all: split(compounds, ';').map((e) => {
+      const [id, streetId, districtId, population] = e.split(',').map(Number);
+      return { id, streetId, districtId, population };
+    }),
+    adjacency: split(edges, ';').map((e) => {
+      const i = e.indexOf(',');
+      return [Number(e.slice(0, i)), Number(e.slice(i + 1))];
+    }),
+    factsVersion: -1,
+    facts: new Map(),
+  };
+  memories.set(db, fresh);
+  return fresh;
+}
+
+/** Every compound's facts as of `version`: from memory, or read again. */
+async function factsOf(q: Queryable, m: Memory, version: number): Promise<Map<number, CompoundFacts>> {
+  if (m.factsVersion !== version) {
+    m.facts = await readFacts(q, null);
+    m.factsVersion = version;
+  }
+  return m.facts;
+}
+
+// ---- facts ----
+
+const EMPTY: CompoundFacts = { cases: [], screenings: [] };
+
+/**
+ * A compound's facts from its digest in zone_facts (see migrations/011_zoning.sql). Only the all-negative
+ * screening days are kept: they are the only ones the rules count (rules.ts, clearOf).
+ */
+export function parseFacts(cases: string, screenings: string): CompoundFacts {
+  const f: CompoundFacts = { cases: [], screenings: [] };
+  for (const e of split(cases, ';')) {
+    const [d, id, b] = e.split(',');
+    f.cases.push({ id: Number(id), day: dayText(Number(d)), buildingId: b ? Number(b) : null });
+  }
+  for (const e of split(screenings, ';')) if (e.endsWith(',1')) f.screenings.push({ day: dayText(Number(e.slice(0, e.length - 2))), allNegative: true });
+  return f;
+}
+
+async function readFacts(q: Queryable, ids: number[] | null): Promise<Map<number, CompoundFacts>> {
+  const t = await text(q, `SELECT string_agg(compound_id || '|' || cases || '|' || screenings, E'\\n') AS t FROM zone_facts ${ids ? 'WHERE compound_id = ANY($1::int[])' : ''}`, ids ? [ids] : []);
+  const out = new Map<number, CompoundFacts>();
+  for (const line of split(t, '\n')) {
+    const [id, cases, screenings] = line.split('|');
+    const f = parseFacts(cases, screenings);
+    if (f.cases.length || f.screenings.length) out.set(Number(id), f);
+  }
+  return out;
+}
+
+/** The facts of one compound as the rules read them (its cases and all-negative screening days). */
+export async function compoundFacts(q: Queryable, compoundId: number): Promise<CompoundFacts> {
+  return (await readFacts(q, [compoundId])).get(compoundId) ?? EMPTY;
+}
+
+/**
+ * Rebuilds the digests of the compounds given (all when null) from the cases and the screening days. Of
+ * each compound's day only the cases the rules look at are kept: the last (it is the reason shown) and the
+ * first of each building (the building rule keeps that case).
+ */
+async function rebuildFacts(q: Queryable, ids: number[] | null, tz: string): Promise<void> {
+  const sql = `
+    WITH c AS (
+      SELECT compound_id, (reported_at AT TIME ZONE $1)::date - date '1970-01-01' AS day, id, building_id FROM cases
+       WHERE ${ids ? 'compound_id = ANY($2::int[])' : 'compound_id IS NOT NULL'}
+    ), k AS (
+      (SELECT DISTINCT ON (compound_id, day, building_id) compound_id, day, id, building_id FROM c ORDER BY compound_id, day, building_id, id)
+      UNION
+      (SELECT DISTINCT ON (compound_id, day) compound_id, day, id, building_id FROM c ORDER BY compound_id, day, id DESC)
+    ), kc AS (
+      SELECT compound_id, string_agg(day || ',' || id || ',' || coalesce(building_id::text, ''), ';' ORDER BY day, id) AS cases FROM k GROUP BY compound_id
+    ), ks AS (
+      SELECT compound_id, string_agg((day - date '1970-01-01') || ',' || CASE WHEN all_negative THEN '1' ELSE '0' END, ';' ORDER BY day) AS screenings
+        FROM compound_screenings ${ids ? 'WHERE compound_id = ANY($2::int[])' : ''} GROUP BY compound_id
+    )
+    INSERT INTO zone_facts (compound_id, cases, screenings)
+    SELECT coalesce(kc.compound_id, ks.compound_id), coalesce(kc.cases, ''), coalesce(ks.screenings, '') FROM kc FULL JOIN ks ON ks.compound_id = kc.compound_id`;
+  if (ids) await q.query('DELETE FROM zone_facts WHERE compound_id = ANY($1::int[])', [ids]);
+  else await q.query('DELETE FROM zone_facts');
+  await q.query(sql, ids ? [tz, ids] : [tz]);
+}
+
+/**
+ * Takes the lab results after `afterId` into the compounds' screening days, and returns the compounds
+ * whose screening days changed with the first day changed. A day is screened when a resulted tube holds a
+ * resident sampled that day, all negative while every such tube is negative: both only move one way, so
+ * reading a result twice changes nothing.
+ */
+async function takeResults(q: Queryable, afterId: number, tz: string): Promise<Map<number, number>> {
+  const changed = await text(
+    q,
+    `WITH x AS (
+       INSERT INTO compound_screenings (compound_id, day, all_negative)
+       SELECT p.compound_id, (s.sampled_at AT TIME ZONE $2)::date, bool_and(r.verdict = 'negative')
+         FROM lab_results r JOIN samples s ON s.tube_id = r.tube_id JOIN persons p ON p.id = s.person_id
+        WHERE r.id > $1::bigint AND r.state = 'applied' AND p.compound_id IS NOT NULL
+        GROUP BY 1, 2
+       ON CONFLICT (compound_id, day) DO UPDATE SET all_negative = false WHERE compound_screenings.all_negative AND NOT EXCLUDED.all_negative
+       RETURNING compound_id, day
+     )
+     SELECT string_agg(compound_id || ',' || (day - date '1970-01-01'), ';') AS t FROM (SELECT compound_id, min(day) AS day FROM x GROUP BY 1) m`,
+    [afterId, tz],
+  );
+  return firstDays(changed);
+}
+
+/** Conflicts resolved since `since` put another result of a tube in force: its compounds' days are taken again from all their tubes. */
+async function takeResolutions(q: Queryable, since: Date | null, tz: string): Promise<{ changed: Map<number, number>; last: Date | null }> {
+  const [last] = await q.query<{ at: Date | null }>(`SELECT max(resolved_at) AS at FROM result_resolutions`);
+  if (!last?.at || (since && new Date(last.at) <= since)) return { changed: new Map(), last: since };
+  const params = [since ?? new Date(0), tz];
+  const pairs = `SELECT DISTINCT p.compound_id, (s.sampled_at AT TIME ZONE $2)::date AS day
+                   FROM result_resolutions x JOIN lab_results r ON r.id = x.conflict_id JOIN samples s ON s.tube_id = r.tube_id JOIN persons p ON p.id = s.person_id
+                  WHERE x.resolved_at > $1 AND p.compound_id IS NOT NULL`;
+  const changed = await text(q, `SELECT string_agg(compound_id || ',' || (day - date '1970-01-01'), ';') AS t FROM (SELECT compound_id, min(day) AS day FROM (${pairs}) x GROUP BY 1) m`, params);
+  await q.query(`DELETE FROM compound_screenings c USING (${pairs}) x WHERE c.compound_id = x.compound_id AND c.day = x.day`, params);
+  await q.query(
+    `INSERT INTO compound_screenings (compound_id, day, all_negative)
+     SELECT x.compound_id, x.day, bool_and(r.verdict = 'negative')
+       FROM (${pairs}) x JOIN persons p ON p.compound_id = x.compound_id
+       JOIN samples s ON s.person_id = p.id AND s.sampled_at >= (x.day::timestamp AT TIME ZONE $2) AND s.sampled_at < ((x.day + 1)::timestamp AT TIME ZONE $2)
+       JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied'
+      GROUP BY 1, 2`,
+    params,
+  );
+  return { changed: firstDays(changed), last: new Date(last.at) };
+}
+
+/** "compound,day;..." (day numbers) as compound -> first day. */
+function firstDays(t: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const e of split(t, ';')) {
+    const [c, d] = e.split(',').map(Number);
+    out.set(c, Math.min(d, out.get(c) ?? Infinity));
+  }
+  return out;
+}
+
+function mergeFirstDays(into: Map<number, number>, from: Map<number, number>): void {
+  for (const [c, d] of from) into.set(c, Math.min(d, into.get(c) ?? Infinity));
+}
+
+// ---- zones ----
+
+/** The rules' texts by number (zone_rules), numbering new ones as they appear. */
+class RuleIds {
+  private readonly added: { id: number; rule: string }[] = [];
+  private constructor(private readonly ids: Map<string, number>) {}
+
+  static async load(q: Queryable): Promise<RuleIds> {
+    const rows = await q.query<{ id: number; rule: string }>('SELECT id, rule FROM zone_rules');
+    return new RuleIds(new Map(rows.map((r) => [r.rule, r.id])));
+  }
+
+  id(rule: string): number {
+    let id = this.ids.get(rule);
+    if (id === undefined) {
+      id = this.ids.size + 1;
+      this.ids.set(rule, id);
+      this.added.push({ id, rule });
+    }
+    return id;
+  }
+
+  async save(q: Queryable): Promise<void> {
+    if (!this.added.length) return;
+    await q.query(`INSERT INTO zone_rules (id, rule) SELECT id, rule FROM jsonb_to_recordset($1::jsonb) AS x(id smallint, rule text)`, [JSON.stringify(this.added)]);
+    this.added.length = 0;
+  }
+}
+
+const ZONE_COLUMNS = ['day', 'compound_id', 'zone', 'since', 'clock_from', 'rule', 'last_case_id', 'last_case_day', 'next_on', 'next_zone', 'next_rule', 'next_screening_on', 'sealed_buildings', 'free', 'free_since', 'free_on', 'free_area'];
+
+export interface ZoneProgress {
+  (step: string, done: number, total?: number): void;
+}
+
+interface Computation {
+  preset: Preset;
+  all: Place[];
+  adjacency: [number, number][];
+  facts: Map<number, CompoundFacts>;
+  /** The compounds to compute: all of them, or those whose facts changed. */
+  subset: Place[];
+  from: number;
+  to: number;
+  progress?: ZoneProgress;
+}
+
+/**
+ * Computes the zones of `subset` for the days `from`..`to` (day numbers) and writes them, with the free
+ * areas of those days (the other compounds' epidemic-free state read from storage), the streets and
+ * districts wholly free and the counts per district. Returns the zone rows written.
+ */
+async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise<number> {
+  const { preset, all, subset, from, to, progress } = c;
+  const days = to - from + 1;
+  const n = subset.length;
+  const whole = n === all.length;
+  const dayTexts = Array.from({ length: days }, (_, d) => dayText(from + d));
+  const [first, last] = [dayTexts[0], dayTexts[days - 1]];
+
+  // Epidemic-free, compound by compound and day by day (day numbers, -1: none); one computation per day
+  // serves every compound without facts.
+  const free = new Uint8Array(n * days);
+  const freeSince = new Int32Array(n * days).fill(-1);
+  const freeOn = new Int32Array(n * days).fill(-1);
+  const emptyFree: EpidemicFree[] = dayTexts.map((d) => epidemicFree(EMPTY, preset, d));
+  progress?.('epidemic-free compounds', 0, n);
+  for (let i = 0; i < n; i++) {
+    const f = c.facts.get(subset[i].id);
+    for (let d = 0; d < days; d++) {
+      const e = f ? epidemicFree(f, preset, dayTexts[d]) : emptyFree[d];
+      const k = i * days + d;
+      if (e.free) free[k] = 1;
+      if (e.since) freeSince[k] = dayNumber(e.since);
+      if (e.freeOn) freeOn[k] = dayNumber(e.freeOn);
+    }
+    if (i % 10_000 === 0) progress?.('epidemic-free compounds', i, n);
+  }
+
+  // The free areas of each day over every compound: those computed now, and the others as stored.
+  const inSubset = new Set(subset.map((p) => p.id));
+  const stored: Map<number, number>[] = dayTexts.map(() => new Map());
+  if (!whole) {
+    const t = await text(q, `SELECT string_agg((day - date '1970-01-01') || ',' || compound_id || ',' || coalesce(free_area, 0), ';') AS t FROM compound_zones WHERE day BETWEEN $1 AND $2 AND free`, [first, last]);
+    for (const e of split(t, ';')) {
+      const [d, id, area] = e.split(',').map(Number);
+      if (!inSubset.has(id)) stored[d - from].set(id, area);
+    }
+  }
+  progress?.('free areas', 0, days);
+  const people = new Map(all.map((p) => [p.id, p.population]));
+  const areaOf: Map<number, number>[] = [];
+  const areaRows: string[] = [];
+  const placeRows: string[] = [];
+  const moved: { day: string; ids: number[]; areas: number[] }[] = [];
+  for (let d = 0; d < days; d++) {
+    const freeSet = new Set<number>(stored[d].keys());
+    for (let i = 0; i < n; i++) if (free[i * days + d]) freeSet.add(subset[i].id);
+    const a = freeAreas(all, c.adjacency, freeSet, preset);
+    const m = new Map<number, number>();
+    for (const area of a.areas) {
+      // An area is named by its smallest compound (freeAreas lists each area's compounds in id order).
+      let sum = 0;
+      for (const x of area) {
+        m.set(x, area[0]);
+        sum += people.get(x) ?? 0;
+      }
+      areaRows.push(`${dayTexts[d]},${area[0]},${area.length},${sum}\n`);
+    }
+    for (const s of a.streets) placeRows.push(`${dayTexts[d]},street,${s}\n`);
+    for (const s of a.districts) placeRows.push(`${dayTexts[d]},district,${s}\n`);
+    areaOf.push(m);
+    // Compounds not recomputed whose area changed name (areas joined or split).
+    const change = { day: dayTexts[d], ids: [] as number[], areas: [] as number[] };
+    for (const [id, area] of stored[d]) {
+      if (m.get(id) !== area) {
+        change.ids.push(id);
+        change.areas.push(m.get(id) ?? 0);
+      }
+    }
+    if (change.ids.length) moved.push(change);
+    progress?.('free areas', d + 1, days);
+  }
+
+  // The zones, compound by compound, written as they are computed; counted per district when all are.
+  const counts = new Map<string, { compounds: number; people: number; free: number }>();
+  const emptyHistory = zoneHistory(EMPTY, preset, first, last);
+  const date = (x: number) => (x < 0 ? '' : dayText(x));
+  const line = (z: ZoneDay, id: number, k: number, d: number): string => {
+    const mv = z.moves;
+    const lc = z.reason.lastCase;
+    const buildings = z.sealedBuildings.length ? csvField(JSON.stringify(z.sealedBuildings)) : '';
+    return `${z.day},${id},${z.zone},${z.since ?? ''},${z.clockFrom ?? ''},${rules.id(z.reason.rule)},${lc ? lc.id : ''},${lc ? lc.day : ''},${mv ? mv.on : ''},${mv ? mv.to : ''},${mv ? rules.id(mv.rule) : ''},${mv?.ifAllNegativeScreeningOn ?? ''},${buildings},${free[k] ? 't' : 'f'},${date(freeSince[k])},${date(freeOn[k])},${areaOf[d].get(id) ?? ''}\n`;
+  };
+  function* chunks(): Generator<string> {
+    let parts: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = subset[i];
+      const f = c.facts.get(p.id);
+      const history = f ? zoneHistory(f, preset, first, last) : emptyHistory;
+      for (let d = 0; d < days; d++) {
+        const k = i * days + d;
+        parts.push(line(history[d], p.id, k, d));
+        if (whole) {
+          const key = `${dayTexts[d]},${p.districtId},${history[d].zone}`;
+          const t = counts.get(key);
+          if (t) {
+            t.compounds++;
+            t.people += p.population;
+            t.free += free[k];
+          } else counts.set(key, { compounds: 1, people: p.population, free: free[k] });
+        }
+      }
+      if (parts.length >= 20_000) {
+        yield parts.join('');
+        parts = [];
+        progress?.('compound zones', i + 1, n);
+      }
+    }
+    if (parts.length) yield parts.join('');
+    progress?.('compound zones', n, n);
+  }
+  if (whole) await q.query('DELETE FROM compound_zones WHERE day BETWEEN $1 AND $2', [first, last]);
+  else await q.query('DELETE FROM compound_zones WHERE day BETWEEN $1 AND $2 AND compound_id = ANY($3::int[])', [first, last, subset.map((p) => p.id)]);
+  progress?.('compound zones', 0, n);
+  const written = await q.copyCsv('compound_zones', ZONE_COLUMNS, chunks());
+  await rules.save(q);
+  for (const m of moved) {
+    await q.query(`UPDATE compound_zones z SET free_area = nullif(x.area, 0) FROM unnest($2::int[], $3::int[]) AS x(id, area) WHERE z.day = $1 AND z.compound_id = x.id`, [m.day, m.ids, m.areas]);
+  }
+
+  progress?.('areas and counts', 0);
+  for (const table of ['free_areas', 'free_places', 'zone_counts']) await q.query(`DELETE FROM ${table} WHERE day BETWEEN $1 AND $2`, [first, last]);
+  if (areaRows.length) await q.copyCsv('free_areas', ['day', 'area_id', 'compounds', 'people'], chunked(areaRows));
+  if (placeRows.length) await q.copyCsv('free_places', ['day', 'kind', 'place_id'], chunked(placeRows));
+  if (whole) {
+    const rows = [...counts].map(([key, t]) => `${key},${t.compounds},${t.people},${t.free}\n`);
+    if (rows.length) await q.copyCsv('zone_counts', ['day', 'district_id', 'zone', 'compounds', 'people', 'free_compounds'], chunked(rows));
+  } else {
+    await q.query(
+      `INSERT INTO zone_counts (day, district_id, zone, compounds, people, free_compounds)
+       SELECT z.day, c.district_id, z.zone, count(*), coalesce(sum(c.population), 0), count(*) FILTER (WHERE z.free)
+         FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE z.day BETWEEN $1 AND $2 GROUP BY 1, 2, 3`,
+      [first, last],
+    );
+  }
+  return written;
+}
+
+function* chunked(lines: string[], size = 50_000): Generator<string> {
+  for (let i = 0; i < lines.length; i += size) yield lines.slice(i, i + size).join('');
+}
+
+// ---- case levels and clearance ----
+
+interface LevelRow {
+  id: number;
+  compoundId: number | null;
+  districtId: number | null;
+  buildingId: number | null;
+  day: string;
+  orderId: number | null;
+  siteId: number | null;
+  poolTubeId: number | null;
+  zone: string | null;
+  since: string | null;
+  lastCaseId: number | null;
+  earlierCaseId: number | null;
+  sealedBuildings: { buildingId: number; caseId: number; releasedOn: string }[] | null;
+}
+
+/**
+ * What decides the level of each case that has none yet (those given, or all when null): the control it was
+ * found under (cases.found_under), its compound's zone at the end of the day before, the buildings then kept
+ * sealed, and the first case of the compound reported earlier the same day.
+ */
+async function levelRows(q: Queryable, caseIds: number[] | null, tz: string): Promise<LevelRow[]> {
+  if (caseIds && !caseIds.length) return [];
+  const fields = [
+    'c.id',
+    'c.compound_id',
+    'c.district_id',
+    'c.building_id',
+    `to_char(d.day, 'YYYY-MM-DD')`,
+    `c.found_under->>'quarantineOrderId'`,
+    `c.found_under->>'quarantineSiteId'`,
+    `c.found_under->>'poolControlTubeId'`,
+    'z.zone',
+    `to_char(z.since, 'YYYY-MM-DD')`,
+    'z.last_case_id',
+    `(SELECT e.id FROM cases e WHERE e.compound_id = c.compound_id AND e.reported_at < c.reported_at AND e.reported_at >= (d.day::timestamp AT TIME ZONE $2) ORDER BY e.reported_at, e.id LIMIT 1)`,
+    // Last: the JSON holds no '|'.
+    'z.sealed_buildings',
+  ];
+  const t = await text(
+    q,
+    `SELECT string_agg(${fields.map((x) => `coalesce((${x})::text, '')`).join(` || '|' || `)}, E'\\n') AS t
+       FROM cases c CROSS JOIN LATERAL (SELECT (c.reported_at AT TIME ZONE $2)::date AS day) d
+       LEFT JOIN compound_zones z ON z.day = d.day - 1 AND z.compound_id = c.compound_id
+      WHERE ${caseIds ? 'c.id = ANY($1::bigint[])' : '$1::bigint[] IS NULL'} AND NOT EXISTS (SELECT 1 FROM case_levels l WHERE l.case_id = c.id)`,
+    [caseIds, tz],
+  );
+  const num = (s: string) => (s === '' ? null : Number(s));
+  return split(t, '\n').map((line) => {
+    const x = line.split('|');
+    return {
+      id: Number(x[0]),
+      compoundId: num(x[1]),
+      districtId: num(x[2]),
+      buildingId: num(x[3]),
+      day: x[4],
+      orderId: num(x[5]),
+      siteId: num(x[6]),
+      poolTubeId: num(x[7]),
+      zone: x[8] || null,
+      since: x[9] || null,
+      lastCaseId: num(x[10]),
+      earlierCaseId: num(x[11]),
+      sealedBuildings: x[12] ? JSON.parse(x[12]) : null,
+    };
+  });
+}
+
+const LEVEL_COLUMNS = ['case_id', 'level', 'fact', 'day', 'district_id', 'compound_id', 'preset', 'decided_at'];
+
+/**
+ * Each case's level by classifyCase: found in quarantine (the order, or room, it was under when reported),
+ * in a sealed compound, or under a positive pool's retest; else society level. A compound counts as sealed
+ * at the case's detection when it was sealed at the end of the day before (a positive on the day it would
+ * have moved on keeps it sealed), when the case's building was still kept sealed, or when a case of the
+ * compound reported earlier the same day had sealed it; never by the case itself, nor by the cases
+ * reported at the same moment (one finding).
+ */
+async function decideLevels(q: Queryable, rows: LevelRow[], preset: Preset, now: Date): Promise<{ controlled: number; society: number }> {
+  const label = presetLabel(preset);
+  const lines: string[] = [];
+  let controlled = 0;
+  for (const r of rows) {
+    const building = r.buildingId !== null ? r.sealedBuildings?.find((b) => b.buildingId === r.buildingId && b.releasedOn > r.day) : undefined;
+    let sealedBy: Record<string, unknown> | null = null;
+    if (r.compoundId !== null) {
+      if (r.zone === 'sealed') sealedBy = { by: 'zone', sealedSince: r.since, dayBefore: addDays(r.day, -1), lastCaseId: r.lastCaseId };
+      else if (building) sealedBy = { by: 'building', buildingId: building.buildingId, caseId: building.caseId, releasedOn: building.releasedOn };
+      else if (r.earlierCaseId !== null) sealedBy = { by: 'earlierCase', caseId: r.earlierCaseId, day: r.day };
+    }
+    const level = classifyCase({ quarantineOrderId: r.orderId, sealedCompoundId: sealedBy ? r.compoundId : null, poolRetestTubeId: r.poolTubeId });
+    const decided = level.decidedBy;
+    const fact: Record<string, unknown> = decided
+      ? { ...decided, ...(decided.fact === 'quarantine' && r.siteId !== null ? { quarantineSiteId: r.siteId } : {}), ...(decided.fact === 'sealedCompound' ? sealedBy : {}) }
+      : { fact: null, compoundId: r.compoundId, zoneDayBefore: r.compoundId === null ? null : (r.zone ?? 'precaution') };
+    fact.rule = level.rule;
+    if (level.level === 'controlled') controlled++;
+    lines.push(`${r.id},${level.level},${csvField(JSON.stringify(fact))},${r.day},${r.districtId ?? ''},${r.compoundId ?? ''},${label},${now.toISOString()}\n`);
+  }
+  if (lines.length) await q.copyCsv('case_levels', LEVEL_COLUMNS, chunked(lines));
+  return { controlled, society: rows.length - controlled };
+}
+
+/** District clearance for every day of the history: society-level cases against each district's population. Returns the rule. */
+async function writeClearance(q: Queryable, preset: Preset, first: string, last: string): Promise<string> {
+  // A district without a population of its own counts its compounds' people.
+  const districts = await q.query<{ id: number; population: number }>(
+    `SELECT d.id, (CASE WHEN d.population > 0 THEN d.population ELSE coalesce((SELECT sum(c.population) FROM compounds c WHERE c.district_id = d.id), 0) END)::bigint AS population FROM districts d ORDER BY d.id`,
+  );
+  const t = await text(
+    q,
+    `SELECT string_agg(district_id || ',' || to_char(day, 'YYYY-MM-DD') || ',' || n, ';') AS t
+       FROM (SELECT district_id, day, count(*) AS n FROM case_levels WHERE level = 'society' AND district_id IS NOT NULL AND day BETWEEN $1 AND $2 GROUP BY 1, 2) x`,
+    [first, last],
+  );
+  const daily = new Map<number, { day: string; cases: number }[]>();
+  for (const e of split(t, ';')) {
+    const [d, day, n] = e.split(',');
+    const list = daily.get(Number(d)) ?? [];
+    list.push({ day, cases: Number(n) });
+    daily.set(Number(d), list);
+  }
+  const rows: string[] = [];
+  for (const d of districts) {
+    const population = Number(d.population);
+    if (!(population > 0)) continue;
+    // The first and the last day bound the series: a day without a row had no society-level case.
+    const series = districtClearance([{ day: first, cases: 0 }, { day: last, cases: 0 }, ...(daily.get(d.id) ?? [])], population, preset);
+    for (const c of series) rows.push(`${c.day},${d.id},${c.cases},${population},${c.per100k},${c.belowRun},${c.zeroRun},${c.basicallyZero ? 't' : 'f'},${c.zero ? 't' : 'f'}\n`);
+  }
+  await q.query('DELETE FROM district_clearance');
+  if (rows.length) await q.copyCsv('district_clearance', ['day', 'district_id', 'cases', 'population', 'per100k', 'below_run', 'zero_run', 'basically_zero', 'zero'], chunked(rows));
+  return districtClearance([{ day: first, cases: 0 }], 1, preset)[0].rule;
+}
+
+// ---- the job ----
+
+export interface ZoningState {
+  preset: string;
+  registry: number;
+  factsVersion: number;
+  firstDay: string;
+  lastDay: string;
+  resultsSeen: number;
+  resultsBefore: number;
+  resolutionsSeen: Date | null;
+  freeRule: string;
+  clearanceRule: string;
+  refreshedAt: Date;
+}
+
+export async function zoningState(q: Queryable): Promise<ZoningState | null> {
+  const [s] = await q.query<ZoningState>(
+    `SELECT preset, registry, facts_version AS "factsVersion", first_day AS "firstDay", last_day AS "lastDay", results_seen AS "resultsSeen", results_before AS "resultsBefore",
+            resolutions_seen AS "resolutionsSeen", free_rule AS "freeRule", clearance_rule AS "clearanceRule", refreshed_at AS "refreshedAt"
+       FROM zoning_state`,
+  );
+  return s ? { ...s, registry: Number(s.registry), factsVersion: Number(s.factsVersion), resultsSeen: Number(s.resultsSeen), resultsBefore: Number(s.resultsBefore) } : null;
+}
+
+export interface UpkeepResult {
+  /** Everything recomputed (first run, another preset, a changed registry, a fact before the first day, or asked). */
+  full: boolean;
+  /** The stored history now runs over these days. */
+  firstDay: string;
+  lastDay: string;
+  /** Cases taken in, and the levels decided. */
+  cases: number;
+  controlled: number;
+  society: number;
+  /** Compounds whose facts changed (all when full), and the first day recomputed (null: none). */
+  compounds: number;
+  fromDay: string | null;
+  /** Zone rows written. */
+  rows: number;
+}
+
+/**
+ * The server's job, every minute: takes in new cases and lab results, rebuilds the facts of the compounds
+ * they touch and their zones from the first day touched, computes each new day for every compound, decides
+ * the new cases' levels and district clearance. The first run (or another preset, a changed registry, a
+ * fact before the history's first day, or `full`) computes everything from the first fact to today.
+ */
+export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { full?: boolean; progress?: ZoneProgress } = {}): Promise<UpkeepResult> {
+  const tz = preset.reporting.timeZone;
+  const today = localDay(now, tz);
+  const label = presetLabel(preset);
+  try {
+    return await db.tx(async (q) => {
+      // One keeper at a time, even with several server processes on one PostgreSQL.
+      await q.query('SELECT pg_advisory_xact_lock(7242011)');
+      const state = await zoningState(q);
+      const registry = await registryVersion(q);
+      const mem = await placesOf(db, q, registry);
+      const [{ max }] = await q.query<{ max: number }>('SELECT coalesce(max(id), 0)::bigint AS max FROM lab_results');
+      const maxResult = Number(max);
+      const inbox = ((await q.query<{ ids: number[] | null }>('WITH d AS (DELETE FROM zoning_inbox RETURNING case_id) SELECT array_agg(case_id) AS ids FROM d'))[0].ids ?? []).map(Number);
+      let full = opts.full === true || !state || state.preset !== label || state.registry !== registry;
+      let first = state?.firstDay ?? today;
+      let last = state && state.lastDay > today ? state.lastDay : today;
+      let factsVersion = state?.factsVersion ?? 0;
+      let resolutionsSeen = state?.resolutionsSeen ?? null;
+      const affected = new Map<number, number>();
+      let rows = 0;
+
+      if (!full && state) {
+        // The compounds touched by the cases and results since the last run, and the first day touched.
+        if (inbox.length) {
+          const t = await text(
+            q,
+            `SELECT string_agg(compound_id || ',' || day, ';') AS t
+               FROM (SELECT compound_id, min((reported_at AT TIME ZONE $2)::date) - date '1970-01-01' AS day FROM cases WHERE id = ANY($1::bigint[]) AND compound_id IS NOT NULL GROUP BY 1) x`,
+            [inbox, tz],
+          );
+          mergeFirstDays(affected, firstDays(t));
+        }
+        if (maxResult > state.resultsBefore) mergeFirstDays(affected, await takeResults(q, state.resultsBefore, tz));
+        const resolved = await takeResolutions(q, state.resolutionsSeen, tz);
+        mergeFirstDays(affected, resolved.changed);
+        resolutionsSeen = resolved.last;
+        const from = affected.size ? Math.min(...affected.values()) : Infinity;
+        if (from < dayNumber(first)) full = true;
+        else {
+          const facts = await factsOf(q, mem, factsVersion);
+          if (affected.size) {
+            const ids = [...affected.keys()];
+            await rebuildFacts(q, ids, tz);
+            const fresh = await readFacts(q, ids);
+            for (const id of ids) {
+              const f = fresh.get(id);
+              if (f) facts.set(id, f);
+              else facts.delete(id);
+            }
+            mem.factsVersion = ++factsVersion;
+          }
+          const oldLast = dayNumber(state.lastDay);
+          const subset = mem.all.filter((p) => affected.has(p.id));
+          if (from <= oldLast && subset.length) {
+            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset, adjacency: mem.adjacency, facts, from, to: oldLast, progress: opts.progress });
+          }
+          if (oldLast < dayNumber(last)) {
+            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: oldLast + 1, to: dayNumber(last), progress: opts.progress });
+          }
+        }
+      }
+      if (full) {
+        // Everything from the facts: screening days, the compounds' facts, and every zone from the first fact to today.
+        opts.progress?.('screening days', 0);
+        await q.query('DELETE FROM compound_screenings');
+        await takeResults(q, 0, tz);
+        resolutionsSeen = (await q.query<{ at: Date | null }>('SELECT max(resolved_at) AS at FROM result_resolutions'))[0].at;
+        opts.progress?.('compound facts', 0);
+        await rebuildFacts(q, null, tz);
+        mem.factsVersion = -1;
+        const facts = await factsOf(q, mem, ++factsVersion);
+        const [f] = await q.query<{ day: string | null }>(
+          `SELECT to_char(least((SELECT min(reported_at) FROM cases WHERE compound_id IS NOT NULL) AT TIME ZONE $1, (SELECT min(day) FROM compound_screenings))::date, 'YYYY-MM-DD') AS day`,
+          [tz],
+        );
+        first = f.day && f.day < today ? f.day : today;
+        last = today;
+        await q.query('DELETE FROM compound_zones');
+        await q.query('DELETE FROM zone_rules');
+        rows = await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: dayNumber(first), to: dayNumber(last), progress: opts.progress });
+      }
+
+      opts.progress?.('case levels', 0);
+      const levels = await decideLevels(q, await levelRows(q, full ? null : inbox, tz), preset, now);
+      const clearanceRule =
+        full || !state || levels.controlled + levels.society > 0 || state.firstDay !== first || state.lastDay !== last ? await writeClearance(q, preset, first, last) : state.clearanceRule;
+      await q.query(
+        `INSERT INTO zoning_state (one, preset, registry, facts_version, first_day, last_day, results_seen, results_before, resolutions_seen, free_rule, clearance_rule, refreshed_at)
+         VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (one) DO UPDATE SET preset = $1, registry = $2, facts_version = $3, first_day = $4, last_day = $5, results_seen = $6, results_before = $7,
+                                         resolutions_seen = $8, free_rule = $9, clearance_rule = $10, refreshed_at = $11`,
+        [label, registry, factsVersion, first, last, maxResult, state?.resultsSeen ?? maxResult, resolutionsSeen, epidemicFree(EMPTY, preset, today).rule, clearanceRule, now],
+      );
+      const fromDay = full ? first : affected.size ? dayText(Math.min(...affected.values())) : null;
+      return { full, firstDay: first, lastDay: last, cases: inbox.length, ...levels, compounds: full ? mem.all.length : affected.size, fromDay, rows };
+    });
+  } catch (e) {
+    // The transaction rolled back: what memory holds may be ahead of the database.
+    memories.delete(db);
+    throw e;
+  }
+}
+
+/** Recomputes one day's zones, free areas and counts for every compound from the stored facts (a day of the history). */
+export async function recomputeDay(db: Db, preset: Preset, day: string, progress?: ZoneProgress): Promise<number> {
+  return db.tx(async (q) => {
+    await q.query('SELECT pg_advisory_xact_lock(7242011)');
+    const state = await zoningState(q);
+    if (!state || state.preset !== presetLabel(preset)) throw new Error('No zone history for this preset yet: run zoningUpkeep first.');
+    if (day < state.firstDay || day > state.lastDay) throw new RangeError(`${day} is outside the zone history (${state.firstDay} to ${state.lastDay}).`);
+    const mem = await placesOf(db, q, await registryVersion(q));
+    const facts = await factsOf(q, mem, state.factsVersion);
+    const n = dayNumber(day);
+    return writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: n, to: n, progress });
+  });
+}
+
+/** Recomputes everything from the facts: screening days, every compound's facts, zones from the first fact to today, levels of undecided cases, clearance. */
+export function recomputeHistory(db: Db, preset: Preset, now: Date, progress?: ZoneProgress): Promise<UpkeepResult> {
+  return zoningUpkeep(db, preset, now, { full: true, progress });
+}
+
+// ---- reading ----
+
+/** Whose compounds a reader sees: a district's, a street's, or (both null) the city's. */
+export interface Reach {
+  districtId: number | null;
+  streetId: number | null;
+}
+
+function reachSql(r: Reach, alias: string, params: unknown[]): string {
+  if (r.streetId) return `${alias}.street_id = $${params.push(r.streetId)}`;
+  if (r.districtId) return `${alias}.district_id = $${params.push(r.districtId)}`;
+  return 'TRUE';
+}
+
+export interface CompoundZone {
+  compoundId: number;
+  code: string;
+  name: string;
+  districtId: number;
+  streetId: number;
+  day: string;
+  zone: string;
+  since: string | null;
+  clockFrom: string | null;
+  reason: { rule: string; lastCase: { id: number; day: string } | null };
+  moves: { on: string; to: string; rule: string; ifAllNegativeScreeningOn: string | null } | null;
+  sealedBuildings: { buildingId: number; caseId: number; releasedOn: string }[];
+  epidemicFree: { free: boolean; since: string | null; freeOn: string | null; areaId: number | null };
+}
+
+const ZONE_ROW = `z.day, z.compound_id, c.code, c.name, c.district_id, c.street_id, z.zone, z.since, z.clock_from, r.rule, z.last_case_id, z.last_case_day,
+  z.next_on, z.next_zone, nr.rule AS next_rule, z.next_screening_on, z.sealed_buildings, z.free, z.free_since, z.free_on, z.free_area
+  FROM compound_zones z JOIN compounds c ON c.id = z.compound_id LEFT JOIN zone_rules r ON r.id = z.rule LEFT JOIN zone_rules nr ON nr.id = z.next_rule`;
+
+interface ZoneRow {
+  day: string;
+  compound_id: number;
+  code: string;
+  name: string;
+  district_id: number;
+  street_id: number;
+  zone: string;
+  since: string | null;
+  clock_from: string | null;
+  rule: string;
+  last_case_id: number | null;
+  last_case_day: string | null;
+  next_on: string | null;
+  next_zone: string | null;
+  next_rule: string | null;
+  next_screening_on: string | null;
+  sealed_buildings: CompoundZone['sealedBuildings'] | null;
+  free: boolean;
+  free_since: string | null;
+  free_on: string | null;
+  free_area: number | null;
+}
+
+const zoneJson = (r: ZoneRow): CompoundZone => ({
+  compoundId: r.compound_id,
+  code: r.code,
+  name: r.name,
+  districtId: r.district_id,
+  streetId: r.street_id,
+  day: r.day,
+  zone: r.zone,
+  since: r.since,
+  clockFrom: r.clock_from,
+  reason: { rule: r.rule, lastCase: r.last_case_id === null ? null : { id: Number(r.last_case_id), day: r.last_case_day! } },
+  moves: r.next_on === null ? null : { on: r.next_on, to: r.next_zone!, rule: r.next_rule!, ifAllNegativeScreeningOn: r.next_screening_on },
+  sealedBuildings: r.sealed_buildings ?? [],
+  epidemicFree: { free: r.free, since: r.free_since, freeOn: r.free_on, areaId: r.free_area },
+});
+
+/** The compounds' zones on a day, in compound order, a page at a time. */
+export async function zonesOn(q: Queryable, day: string, reach: Reach, f: { districtId?: number; streetId?: number; zone?: string; after?: number; limit: number }): Promise<{ items: CompoundZone[]; next: number | null }> {
+  const params: unknown[] = [day, f.limit];
+  const where = ['z.day = $1', reachSql(reach, 'c', params)];
+  if (f.districtId) where.push(`c.district_id = $${params.push(f.districtId)}`);
+  if (f.streetId) where.push(`c.street_id = $${params.push(f.streetId)}`);
+  if (f.zone) where.push(`z.zone = $${params.push(f.zone)}`);
+  if (f.after) where.push(`z.compound_id > $${params.push(f.after)}`);
+  const rows = await q.query<ZoneRow>(`SELECT ${ZONE_ROW} WHERE ${where.join(' AND ')} ORDER BY z.compound_id LIMIT $2`, params);
+  return { items: rows.map(zoneJson), next: rows.length === f.limit ? rows[rows.length - 1].compound_id : null };
+}
+
+/** Every compound in reach on a day, compactly (for a map): ids in order, one letter a zone (s, c, p), the free area (0: not free). */
+export async function zonesCompact(q: Queryable, day: string, reach: Reach, districtId?: number): Promise<{ ids: number[]; zones: string; freeAreas: number[] }> {
+  const params: unknown[] = [day];
+  const where = ['z.day = $1', reachSql(reach, 'c', params)];
+  if (districtId) where.push(`c.district_id = $${params.push(districtId)}`);
+  const [r] = await q.query<{ ids: string | null; zones: string | null; areas: string | null }>(
+    `SELECT string_agg(z.compound_id::text, ',' ORDER BY z.compound_id) AS ids, string_agg(left(z.zone, 1), '' ORDER BY z.compound_id) AS zones,
+            string_agg(CASE WHEN z.free THEN coalesce(z.free_area, 0) ELSE 0 END::text, ',' ORDER BY z.compound_id) AS areas
+       FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE ${where.join(' AND ')}`,
+    params,
+  );
+  return { ids: split(r?.ids ?? '', ',').map(Number), zones: r?.zones ?? '', freeAreas: split(r?.areas ?? '', ',').map(Number) };
+}
+
+/** One compound's zone on each stored day from `from` to `to`, with the reasons. */
+export async function compoundHistory(q: Queryable, compoundId: number, from: string, to: string): Promise<CompoundZone[]> {
+  // One probe of the (day, compound) key per day, rather than a walk over every compound of the range.
+  const rows = await q.query<ZoneRow>(
+    `SELECT ${ZONE_ROW.replace('FROM compound_zones z', 'FROM generate_series($2::date, $3::date, interval \'1 day\') g(d) JOIN compound_zones z ON z.day = g.d::date AND z.compound_id = $1')} ORDER BY z.day`,
+    [compoundId, from, to],
+  );
+  return rows.map(zoneJson);
+}
+
+/** The day's map: a GeoJSON FeatureCollection of the compounds in reach with zone, reason, next change and free area; no personal data. */
+export async function zonesGeoJson(q: Queryable, day: string, reach: Reach, districtId?: number): Promise<string> {
+  const params: unknown[] = [day];
+  const where = ['z.day = $1', reachSql(reach, 'c', params)];
+  if (districtId) where.push(`c.district_id = $${params.push(districtId)}`);
+  return text(
+    q,
+    `SELECT '{"type":"FeatureCollection","day":' || to_json($1::date) || ',"features":[' || coalesce(string_agg(json_build_object(
+        'type', 'Feature', 'id', c.id, 'geometry', c.geom,
+        'properties', json_build_object(
+          'id', c.id, 'code', c.code, 'name', c.name, 'districtId', c.district_id, 'streetId', c.street_id, 'population', c.population,
+          'zone', z.zone, 'since', z.since, 'reason', json_build_object('rule', r.rule, 'lastCaseDay', z.last_case_day),
+          'nextChange', CASE WHEN z.next_on IS NULL THEN NULL ELSE json_build_object('on', z.next_on, 'to', z.next_zone, 'rule', nr.rule, 'ifAllNegativeScreeningOn', z.next_screening_on) END,
+          'sealedBuildings', coalesce(jsonb_array_length(z.sealed_buildings), 0),
+          'free', z.free, 'freeSince', z.free_since, 'freeOn', z.free_on, 'freeAreaId', z.free_area))::text, ',' ORDER BY c.id), '') || ']}' AS t
+       FROM compound_zones z JOIN compounds c ON c.id = z.compound_id LEFT JOIN zone_rules r ON r.id = z.rule LEFT JOIN zone_rules nr ON nr.id = z.next_rule
+      WHERE ${where.join(' AND ')}`,
+    params,
+  );
+}
+
+export interface FreeArea {
+  id: number;
+  /** The whole area's size, and its compounds in reach. */
+  compounds: number;
+  people: number;
+  members: number[];
+}
+
+/** The day's epidemic-free areas that reach into the reader's area (largest first), and the streets and districts wholly free there. */
+export async function freeAreasOn(q: Queryable, day: string, reach: Reach): Promise<{ areas: FreeArea[]; streets: number[]; districts: number[] }> {
+  const params: unknown[] = [day];
+  const within = reachSql(reach, 'c', params);
+  const t = await text(
+    q,
+    `SELECT string_agg(a.area_id || ':' || a.compounds || ':' || a.people || ':' || m.members, ';' ORDER BY a.compounds DESC, a.area_id) AS t
+       FROM free_areas a JOIN (SELECT z.free_area, string_agg(z.compound_id::text, ',' ORDER BY z.compound_id) AS members
+                                 FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE z.day = $1 AND z.free AND ${within} GROUP BY 1) m ON m.free_area = a.area_id
+      WHERE a.day = $1`,
+    params,
+  );
+  const areas = split(t, ';').map((e) => {
+    const [id, compounds, people, members] = e.split(':');
+    return { id: Number(id), compounds: Number(compounds), people: Number(people), members: members.split(',').map(Number) };
+  });
+  // Wholly free streets in reach, and districts: the reader's own, or every one for the city.
+  const place = reach.streetId ?? reach.districtId;
+  const streets = reach.streetId ? 's.id = $2' : reach.districtId ? 's.district_id = $2' : 'TRUE';
+  const districts = reach.streetId ? 'FALSE' : reach.districtId ? 'p.place_id = $2' : 'TRUE';
+  const places = await q.query<{ kind: string; place_id: number }>(
+    `SELECT p.kind, p.place_id FROM free_places p LEFT JOIN streets s ON p.kind = 'street' AND s.id = p.place_id
+      WHERE p.day = $1 AND ((p.kind = 'street' AND ${streets}) OR (p.kind = 'district' AND ${districts})) ORDER BY p.kind, p.place_id`,
+    place ? [day, place] : [day],
+  );
+  return { areas, streets: places.filter((p) => p.kind === 'street').map((p) => p.place_id), districts: places.filter((p) => p.kind === 'district').map((p) => p.place_id) };
+}
+
+export interface ZoneCount {
+  day: string;
+  districtId: number;
+  zone: string;
+  compounds: number;
+  people: number;
+  freeCompounds: number;
+}
+
+/** Compounds and people in each zone per district and day, from `from` to `to`. */
+export async function zoneCounts(q: Queryable, from: string, to: string, reach: Reach, districtId?: number): Promise<ZoneCount[]> {
+  const params: unknown[] = [from, to];
+  const cols = `district_id AS "districtId", zone, compounds, people, free_compounds AS "freeCompounds"`;
+  if (reach.streetId) {
+    // A street's own figures, counted from its compounds (the stored counts are per district).
+    params.push(reach.streetId);
+    return q.query<ZoneCount>(
+      `SELECT z.day, c.district_id AS "districtId", z.zone, count(*)::int AS compounds, coalesce(sum(c.population), 0)::bigint AS people, count(*) FILTER (WHERE z.free)::int AS "freeCompounds"
+         FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE z.day BETWEEN $1 AND $2 AND c.street_id = $3 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+      params,
+    );
+  }
+  const district = reach.districtId ?? districtId;
+  if (district) params.push(district);
+  return q.query<ZoneCount>(`SELECT day, ${cols} FROM zone_counts WHERE day BETWEEN $1 AND $2 ${district ? 'AND district_id = $3' : ''} ORDER BY day, district_id, zone`, params);
+}
+
+/** For the command dashboard: compounds and people in each zone per district on a day. */
+export async function zoneCountsOn(q: Queryable, day: string): Promise<{ districtId: number; zone: string; compounds: number; people: number }[]> {
+  return q.query(`SELECT district_id AS "districtId", zone, compounds, people FROM zone_counts WHERE day = $1 ORDER BY district_id, zone`, [day]);
+}
+
+/**
+ * For the command dashboard: society-level cases per local day (in `tz`) of their report and district (0:
+ * none) from `fromDay`, as case_levels decided them.
+ */
+export async function societyCasesByDay(q: Queryable, fromDay: string, tz: string): Promise<{ day: string; districtId: number; n: number }[]> {
+  return q.query(
+    `SELECT (c.reported_at AT TIME ZONE $2)::date AS day, coalesce(c.district_id, 0) AS "districtId", count(*)::int AS n
+       FROM case_levels l JOIN cases c ON c.id = l.case_id
+      WHERE l.level = 'society' AND l.day >= $1::date - 1 AND c.reported_at >= ($1::date::timestamp AT TIME ZONE $2)
+      GROUP BY 1, 2 ORDER BY 1, 2`,
+    [fromDay, tz],
+  );
+}
+
+export interface ClearanceRow {
+  day: string;
+  districtId: number;
+  cases: number;
+  population: number;
+  per100k: number;
+  belowRun: number;
+  zeroRun: number;
+  basicallyZero: boolean;
+  zero: boolean;
+}
+
+/** District clearance per day from `from` to `to`, for the districts in reach. */
+export async function clearance(q: Queryable, from: string, to: string, districtId: number | null): Promise<ClearanceRow[]> {
+  return q.query<ClearanceRow>(
+    `SELECT day, district_id AS "districtId", cases, population, per100k, below_run AS "belowRun", zero_run AS "zeroRun", basically_zero AS "basicallyZero", zero
+       FROM district_clearance WHERE day BETWEEN $1 AND $2 ${districtId ? 'AND district_id = $3' : ''} ORDER BY district_id, day`,
+    districtId ? [from, to, districtId] : [from, to],
+  );
+}

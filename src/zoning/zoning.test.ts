@@ -1,0 +1,353 @@
+// Zoning over real HTTP on a hand-built 3 x 3 grid of compounds, under both presets: cases opened as the
+// cases capability opens them (openCases), screenings as tubes, samples and lab results; the job's stored
+// zones equal zoneOn and epidemicFree on every day, for every compound, after the first run and after new
+// cases, results and days; each case's level with the fact that decided it; the free areas of the grid;
+// district clearance; the counts; the GeoJSON map (shape, no personal data) and who may read what.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { createUser } from '../core/users.ts';
+import type { Queryable } from '../core/db.ts';
+import { openCases } from '../cases/store.ts';
+import { dayNumber, dayText, districtClearance, epidemicFree, freeAreas, zoneOn, type CompoundFacts, type CompoundPlace } from './rules.ts';
+import { localDay, zoningUpkeep } from './store.ts';
+import { societyCasesByDay, zoneCountsOn } from './index.ts';
+
+const TZ = 'Asia/Shanghai';
+/** Day `n` of the story (day 0 = 1 May 2022, Shanghai), and a moment on it (hour in Shanghai). */
+const D = (n: number) => dayText(dayNumber('2022-05-01') + n);
+const at = (n: number, hour = 10, minute = 0) => new Date(Date.parse(`${D(n)}T00:00:00+08:00`) + hour * 3_600_000 + minute * 60_000);
+
+//  1 2 3   street 10 (district 1)
+//  4 5 6   street 20 (district 1)
+//  7 8 9   street 30 (district 2)
+const GRID: CompoundPlace[] = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((id) => ({ id, streetId: 10 * (Math.floor((id - 1) / 3) + 1), districtId: id <= 6 ? 1 : 2 }));
+const EDGES: [number, number][] = GRID.flatMap((c) => [...(c.id % 3 ? [[c.id, c.id + 1] as [number, number]] : []), ...(c.id <= 6 ? [[c.id, c.id + 3] as [number, number]] : [])]);
+const POPULATION = 200;
+const person = (compound: number, k: number) => compound * 100 + k;
+const building = (compound: number, b: number) => compound * 10 + b;
+
+/** Two districts, three streets, nine square compounds that share edges; in each, two buildings and six residents. */
+async function buildGrid(q: Queryable): Promise<void> {
+  await q.query(`INSERT INTO districts (id, code, name, name_en, population) VALUES (1, 'D1', '一区', 'District 1', 100000), (2, 'D2', '二区', 'District 2', 50000)`);
+  await q.query(`INSERT INTO streets (id, code, district_id, name) VALUES (10, 'S10', 1, '十街'), (20, 'S20', 1, '二十街'), (30, 'S30', 2, '三十街')`);
+  for (const c of GRID) {
+    const x = (c.id - 1) % 3;
+    const y = 2 - Math.floor((c.id - 1) / 3);
+    const ring = [[x, y], [x + 1, y], [x + 1, y + 1], [x, y + 1], [x, y]].map(([a, b]) => [121.4 + a * 0.01, 31.2 + b * 0.01]);
+    await q.query(`INSERT INTO compounds (id, code, street_id, district_id, name, geom, centroid_lon, centroid_lat, population) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+      c.id,
+      `C${c.id}`,
+      c.streetId,
+      c.districtId,
+      `小区${c.id}`,
+      JSON.stringify({ type: 'Polygon', coordinates: [ring] }),
+      121.405 + x * 0.01,
+      31.205 + y * 0.01,
+      POPULATION,
+    ]);
+    for (const b of [1, 2]) {
+      await q.query(`INSERT INTO buildings (id, code, compound_id, name) VALUES ($1, $2, $3, $4)`, [building(c.id, b), `B${building(c.id, b)}`, c.id, `${b}号楼`]);
+      await q.query(`INSERT INTO households (id, code, building_id, compound_id) VALUES ($1, $2, $3, $4)`, [building(c.id, b), `H${building(c.id, b)}`, building(c.id, b), c.id]);
+    }
+    for (let k = 1; k <= 6; k++) {
+      await q.query(`INSERT INTO persons (id, personal_code, name, sex, birth_date, household_id, compound_id, street_id, district_id) VALUES ($1, $2, $3, 'F', '1985-01-01', $4, $5, $6, $7)`, [
+        person(c.id, k),
+        `P${person(c.id, k)}`,
+        `居民${person(c.id, k)}`,
+        building(c.id, k <= 3 ? 1 : 2),
+        c.id,
+        c.streetId,
+        c.districtId,
+      ]);
+    }
+  }
+  for (const [a, b] of EDGES) await q.query('INSERT INTO compound_adjacency (compound_id, neighbor_id) VALUES ($1, $2), ($2, $1)', [a, b]);
+  await q.query(`INSERT INTO labs (id, code, name, district_id, daily_capacity) VALUES (1, 'L1', 'Lab 1', 1, 10000)`);
+}
+
+let tubeNo = 0;
+/**
+ * One tube a compound and day, holding its residents 1 and 2 (sampled at 09:00), resulted negative unless
+ * `verdict` says otherwise. A pool of residents of two compounds makes both days not all negative.
+ */
+async function screen(q: Queryable, day: number, compounds: number[], verdict: (c: number) => string = () => 'negative', persons: (c: number) => number[] = (c) => [person(c, 1), person(c, 2)]): Promise<void> {
+  for (const c of compounds) {
+    const id = 900_000 + ++tubeNo;
+    const sampled = at(day, 9);
+    const ps = persons(c);
+    await q.query(`INSERT INTO tubes (id, barcode, capacity, opened_by, opened_at, closed_at, lab_id, received_at, samples) VALUES ($1, $2, 10, 'test', $3, $3, 1, $3, $4)`, [id, `T${id}`, sampled, ps.length]);
+    for (const p of ps) await q.query('INSERT INTO samples (tube_id, person_id, sampled_at) VALUES ($1, $2, $3)', [id, p, sampled]);
+    const v = verdict(c);
+    await q.query(`INSERT INTO lab_results (tube_id, lab_id, result, resulted_at, verdict, state, received_at) VALUES ($1, 1, $2, $3, $2, 'applied', $3)`, [id, v, at(day, 20)]);
+  }
+}
+
+for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
+  describe(`zoning under ${presetId}`, () => {
+    let ctx: TestContext;
+    let srv: TestServer;
+    let city: Session;
+    let district2: Session;
+    let street30: Session;
+    let epi: Session;
+    const caseIds: Record<string, number> = {};
+    /** What the test itself knows of each compound: its cases and its all-negative screening days. */
+    const known = new Map<number, CompoundFacts>(GRID.map((c) => [c.id, { cases: [], screenings: [] }]));
+    const allNegative = (compound: number, day: number) => known.get(compound)!.screenings.push({ day: D(day), allNegative: true });
+
+    const open = async (name: string, personId: number, day: number, hour = 10, minute = 0) => {
+      const reportedAt = at(day, hour, minute);
+      const [r] = await ctx.db.tx((q) => openCases(q, [{ personId, classification: 'confirmed', source: 'finding', sampledAt: new Date(reportedAt.getTime() - 3_600_000), reportedAt }], ctx.preset, 'test', reportedAt));
+      caseIds[name] = r.caseId;
+      const compound = Math.floor(personId / 100);
+      known.get(compound)!.cases.push({ id: r.caseId, day: localDay(reportedAt, TZ), buildingId: building(compound, personId % 100 <= 3 ? 1 : 2) });
+    };
+    const upkeep = async (day: number) => {
+      ctx.clock.set(at(day, 23, 30), 0);
+      return zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+    };
+    /** Every stored zone of every compound equals what the rules say from the facts the test made. */
+    const expectStoredMatchRules = async (from: number, to: number) => {
+      for (let d = from; d <= to; d++) {
+        const r = await srv.call('GET', `/api/v1/zones?day=${D(d)}`, { as: city });
+        expect(r.status, r.text).toBe(200);
+        expect(r.body.items).toHaveLength(9);
+        const free = new Set<number>();
+        for (const item of r.body.items) {
+          const f = known.get(item.compoundId)!;
+          const z = zoneOn(f, ctx.preset, D(d));
+          const e = epidemicFree(f, ctx.preset, D(d));
+          expect({ compound: item.compoundId, day: item.day, zone: item.zone, since: item.since, clockFrom: item.clockFrom, reason: item.reason, moves: item.moves, sealedBuildings: item.sealedBuildings }).toEqual({
+            compound: item.compoundId,
+            day: D(d),
+            zone: z.zone,
+            since: z.since,
+            clockFrom: z.clockFrom,
+            reason: z.reason,
+            moves: z.moves,
+            sealedBuildings: z.sealedBuildings,
+          });
+          expect([item.compoundId, D(d), item.epidemicFree.free, item.epidemicFree.since, item.epidemicFree.freeOn]).toEqual([item.compoundId, D(d), e.free, e.since, e.freeOn]);
+          if (e.free) free.add(item.compoundId);
+        }
+        // Free areas as freeAreas finds them on the grid, each named by its smallest compound.
+        const areas = freeAreas(GRID, EDGES, free, ctx.preset);
+        for (const item of r.body.items) expect([D(d), item.compoundId, item.epidemicFree.areaId]).toEqual([D(d), item.compoundId, areas.areas.find((a) => a.includes(item.compoundId))?.[0] ?? null]);
+        const fa = await srv.call('GET', `/api/v1/zones/free-areas?day=${D(d)}`, { as: city });
+        expect(fa.body.areas.map((a: { members: number[] }) => a.members)).toEqual(areas.areas);
+        expect([fa.body.streets, fa.body.districts]).toEqual([areas.streets, areas.districts]);
+      }
+    };
+
+    beforeAll(async () => {
+      ctx = await testContext({ preset: presetId, now: at(0, 8) });
+      await ctx.db.tx((q) => buildGrid(q));
+      await ctx.db.tx(async (q) => {
+        await createUser(q, { username: 'city', password: 'city-password', role: 'city_command' }, new Date());
+        await createUser(q, { username: 'district2', password: 'district-password', role: 'district_command', districtId: 2 }, new Date());
+        await createUser(q, { username: 'street30', password: 'street-password', role: 'street_worker', streetId: 30 }, new Date());
+        await createUser(q, { username: 'epi', password: 'epi-password', role: 'epidemiologist' }, new Date());
+      });
+      srv = await testServer(ctx);
+      city = await srv.login('city', 'city-password');
+      district2 = await srv.login('district2', 'district-password');
+      street30 = await srv.login('street30', 'street-password');
+      epi = await srv.login('epi', 'epi-password');
+
+      // Control the cases are found under: resident 1 of compound 1 in quarantine from day 1; resident 1 of
+      // compound 9 in a positive pool's retest from day 4.
+      await ctx.db.query(
+        `INSERT INTO quarantine_orders (id, person_id, level, last_exposure_at, ends_at, tests, rule, preset, issued_by, issued_at) VALUES (77, $1, 'close', $2, $3, '[]', 'test', 'test', 'test', $2)`,
+        [person(1, 1), at(1), at(15)],
+      );
+      await ctx.db.query(`INSERT INTO pool_controls (person_id, pool_tube_id, since, retest_due, reason, preset) VALUES ($1, 555, $2, $3, 'test', 'test')`, [person(9, 1), at(4), at(5)]);
+
+      // Screening: every compound every day from day 0 to day 12, all negative but compound 5 on days 0-5
+      // (its positives) and compound 4 on day 6 (an invalid tube).
+      await ctx.db.tx(async (q) => {
+        for (let d = 0; d <= 12; d++) {
+          await screen(q, d, GRID.map((c) => c.id), (c) => (c === 5 && d <= 5 ? 'positive' : c === 4 && d === 6 ? 'invalid' : 'negative'));
+          for (const c of GRID) if (!(c.id === 5 && d <= 5) && !(c.id === 4 && d === 6)) allNegative(c.id, d);
+        }
+      });
+      // The cases of days 0 to 12.
+      await open('first', person(5, 1), 0, 10); // compound 5 was precaution: society level; it seals the compound
+      await open('sameFinding', person(5, 2), 0, 10); // reported with it: society level too
+      await open('laterSameDay', person(5, 3), 0, 15); // the compound was sealed that morning
+      await open('quarantined', person(1, 1), 2); // in quarantine
+      await open('inSealedWeek', person(5, 4), 3); // sealed since day 0; building 52 stays sealed to day 14
+      await open('poolRetest', person(9, 1), 5); // under a positive pool's retest
+      await open('sealedBuilding', person(5, 5), 11); // compound 5 has moved on, building 52 is still sealed
+      await open('society', person(3, 1), 12); // compound 3: precaution, no control
+    });
+    afterAll(async () => {
+      await srv?.close();
+      await ctx?.close();
+    });
+
+    it('refuses to answer before the job has run, then stores every day of every compound as zoneOn and epidemicFree say', async () => {
+      const before = await srv.call('GET', '/api/v1/zones', { as: city });
+      expect(before.status).toBe(409);
+      expect(before.headers.get('content-type')).toContain('application/problem+json');
+      const r = await upkeep(12);
+      expect(r).toMatchObject({ full: true, firstDay: D(0), lastDay: D(12), cases: 8, compounds: 9 });
+      expect(r.rows).toBe(9 * 13);
+      await expectStoredMatchRules(0, 12);
+      // Nothing new: nothing done.
+      expect(await upkeep(12)).toMatchObject({ full: false, cases: 0, compounds: 0, fromDay: null, rows: 0 });
+    });
+
+    it('decides each case’s level at its detection, with the fact that decided it', async () => {
+      const levels = new Map(
+        (await ctx.db.query<{ case_id: number; level: string; fact: Record<string, unknown>; day: string; district_id: number }>('SELECT case_id, level, fact, day, district_id FROM case_levels')).map((l) => [Number(l.case_id), l]),
+      );
+      const of = (name: string) => levels.get(caseIds[name])!;
+      expect(levels.size).toBe(8);
+      expect(of('first')).toMatchObject({ level: 'society', fact: { fact: null, compoundId: 5, zoneDayBefore: 'precaution' }, day: D(0), district_id: 1 });
+      expect(of('sameFinding')).toMatchObject({ level: 'society', fact: { fact: null } });
+      expect(of('laterSameDay')).toMatchObject({ level: 'controlled', fact: { fact: 'sealedCompound', id: 5, by: 'earlierCase', caseId: caseIds.first } });
+      expect(of('quarantined')).toMatchObject({ level: 'controlled', fact: { fact: 'quarantine', id: 77 } });
+      expect(of('inSealedWeek')).toMatchObject({ level: 'controlled', fact: { fact: 'sealedCompound', id: 5, by: 'zone', sealedSince: D(0), dayBefore: D(2) } });
+      expect(of('poolRetest')).toMatchObject({ level: 'controlled', fact: { fact: 'poolRetest', id: 555 } });
+      expect(of('sealedBuilding')).toMatchObject({ level: 'controlled', fact: { fact: 'sealedCompound', id: 5, by: 'building', buildingId: building(5, 2), caseId: caseIds.inSealedWeek, releasedOn: D(14) } });
+      expect(of('society')).toMatchObject({ level: 'society', fact: { fact: null, compoundId: 3, zoneDayBefore: 'precaution' }, day: D(12) });
+      for (const l of levels.values()) expect(String(l.fact.rule)).toMatch(/^rules\.md 6/);
+      // Compound 5 was controlled (not sealed) the day before the sealed-building case: that decides nothing by itself.
+      expect((await srv.call('GET', `/api/v1/zones/compounds/5?from=${D(10)}&to=${D(10)}`, { as: city })).body.days[0].zone).toBe('controlled');
+      // For the dashboard: society-level cases per day and district.
+      expect(await societyCasesByDay(ctx.db, D(0), TZ)).toEqual([
+        { day: D(0), districtId: 1, n: 2 },
+        { day: D(12), districtId: 1, n: 1 },
+      ]);
+    });
+
+    it('keeps district clearance per day: society-level cases against population, as districtClearance says', async () => {
+      const r = await srv.call('GET', `/api/v1/zones/clearance?from=${D(0)}&to=${D(12)}`, { as: city });
+      expect(r.status, r.text).toBe(200);
+      const want = districtClearance([{ day: D(0), cases: 2 }, { day: D(12), cases: 1 }], 100_000, ctx.preset);
+      const d1 = r.body.districts.find((d: { districtId: number }) => d.districtId === 1);
+      expect(d1).toMatchObject({ name: '一区', nameEn: 'District 1', population: 100_000 });
+      expect(d1.days).toEqual(want.map(({ day, cases, per100k, belowRun, zeroRun, basicallyZero, zero }) => ({ day, cases, per100k, belowRun, zeroRun, basicallyZero, zero })));
+      expect(d1.latest).toEqual(d1.days.at(-1));
+      // 2 per 100,000 on day 0; zero from day 3 (three days without); day 12 breaks the run.
+      expect(d1.days.map((d: { zero: boolean }) => d.zero)).toEqual([false, false, false, true, true, true, true, true, true, true, true, true, false]);
+      const d2 = r.body.districts.find((d: { districtId: number }) => d.districtId === 2);
+      expect(d2.days.every((d: { cases: number }) => d.cases === 0)).toBe(true);
+      expect(r.body.rule).toMatch(/^rules\.md 6/);
+      // A district's command sees its own district only.
+      const own = await srv.call('GET', `/api/v1/zones/clearance?from=${D(0)}&to=${D(12)}`, { as: district2 });
+      expect(own.body.districts.map((d: { districtId: number }) => d.districtId)).toEqual([2]);
+      expect((await srv.call('GET', '/api/v1/zones/clearance?districtId=1', { as: district2 })).status).toBe(404);
+    });
+
+    it('takes in new cases, results and days: only the compounds touched are recomputed, and everything still matches the rules', async () => {
+      // Day 13: a case in compound 7 (reported late for day 12), all-negative screenings of every compound on
+      // day 13, and a pool mixing residents of compounds 2 and 8 that is positive (neither day is all negative).
+      await open('late', person(7, 1), 12, 22);
+      await ctx.db.tx(async (q) => {
+        await screen(q, 13, [1, 3, 4, 5, 6, 7, 9]);
+        await screen(q, 13, [2], () => 'positive', () => [person(2, 1), person(8, 1)]);
+      });
+      for (const c of [1, 3, 4, 5, 6, 7, 9]) allNegative(c, 13);
+      const r = await upkeep(13);
+      expect(r).toMatchObject({ full: false, cases: 1, society: 1, fromDay: D(12), lastDay: D(13) });
+      expect(r.compounds).toBe(9); // 7 by its case, and every compound by its results
+      await expectStoredMatchRules(0, 13);
+      // Two days on, with nothing new: two new days for every compound.
+      const later = await upkeep(15);
+      expect(later).toMatchObject({ full: false, cases: 0, compounds: 0, lastDay: D(15), rows: 18 });
+      await expectStoredMatchRules(13, 15);
+    });
+
+    it('a case in one epidemic-free compound recomputes that compound only, and renames the areas it split', async () => {
+      const before = (await srv.call('GET', `/api/v1/zones/free-areas?day=${D(15)}`, { as: city })).body.areas.map((a: { members: number[] }) => a.members);
+      expect(before.flat()).toContain(2);
+      await open('freeNoMore', person(2, 4), 15, 9);
+      const r = await upkeep(15);
+      expect(r).toMatchObject({ full: false, cases: 1, society: 1, compounds: 1, fromDay: D(15), rows: 1 });
+      const after = (await srv.call('GET', `/api/v1/zones/free-areas?day=${D(15)}`, { as: city })).body.areas.map((a: { members: number[] }) => a.members);
+      expect(after.flat()).not.toContain(2);
+      await expectStoredMatchRules(15, 15);
+    });
+
+    it('a fact before the first day recomputes the whole history', async () => {
+      await open('early', person(6, 1), -2);
+      const r = await upkeep(15);
+      expect(r).toMatchObject({ full: true, firstDay: D(-2), lastDay: D(15) });
+      await expectStoredMatchRules(-2, 15);
+    });
+
+    it('counts compounds and people in each zone per district and day, as stored', async () => {
+      const r = await srv.call('GET', `/api/v1/zones/counts?from=${D(0)}&to=${D(15)}`, { as: city });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.days).toHaveLength(16);
+      for (const day of r.body.days) {
+        const zones = (await srv.call('GET', `/api/v1/zones?day=${day.day}`, { as: city })).body.items as { districtId: number; zone: 'sealed' | 'controlled' | 'precaution'; epidemicFree: { free: boolean } }[];
+        for (const d of day.districts) {
+          for (const zone of ['sealed', 'controlled', 'precaution'] as const) {
+            const n = zones.filter((z) => z.districtId === d.districtId && z.zone === zone).length;
+            expect([day.day, d.districtId, zone, d[zone]]).toEqual([day.day, d.districtId, zone, { compounds: n, people: n * POPULATION }]);
+          }
+          expect(d.freeCompounds).toBe(zones.filter((z) => z.districtId === d.districtId && z.epidemicFree.free).length);
+        }
+        expect(day.total.sealed.compounds + day.total.controlled.compounds + day.total.precaution.compounds).toBe(9);
+      }
+      // For the dashboard: the same counts of a day as rows.
+      const day3 = r.body.days.find((d: { day: string }) => d.day === D(3));
+      const rows = (await zoneCountsOn(ctx.db, D(3))).map((x) => ({ ...x, people: Number(x.people) }));
+      for (const d of day3.districts) for (const zone of ['sealed', 'controlled', 'precaution'] as const) if (d[zone].compounds) expect(rows).toContainEqual({ districtId: d.districtId, zone, ...d[zone] });
+      expect(rows.reduce((s, x) => s + x.compounds, 0)).toBe(9);
+      // A district's command: its own district only, by default and when asking for it; another is "not found".
+      const own = await srv.call('GET', `/api/v1/zones/counts?day=${D(3)}`, { as: district2 });
+      expect(own.body.days[0].districts.map((d: { districtId: number }) => d.districtId)).toEqual([2]);
+      expect((await srv.call('GET', `/api/v1/zones/counts?day=${D(3)}&districtId=1`, { as: district2 })).status).toBe(404);
+      expect((await srv.call('GET', `/api/v1/zones/counts?day=${D(99)}`, { as: city })).status).toBe(404);
+    });
+
+    it('gives a compound’s history with reasons, within jurisdiction', async () => {
+      const r = await srv.call('GET', '/api/v1/zones/compounds/5', { as: city });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toMatchObject({ compound: { id: 5, code: 'C5', districtId: 1, streetId: 20 }, from: D(-2), to: D(15) });
+      expect(r.body.days).toHaveLength(18);
+      expect(r.body.days[2]).toMatchObject({ day: D(0), zone: 'sealed', since: D(0), reason: { lastCase: { id: caseIds.laterSameDay, day: D(0) }, rule: expect.stringMatching(/^rules\.md 1-3/) } });
+      expect(r.body.days[2].moves).toMatchObject({ to: 'controlled' });
+      expect((await srv.call('GET', '/api/v1/zones/compounds/5', { as: district2 })).status).toBe(404);
+      expect((await srv.call('GET', '/api/v1/zones/compounds/8', { as: district2 })).status).toBe(200);
+      expect((await srv.call('GET', '/api/v1/zones/compounds/8', { as: street30 })).status).toBe(403);
+    });
+
+    it('draws the day as GeoJSON for every staff role within reach, with no personal data', async () => {
+      const r = await srv.call('GET', `/api/v1/zones/map.geojson?day=${D(3)}`, { as: city });
+      expect(r.status, r.text).toBe(200);
+      expect(r.headers.get('content-type')).toContain('application/geo+json');
+      const fc = r.body;
+      expect(fc).toMatchObject({ type: 'FeatureCollection', day: D(3) });
+      expect(fc.features).toHaveLength(9);
+      const f5 = fc.features.find((f: { id: number }) => f.id === 5);
+      expect(f5.type).toBe('Feature');
+      expect(f5.geometry.type).toBe('Polygon');
+      expect(f5.geometry.coordinates[0]).toHaveLength(5);
+      expect(f5.properties).toMatchObject({ id: 5, code: 'C5', name: '小区5', districtId: 1, streetId: 20, population: POPULATION, zone: 'sealed', since: D(0), reason: { lastCaseDay: D(3) }, nextChange: { to: 'controlled' }, sealedBuildings: 1, free: false, freeAreaId: null });
+      const stored = (await srv.call('GET', `/api/v1/zones?day=${D(3)}`, { as: city })).body.items;
+      for (const f of fc.features) {
+        const s = stored.find((x: { compoundId: number }) => x.compoundId === f.id);
+        expect([f.id, f.properties.zone, f.properties.since, f.properties.reason.rule, f.properties.nextChange?.on ?? null, f.properties.freeAreaId]).toEqual([f.id, s.zone, s.since, s.reason.rule, s.moves?.on ?? null, s.epidemicFree.areaId]);
+        // Compound facts only: no case, no person, no count below the compound.
+        expect(Object.keys(f.properties).sort()).toEqual(['code', 'districtId', 'free', 'freeAreaId', 'freeOn', 'freeSince', 'id', 'name', 'nextChange', 'population', 'reason', 'sealedBuildings', 'since', 'streetId', 'zone'].sort());
+        expect(Object.keys(f.properties.reason).sort()).toEqual(['lastCaseDay', 'rule']);
+      }
+      expect(r.text).not.toMatch(/居民|personId|caseId|P\d{3}/);
+      // Street staff see their street; an epidemiologist of the city sees all; a resident is refused.
+      const street = await srv.call('GET', `/api/v1/zones/map.geojson?day=${D(3)}`, { as: street30 });
+      expect(street.body.features.map((f: { id: number }) => f.id)).toEqual([7, 8, 9]);
+      expect((await srv.call('GET', `/api/v1/zones/map.geojson?day=${D(3)}`, { as: epi })).body.features).toHaveLength(9);
+      expect((await srv.call('GET', `/api/v1/zones/map.geojson?day=${D(3)}&districtId=1`, { as: district2 })).status).toBe(404);
+      expect((await srv.call('GET', `/api/v1/zones/map.geojson?day=${D(3)}`)).status).toBe(401);
+      // The compact view for the page: one letter a zone, in compound order.
+      const compact = await srv.call('GET', `/api/v1/zones?day=${D(3)}&view=compact`, { as: city });
+      expect(compact.body).toMatchObject({ day: D(3), ids: [1, 2, 3, 4, 5, 6, 7, 8, 9], history: { from: D(-2), to: D(15) } });
+      expect(compact.body.zones).toBe(stored.map((s: { zone: string }) => s.zone[0]).join(''));
+      expect((await srv.call('GET', `/api/v1/zones?day=${D(3)}&zone=sealed`, { as: city })).body.items.map((i: { compoundId: number }) => i.compoundId)).toEqual([1, 5, 6]);
+    });
+  });
+}
