@@ -116,6 +116,7 @@ export function curveSvg(curve: { day: string; cases: number }[], title: string)
   const y = (v: number) => pad.t + (h - pad.t - pad.b) * (1 - v / max);
   const bars = curve.map((c, i) => `<rect x="${(pad.l + i * bw + 1).toFixed(1)}" y="${y(c.cases).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${(h - pad.b - y(c.cases)).toFixed(1)}" fill="#c0392b"><title>${c.day}: ${c.cases}</title></rect>`);
   const ticks = [0, max / 2, max].map((v) => `<text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${Math.round(v)}</text>`);
-  const labels = curve.filter((_, i) => i % 7 === 0 || i === curve.length - 1).map((c) => `<text x="${pad.l + curve.indexOf(c) * bw + bw / 2}" y="${h - pad.b + 16}" text-anchor="middle" font-size="10">${c.day.slice(5)}</text>`);
+  // Every 7th day, and the last unless it would print over the one before.
+  const labels = curve.filter((_, i) => i % 7 === 0 || (i === curve.length - 1 && i % 7 >= 3)).map((c) => `<text x="${pad.l + curve.indexOf(c) * bw + bw / 2}" y="${h - pad.b + 16}" text-anchor="middle" font-size="10">${c.day.slice(5)}</text>`);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif"><text x="${pad.l}" y="18" font-size="13">${esc(title)}</text><line x1="${pad.l}" y1="${h - pad.b}" x2="${w - pad.r}" y2="${h - pad.b}" stroke="#888"/>${ticks.join('')}${bars.join('')}${labels.join('')}</svg>`;
 }

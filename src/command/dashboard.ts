@@ -39,7 +39,7 @@ export async function dashboardData(q: Queryable, preset: Preset, now: Date, opt
     ),
     q.query<{ id: number; kind: string; severity: string; title: string; district_id: number | null; facts: unknown; assignee: string | null; raised_at: Date; total: number }>(
       `SELECT id, kind, severity, title, district_id, facts, assignee, raised_at, count(*) OVER ()::int AS total FROM alerts
-        WHERE resolved_at IS NULL ${own}
+        WHERE resolved_at IS NULL ${opts.districtId !== null ? 'AND (district_id = $1 OR district_id IS NULL)' : ''}
         ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, raised_at DESC LIMIT 50`,
       ownParams,
     ),

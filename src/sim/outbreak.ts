@@ -7,8 +7,9 @@
 import type { AppContext } from '../core/context.ts';
 import { recordTubeBatch, parseResultsCsv, uploadResults, type BatchTube } from '../testing/index.ts';
 import { admit, careUpkeep, discharge } from '../cases/index.ts';
-import { allocateRooms, issueOrders, traceCase } from '../tracing/index.ts';
+import { allocateRooms, issueOrders, recordInterview, traceCase } from '../tracing/index.ts';
 import { raiseCommandAlerts, refreshStats, localDay } from '../command/index.ts';
+import { fileRequest } from '../support/index.ts';
 import { Rng } from './rng.ts';
 
 const HOUR = 3_600_000;
@@ -36,7 +37,7 @@ export interface OutbreakOptions {
 
 export async function seedOutbreak(ctx: AppContext, o: OutbreakOptions = {}): Promise<{ cases: number; tubes: number }> {
   const days = o.days ?? 21;
-  const peakDay = o.peakDay ?? days - 7;
+  const peakDay = o.peakDay ?? days - 8;
   const rng = new Rng(o.seed ?? 7, 4242);
   const db = ctx.db;
   const preset = ctx.preset;
@@ -93,7 +94,7 @@ export async function seedOutbreak(ctx: AppContext, o: OutbreakOptions = {}): Pr
   let cases = 0;
   const by = 'demo';
   for (let d = 0; d < days; d++) {
-    const n = Math.max(1, Math.round((o.firstDay ?? 3) * (d <= peakDay ? (o.growth ?? 1.3) ** d : (o.growth ?? 1.3) ** peakDay * (o.decline ?? 0.8) ** (d - peakDay))));
+    const n = Math.max(1, Math.round((o.firstDay ?? 3) * (d <= peakDay ? (o.growth ?? 1.25) ** d : (o.growth ?? 1.25) ** peakDay * (o.decline ?? 0.8) ** (d - peakDay))));
     const today: Resident[] = [];
     for (let i = 0; i < n; i++) {
       const c = d === 0 && i < seeds.length ? seeds[i] : newCase();
@@ -124,6 +125,7 @@ export async function seedOutbreak(ctx: AppContext, o: OutbreakOptions = {}): Pr
     // Contacts of today's first cases, their quarantine orders and rooms.
     for (const c of today.slice(0, o.tracedPerDay ?? 5)) {
       await db.tx(async (q) => {
+        await recordInterview(q, c.id, { symptomatic: false, isolatedAt: at(d, 14).toISOString(), notes: 'demo' }, by, at(d, 14.5));
         await traceCase(q, c.id, preset, at(d, 15));
         await issueOrders(q, c.id, preset, by, at(d, 15));
       });
@@ -140,6 +142,18 @@ export async function seedOutbreak(ctx: AppContext, o: OutbreakOptions = {}): Pr
       await upload(ctx, [...first, ...second], at(d, 10), (t) => (t.barcode.endsWith('a') ? 'positive,36.1,36.8' : 'negative,,'));
       tubes += first.length + second.length;
       for (const r of ready) await db.tx((q) => discharge(q, Number(r.id), preset, by, at(d, 12)).catch(() => undefined));
+    }
+    // People shut in where cases were ask for food, medicine and care (the last days' requests stay open).
+    if (d >= days - 4) {
+      const shut = [...compounds].flatMap((comp) => byCompound.get(comp) ?? []);
+      await db.tx(async (q) => {
+        for (let i = 0; i < Math.min(shut.length, 5 + n); i++) {
+          const r = rng.pick(shut);
+          const x = rng.next();
+          const kind = x < 0.55 ? 'food' : x < 0.8 ? 'medicineRefill' : x < 0.87 ? 'medicalEmergency' : x < 0.93 ? 'dialysis' : 'other';
+          await fileRequest(q, { personId: r.id, kind, prescriptionDays: kind === 'medicineRefill' ? 30 : null, onBehalf: false }, infected.has(r.id) ? 'red' : 'yellow', preset, by, at(d, 8 + rng.next() * 10));
+        }
+      });
     }
     cases += today.length;
     o.onDay?.(d + 1, days, cases);
