@@ -18,7 +18,7 @@ import { tracingRoutes } from './tracing/index.ts';
 import { careUpkeep, casesRoutes } from './cases/index.ts';
 import { commandRoutes, raiseCommandAlerts, refreshStats } from './command/index.ts';
 import { escalateOverdue, supportRoutes } from './support/index.ts';
-import { zoningRoutes } from './zoning/index.ts';
+import { zoningRoutes, zoningUpkeep } from './zoning/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
@@ -86,6 +86,8 @@ export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}
     // The dashboard's daily figures, and the early-warning alerts read from the facts.
     { name: 'daily figures', everyMs: 60_000, run: whenQuiet(120_000, () => refreshStats(ctx.db, ctx.preset, ctx.clock.now())) },
     { name: 'early warning', everyMs: 60_000, run: whenQuiet(120_000, () => raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now())) },
+    // Every compound's zone for today, and new cases' levels (society-level or found inside control).
+    { name: 'zoning', everyMs: 60_000, run: whenQuiet(120_000, () => zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now())) },
     // Requests past their deadline go to their district (a task and an alert each, once): never deferred.
     { name: 'support escalation', everyMs: 60_000, run: () => escalateOverdue(ctx.db, ctx.preset, ctx.clock.now()) },
   ];

@@ -4,7 +4,8 @@
 import type { Db } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { raiseAlerts, type NewAlert } from '../core/work.ts';
-import { localDay } from './stats.ts';
+import { addDays, localDay } from './stats.ts';
+import { societyCasesByDay } from '../zoning/index.ts';
 
 const DAY = 86_400_000;
 
@@ -30,6 +31,22 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
         facts: { caseId: Number(c.id), compoundId: c.compound_id, reportedAt: new Date(c.reported_at).toISOString(), rule: 'command.alerts.firstCaseInCompound' },
         assignee: 'street_worker',
         dedupeKey: `firstCase:${c.compound_id}`,
+      });
+    }
+  }
+
+  if (rules.societyLevelCase) {
+    // Cases found outside any control (zoning's classification at detection), per district and day.
+    for (const s of await societyCasesByDay(db, addDays(today, -1), preset.reporting.timeZone)) {
+      const day = typeof s.day === 'string' ? s.day : new Date(s.day).toISOString().slice(0, 10);
+      alerts.push({
+        kind: 'societyLevelCase',
+        severity: 'critical',
+        title: `${s.n} society-level case(s) on ${day}`,
+        districtId: s.districtId || null,
+        facts: { day, districtId: s.districtId, cases: s.n, rule: 'command.alerts.societyLevelCase; rules.md 6' },
+        assignee: 'district_command',
+        dedupeKey: `society:${s.districtId}:${day}`,
       });
     }
   }

@@ -10,6 +10,7 @@ import { openCases, type NewCase } from '../cases/store.ts';
 import { createTasks } from '../core/work.ts';
 import { raiseCommandAlerts } from './alerts.ts';
 import { refreshStats } from './stats.ts';
+import { zoningUpkeep } from '../zoning/index.ts';
 
 const T0 = Date.parse('2022-04-01T02:00:00Z'); // 10:00 in Shanghai
 const at = (d: number, h = 0) => new Date(T0 + d * 86_400_000 + h * 3_600_000);
@@ -123,6 +124,19 @@ describe('command', () => {
     const mine = await srv.call('GET', '/api/v1/command/dashboard', { as: district2 });
     expect(mine.body.curve.total.reduce((s: number, n: number) => s + n, 0)).toBe(20);
     expect((await srv.call('GET', '/api/v1/command/dashboard?districtId=1', { as: district2 })).status).toBe(404);
+  });
+
+  it('counts society-level cases as zoning classified them at detection', async () => {
+    await zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+    await refreshStats(ctx.db, ctx.preset, ctx.clock.now(), dayOf(0));
+    const [{ n }] = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM case_levels WHERE level = 'society'`);
+    const [{ s }] = await ctx.db.query<{ s: number | null }>(`SELECT sum(value)::int AS s FROM daily_stats WHERE metric = 'cases.society'`);
+    // The town's first cases had no control around them; once compounds are sealed, later ones are found inside.
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan((await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM cases'))[0].n);
+    expect(s).toBe(n);
+    const d = await srv.call('GET', '/api/v1/command/dashboard?days=30', { as: city });
+    expect(d.body.curve.society.reduce((a: number, b: number) => a + b, 0)).toBe(n);
   });
 
   it('raises early-warning alerts that name their facts and who must act', async () => {

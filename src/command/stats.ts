@@ -4,6 +4,7 @@
 import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { quarantineTimeliness } from '../tracing/index.ts';
+import { societyCasesByDay } from '../zoning/index.ts';
 
 /** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
 export function localDay(at: Date, timeZone: string): string {
@@ -74,6 +75,15 @@ export async function refreshStats(db: Db, preset: Preset, now: Date, fromDay?: 
       rows += r[0].n;
     }
     rows += await timeliness(q, fromDate, tz);
+    // Society-level cases, as zoning classified them at detection.
+    const society = await societyCasesByDay(q, fromDate, tz);
+    if (society.length) {
+      await q.query(
+        `INSERT INTO daily_stats SELECT 'cases.society', x.day, x.district_id, x.value FROM jsonb_to_recordset($1::jsonb) AS x(day date, district_id int, value float8)`,
+        [JSON.stringify(society.map((r) => ({ day: typeof r.day === 'string' ? r.day : new Date(r.day).toISOString().slice(0, 10), district_id: r.districtId, value: r.n })))],
+      );
+      rows += society.length;
+    }
     await q.query(
       `INSERT INTO stats_state (one, refreshed_at, complete_from) VALUES (true, $1, $2) ON CONFLICT (one) DO UPDATE SET refreshed_at = $1, complete_from = least(stats_state.complete_from, $2::date)`,
       [now, fromDate],

@@ -10,6 +10,7 @@ import { admit, careUpkeep, discharge } from '../cases/index.ts';
 import { allocateRooms, issueOrders, recordInterview, traceCase } from '../tracing/index.ts';
 import { raiseCommandAlerts, refreshStats, localDay } from '../command/index.ts';
 import { fileRequest } from '../support/index.ts';
+import { zoningUpkeep } from '../zoning/index.ts';
 import { Rng } from './rng.ts';
 
 const HOUR = 3_600_000;
@@ -159,6 +160,7 @@ export async function seedOutbreak(ctx: AppContext, o: OutbreakOptions = {}): Pr
     o.onDay?.(d + 1, days, cases);
   }
   await careUpkeep(db, preset, end);
+  await zoningUpkeep(db, preset, end);
   await refreshStats(db, preset, end, localDay(at(0, 0), preset.reporting.timeZone));
   await raiseCommandAlerts(db, preset, end);
   return { cases, tubes };
