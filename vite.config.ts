@@ -33,6 +33,7 @@ export default defineConfig({
         care: resolve(web, 'care.html'),
         dashboard: resolve(web, 'dashboard.html'),
         bulletin: resolve(web, 'bulletin.html'),
+        zones: resolve(web, 'zones.html'),
       },
     },
   },

@@ -4,7 +4,7 @@ import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
 
-export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' } | { page: 'support' } | { page: 'dashboard' };
+export type Here = { page: 'map' } | { page: 'registry'; entity: string } | { page: 'sampler' } | { page: 'campaigns' } | { page: 'lab' } | { page: 'resident' } | { page: 'poster' } | { page: 'checkpoints' } | { page: 'sentinel' } | { page: 'interview' } | { page: 'chains' } | { page: 'quarantine' } | { page: 'care' } | { page: 'support' } | { page: 'dashboard' } | { page: 'zones' };
 
 /** Checks the session (to the sign-in page when there is none), then draws the frame. */
 export async function boot(here: Here): Promise<Principal> {
@@ -100,7 +100,11 @@ const CARE_PAGES = [{ page: 'care', href: '/care.html', label: 'nav.careCases', 
 const SUPPORT_PAGES = [{ page: 'support', href: '/support.html', label: 'nav.support', roles: ['street_worker', 'city_command', 'district_command', 'resident'] }] as const;
 
 // The command centre (src/command/routes.ts): the dashboard for command. The daily bulletin is public (everyone).
-const COMMAND_PAGES = [{ page: 'dashboard', href: '/dashboard.html', label: 'nav.dashboard', roles: ['city_command', 'district_command'] }] as const;
+const COMMAND_PAGES = [
+  { page: 'dashboard', href: '/dashboard.html', label: 'nav.dashboard', roles: ['city_command', 'district_command'] },
+  // Zones and epidemic-free areas (src/zoning/routes.ts): command.
+  { page: 'zones', href: '/zones.html', label: 'nav.zones', roles: ['city_command', 'district_command'] },
+] as const;
 
 /** The page a role starts on after signing in: a sampler's phone goes straight to tubes, a lab to uploads, a resident to their tests. */
 export function homeOf(role: string): string {
