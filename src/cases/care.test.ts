@@ -87,6 +87,10 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(c).toMatchObject({ personId: 1, source: 'finding', classification: 'confirmed', state: 'assigned', destination: 'shelterHospital', severity: 'mild', foundAt: { districtId: 1, compoundId: 1 } });
       expect(c.bed).toMatchObject({ facilityId: 1, bedType: 'general' });
       expect(c.triage.reasons.join(' ')).toContain(`${presetId}@`);
+      // Taking the bed is a transfer for the district to carry out, with the preset's deadline.
+      const [task] = await ctx.db.query<{ status: string; district_id: number; person_ids: number[]; due_at: Date }>(`SELECT status, district_id, person_ids, due_at FROM tasks WHERE kind = 'transfer'`);
+      expect(task).toMatchObject({ status: 'open', district_id: 1, person_ids: [1] });
+      expect(new Date(task.due_at).getTime() - ctx.clock.now().getTime()).toBe(ctx.preset.command.taskDeadlineHours.transfer * 3_600_000);
       const status = await srv.call('GET', '/api/v1/persons/1/status', { as: city });
       expect(status.body.colour).toBe('red');
       expect(status.body.reasons.map((r: { code: string }) => r.code)).toContain('confirmed');
@@ -153,6 +157,7 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
     it('refers a worsening shelter patient to hospital, holding the shelter bed until arrival', async () => {
       const c = (await srv.call('GET', '/api/v1/care/cases?state=assigned', { as: city })).body.items.find((x: { personId: number }) => x.personId === 2);
       expect((await srv.call('POST', `/api/v1/care/cases/${c.id}/admit`, { as: shelter1 })).body.state).toBe('admitted');
+      expect((await ctx.db.query<{ status: string }>(`SELECT status FROM tasks WHERE dedupe_key = $1`, [`transfer:${c.id}:1:general`]))[0].status).toBe('done');
       const worse = await srv.call('POST', `/api/v1/care/cases/${c.id}/observations`, { as: shelter1, body: { spo2: 91, temperature: 38.5 } });
       expect(worse.status, worse.text).toBe(200);
       const want = presetId === 'cn-2022-9th' ? 'icu' : 'designatedHospital';

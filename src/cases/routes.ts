@@ -144,7 +144,7 @@ export function casesRoutes(app: FastifyInstance, ctx: AppContext): void {
     '/api/v1/care/cases/:id/assign',
     { config: { access: { roles: COMMAND } }, schema: { tags, summary: 'Look for a bed of the triaged kind now (own district, then nearest); queued with the reason when none', params: idParams } },
     async (req) => {
-      const r = await changed(req, req.params.id, 'case.assign', (q, p) => assignBed(q, req.params.id, actorOf(p).actor, now()), (r) => r);
+      const r = await changed(req, req.params.id, 'case.assign', (q, p) => assignBed(q, req.params.id, ctx.preset, actorOf(p).actor, now()), (r) => r);
       return r ?? { assigned: true, unchanged: true };
     },
   );

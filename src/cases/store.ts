@@ -7,7 +7,7 @@ import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { conflict, notFound } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
-import { raiseAlerts } from '../core/work.ts';
+import { createTasks, raiseAlerts, type NewTask } from '../core/work.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
 import { bedFor, dischargeReadiness, severityOf, triage, type BedType, type CareTest, type Destination, type DischargeReadiness, type Observation, type Patient, type Severity, type Triage } from './rules.ts';
 
@@ -162,7 +162,7 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   });
   await recordEvents(q, events, by);
   await markStatusStale(q, fresh.keys(), now);
-  await assignBeds(q, [...created.values()], by, now);
+  await assignBeds(q, [...created.values()], preset, by, now);
   return out;
 }
 
@@ -219,7 +219,7 @@ export type Assignment = { caseId: number; assigned: true; facilityId: number; b
  * With none anywhere, the case waits in the queue with the reason and an alert is raised; it is never
  * dropped. A case already in a bed of the right kind keeps it (no entry in the answer).
  */
-export async function assignBeds(q: Queryable, caseIds: number[], by: string, now: Date): Promise<Assignment[]> {
+export async function assignBeds(q: Queryable, caseIds: number[], preset: Preset, by: string, now: Date): Promise<Assignment[]> {
   if (!caseIds.length) return [];
   const order = new Map(caseIds.map((id, i) => [id, i]));
   const cases = (await lockCases(q, caseIds)).sort((a, b) => order.get(Number(a.id))! - order.get(Number(b.id))!);
@@ -243,6 +243,9 @@ export async function assignBeds(q: Queryable, caseIds: number[], by: string, no
   const events: CaseEvent[] = [];
   const alerts: Parameters<typeof raiseAlerts>[1] = [];
   const resolved: string[] = [];
+  // Each bed taken is a transfer to carry out (the district's task, done on admission).
+  const transfers: NewTask[] = [];
+  const superseded: number[] = [];
   for (const c of todo) {
     const caseId = Number(c.id);
     const need = bedFor(c.destination);
@@ -263,6 +266,17 @@ export async function assignBeds(q: Queryable, caseIds: number[], by: string, no
       events.push({ caseId, kind: 'bedTaken', at: now, detail: { destination: c.destination, waitedMs: c.waiting_since ? now.getTime() - new Date(c.waiting_since).getTime() : 0 }, bed });
       if (old) events.push({ caseId, kind: 'referred', at: now, detail: { from: old, to: bed, destination: c.destination } });
       if (c.queue_reason !== null) resolved.push(...['shelterHospital', 'designatedHospital', 'icu'].map((d) => `noBed:${caseId}:${d}`));
+      if (c.state === 'assigned') superseded.push(caseId);
+      transfers.push({
+        kind: 'transfer',
+        title: `Take case ${caseId} to facility ${bed.facilityId} (${c.destination})`,
+        districtId: c.district_id,
+        streetId: c.street_id,
+        personIds: [Number(c.person_id)],
+        dueAt: new Date(now.getTime() + preset.command.taskDeadlineHours.transfer * 3_600_000),
+        source: { caseId, facilityId: bed.facilityId, bedType: bed.bedType, rule: 'command.taskDeadlineHours.transfer' },
+        dedupeKey: `transfer:${caseId}:${bed.facilityId}:${bed.bedType}`,
+      });
       out.push({ caseId, assigned: true, facilityId: bed.facilityId, bedType: bed.bedType, referral: old !== null });
       continue;
     }
@@ -310,13 +324,16 @@ export async function assignBeds(q: Queryable, caseIds: number[], by: string, no
     );
   }
   await recordEvents(q, events, by);
+  // A transfer not carried out before the case was given another bed is cancelled.
+  if (superseded.length) await q.query(`UPDATE tasks SET status = 'cancelled', updated_at = $2 WHERE kind = 'transfer' AND status IN ('open', 'accepted') AND (source->>'caseId')::bigint = ANY($1)`, [superseded, now]);
+  await createTasks(q, transfers, now, by);
   await raiseAlerts(q, alerts, now);
   if (resolved.length) await q.query(`UPDATE alerts SET resolved_at = $2 WHERE dedupe_key = ANY($1) AND resolved_at IS NULL`, [resolved, now]);
   return out;
 }
 
-export async function assignBed(q: Queryable, caseId: number, by: string, now: Date): Promise<Assignment | null> {
-  const [a] = await assignBeds(q, [caseId], by, now);
+export async function assignBed(q: Queryable, caseId: number, preset: Preset, by: string, now: Date): Promise<Assignment | null> {
+  const [a] = await assignBeds(q, [caseId], preset, by, now);
   return a ?? null;
 }
 
@@ -332,6 +349,7 @@ export async function admit(q: Queryable, caseId: number, facilityId: number | n
   if (c.leaving_facility_id !== null) await releaseBed(q, caseId, { facilityId: c.leaving_facility_id, bedType: c.leaving_bed_type! }, by, now, 'referred elsewhere');
   await q.query(`UPDATE cases SET state = 'admitted', admitted_at = $2, leaving_facility_id = NULL, leaving_bed_type = NULL, updated_at = $2 WHERE id = $1`, [caseId, now]);
   await recordEvents(q, [{ caseId, kind: 'admitted', at: now, bed: { facilityId: c.facility_id!, bedType: c.bed_type! } }], by);
+  await q.query(`UPDATE tasks SET status = 'done', done_at = $2, updated_at = $2 WHERE dedupe_key = $1 AND status IN ('open', 'accepted')`, [`transfer:${caseId}:${c.facility_id}:${c.bed_type}`, now]);
 }
 
 /**
@@ -347,7 +365,7 @@ export async function observe(q: Queryable, caseId: number, o: Observation, pres
   await recordEvents(q, [{ caseId, kind: 'observation', at: now, detail: { ...o, severity: sev.severity, reasons: sev.reasons } }], by);
   await q.query('UPDATE cases SET severity = $2, destination = $3, triage = $4, updated_at = $5 WHERE id = $1', [caseId, sev.severity, t.destination, JSON.stringify(t), now]);
   if (t.destination !== c.destination) await recordEvents(q, [{ caseId, kind: 'triaged', at: now, detail: { ...t } }], by);
-  const assignment = t.destination !== c.destination ? await assignBed(q, caseId, by, now) : null;
+  const assignment = t.destination !== c.destination ? await assignBed(q, caseId, preset, by, now) : null;
   return { severity: sev.severity, triage: t, assignment };
 }
 
@@ -400,6 +418,7 @@ export async function recordDeath(q: Queryable, caseId: number, at: Date, cause:
   }
   await q.query(`UPDATE cases SET state = 'died', died_at = $2, facility_id = NULL, bed_type = NULL, leaving_facility_id = NULL, leaving_bed_type = NULL, waiting_since = NULL, updated_at = $3 WHERE id = $1`, [caseId, at, now]);
   await recordEvents(q, [{ caseId, kind: 'died', at, detail: { cause } }], by);
+  await q.query(`UPDATE tasks SET status = 'cancelled', updated_at = $2 WHERE kind = 'transfer' AND status IN ('open', 'accepted') AND (source->>'caseId')::bigint = $1`, [caseId, now]);
   await resolveNoBedAlert(q, caseId, now);
   await markStatusStale(q, [c.person_id], now);
 }
@@ -437,7 +456,7 @@ export async function careUpkeep(db: Db, preset: Preset, now: Date, batch = 1000
       ORDER BY c.waiting_since, c.id LIMIT $1`,
     [batch],
   );
-  if (waiting.length) placed = (await db.tx((q) => assignBeds(q, waiting.map((w) => Number(w.id)), 'system', now))).filter((a) => a.assigned).length;
+  if (waiting.length) placed = (await db.tx((q) => assignBeds(q, waiting.map((w) => Number(w.id)), preset, 'system', now))).filter((a) => a.assigned).length;
   const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cases WHERE waiting_since IS NOT NULL');
   return { opened, placed, waiting: n };
 }

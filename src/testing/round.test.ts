@@ -214,6 +214,15 @@ describe('a screening round', () => {
     expect(new Set(r.body.items.map((x: { personId: number }) => x.personId))).toEqual(skipped);
     const keys = r.body.items.map((x: { compoundCode: string; buildingCode: string; floor: number; unit: string }) => [x.compoundCode, x.buildingCode, String(x.floor).padStart(4, '0'), x.unit].join('|'));
     expect([...keys].sort()).toEqual(keys);
+    // Door-to-door tasks: one per street, naming exactly those residents; asked again, nothing new.
+    const d2d = await srv.call('POST', `/api/v1/campaigns/${campaignId}/door-to-door`, { as: city });
+    expect(d2d.status, d2d.text).toBe(200);
+    expect(d2d.body.persons).toBe(skipped.size);
+    const tasks = await ctx.db.query<{ street_id: number; person_ids: number[]; due_at: Date }>(`SELECT street_id, person_ids, due_at FROM tasks WHERE kind = 'doorToDoor'`);
+    expect(tasks).toHaveLength(d2d.body.streets);
+    expect(new Set(tasks.flatMap((t) => t.person_ids.map(Number)))).toEqual(skipped);
+    expect(new Set(tasks.map((t) => t.street_id)).size).toBe(tasks.length);
+    expect((await srv.call('POST', `/api/v1/campaigns/${campaignId}/door-to-door`, { as: city })).body.tasks).toBe(0);
     // The whole list is written as CSV by the database, a limited one here: both quote the same way.
     const tricky = [...skipped][0];
     await ctx.db.query(`UPDATE persons SET name = $2, phone = '' WHERE id = $1`, [tricky, 'Li, "Xiao"\nMing']);

@@ -8,6 +8,7 @@ import { badRequest, forbidden, notFound } from '../core/errors.ts';
 import { csvField } from '../core/db.ts';
 import { SAMPLING_GROUPS, type SamplingGroup, type Verdict } from './rules.ts';
 import {
+  doorToDoorTasks,
   addSample,
   alertOverdueTubes,
   campaignProgress,
@@ -132,6 +133,21 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
         params,
       );
       return { items: rows };
+    },
+  );
+
+  app.post<{ Params: { id: number } }>(
+    '/api/v1/campaigns/:id/door-to-door',
+    { config: { access: { roles: COMMAND } }, schema: { tags, summary: 'Tasks for door-to-door sampling: one per street of the caller\'s area, naming who has not been sampled', params: { type: 'object', properties: { id: { type: 'integer' } } } } },
+    async (req) => {
+      const p = caller(req);
+      const [c] = await ctx.db.query('SELECT id FROM campaigns WHERE id = $1', [req.params.id]);
+      if (!c) throw notFound(`Campaign ${req.params.id}`);
+      return ctx.db.tx(async (q) => {
+        const r = await doorToDoorTasks(q, req.params.id, (alias, params) => jurisdictionSql(p, alias, params), ctx.preset, actorOf(p).actor, now());
+        await appendAudit(q, [{ ...actorOf(p), action: 'task.doorToDoor', entity: 'campaign', entityId: req.params.id, detail: r }], now());
+        return r;
+      });
     },
   );
 

@@ -762,3 +762,32 @@ export async function resolveConflict(q: Queryable, conflictId: number, keep: 'c
   await markStatusStale(q, (await q.query<{ person_id: number }>('SELECT person_id FROM samples WHERE tube_id = $1', [c.tube_id])).map((r) => r.person_id), now);
   return { inForce, summary };
 }
+
+/**
+ * Door-to-door sampling (应检未检): one task per street for the residents of a round not sampled yet, with
+ * who they are. `scopeSql` keeps to the caller's jurisdiction. Asked twice on one day, it makes nothing new.
+ */
+export async function doorToDoorTasks(q: Queryable, campaignId: number, scopeSql: (alias: string, params: unknown[]) => string, preset: Preset, by: string, now: Date): Promise<{ tasks: number; persons: number; streets: number }> {
+  const params: unknown[] = [campaignId];
+  const rows = await q.query<{ street_id: number | null; district_id: number | null; ids: number[] }>(
+    `SELECT p.street_id, p.district_id, array_agg(e.person_id ORDER BY e.person_id) AS ids
+       FROM campaign_expected e JOIN persons p ON p.id = e.person_id
+      WHERE e.campaign_id = $1 AND e.sampled_at IS NULL AND ${scopeSql('p', params)}
+      GROUP BY p.street_id, p.district_id ORDER BY p.street_id`,
+    params,
+  );
+  const [c] = await q.query<{ name: string }>('SELECT name FROM campaigns WHERE id = $1', [campaignId]);
+  const day = now.toISOString().slice(0, 10);
+  const tasks: NewTask[] = rows.map((r) => ({
+    kind: 'doorToDoor',
+    title: `Door-to-door sampling: ${r.ids.length} residents not sampled in "${c?.name ?? campaignId}"`,
+    districtId: r.district_id,
+    streetId: r.street_id,
+    personIds: r.ids.map(Number),
+    dueAt: new Date(now.getTime() + preset.command.taskDeadlineHours.doorToDoor * 3_600_000),
+    source: { campaignId, persons: r.ids.length, rule: 'command.taskDeadlineHours.doorToDoor' },
+    dedupeKey: `doorToDoor:${campaignId}:${r.street_id ?? 0}:${day}`,
+  }));
+  const made = await createTasks(q, tasks, now, by);
+  return { tasks: made, persons: rows.reduce((s, r) => s + r.ids.length, 0), streets: rows.length };
+}

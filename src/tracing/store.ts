@@ -6,6 +6,7 @@ import { presetLabel } from '../core/presets.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
+import { createTasks, type NewTask } from '../core/work.ts';
 import { homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type ContactLevel, type PersonExposure, type Resident, type Scan } from './rules.ts';
 
 const MINUTE = 60_000;
@@ -229,6 +230,7 @@ export async function issueOrders(q: Queryable, casePersonId: number, preset: Pr
   );
   let issued = 0;
   let upgraded = 0;
+  const locate: { personId: number; orderId: number }[] = [];
   for (const r of rows) {
     const upgrade = r.open_id !== null && r.open_level === 'secondary' && r.level === 'close' && preset.quarantine.secondary.upgradeToCloseIfContactPositive;
     if (r.open_id !== null && !upgrade) continue;
@@ -244,14 +246,30 @@ export async function issueOrders(q: Queryable, casePersonId: number, preset: Pr
       await q.query('UPDATE quarantine_orders SET superseded_by = $2 WHERE id = $1', [r.open_id, n.id]);
       upgraded++;
     } else issued++;
-    // Central quarantine: a place in the transfer queue until a room is found (an upgrade keeps its place).
+    // Central quarantine: a place in the transfer queue until a room is found (an upgrade keeps its place),
+    // and a task for the person's street to locate them and take them there.
     if (o.centralUntil) {
       await q.query(
         `INSERT INTO quarantine_placements (person_id, order_id, waiting_since, household_id)
          SELECT $1, $2, $3, household_id FROM persons WHERE id = $1 ON CONFLICT DO NOTHING`,
         [r.person_id, n.id, now],
       );
+      locate.push({ personId: Number(r.person_id), orderId: Number(n.id) });
     }
+  }
+  if (locate.length) {
+    const homes = new Map((await q.query<{ id: number; district_id: number | null; street_id: number | null }>('SELECT id, district_id, street_id FROM persons WHERE id = ANY($1)', [locate.map((l) => l.personId)])).map((p) => [Number(p.id), p]));
+    const tasks: NewTask[] = locate.map((l) => ({
+      kind: 'locate',
+      title: `Locate close contact (person ${l.personId}) and take them to central quarantine`,
+      districtId: homes.get(l.personId)?.district_id ?? null,
+      streetId: homes.get(l.personId)?.street_id ?? null,
+      personIds: [l.personId],
+      dueAt: new Date(now.getTime() + preset.command.taskDeadlineHours.locate * 3_600_000),
+      source: { orderId: l.orderId, casePersonId, rule: 'command.taskDeadlineHours.locate' },
+      dedupeKey: `locate:${l.orderId}`,
+    }));
+    await createTasks(q, tasks, now, by);
   }
   await markStatusStale(q, rows.map((r) => r.person_id), now);
   return { issued, upgraded };
@@ -290,8 +308,8 @@ export async function releaseOrder(q: Queryable, orderId: number, by: string, no
  * One room a person. Returns how many were placed and how many still wait.
  */
 export async function allocateRooms(q: Queryable, now: Date): Promise<{ placed: number; waiting: number }> {
-  const waiting = await q.query<{ id: number; person_id: number; household_id: number | null; waiting_since: Date; district_id: number | null; lon: number | null; lat: number | null }>(
-    `SELECT w.id, w.person_id, w.household_id, w.waiting_since, p.district_id, c.centroid_lon AS lon, c.centroid_lat AS lat
+  const waiting = await q.query<{ id: number; person_id: number; order_id: number; household_id: number | null; waiting_since: Date; district_id: number | null; lon: number | null; lat: number | null }>(
+    `SELECT w.id, w.person_id, w.order_id, w.household_id, w.waiting_since, p.district_id, c.centroid_lon AS lon, c.centroid_lat AS lat
        FROM quarantine_placements w JOIN persons p ON p.id = w.person_id LEFT JOIN compounds c ON c.id = p.compound_id
       WHERE w.placed_at IS NULL AND w.left_at IS NULL ORDER BY w.waiting_since, w.household_id, w.person_id FOR UPDATE OF w`,
   );
@@ -317,6 +335,7 @@ export async function allocateRooms(q: Queryable, now: Date): Promise<{ placed: 
     }
     sites.find((s) => s.id === site.id)!.used += members.length;
     await q.query('UPDATE quarantine_placements SET facility_id = $2, placed_at = $3 WHERE id = ANY($1)', [members.map((x) => x.id), site.id, now]);
+    await q.query(`UPDATE tasks SET status = 'done', done_at = $2, updated_at = $2 WHERE dedupe_key = ANY($1) AND status IN ('open', 'accepted')`, [members.map((x) => `locate:${x.order_id}`), now]);
     placed += members.length;
   }
   return { placed, waiting: left };

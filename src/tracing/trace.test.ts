@@ -186,6 +186,15 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(chains.edges).toHaveLength(2);
     });
 
+    it('gives every central order a task to locate its person, done once a room is found', async () => {
+      const rows = await ctx.db.query<{ order_id: number; placed: boolean; status: string | null; street_id: number | null; person_street: number | null }>(
+        `SELECT pl.order_id, pl.placed_at IS NOT NULL AS placed, t.status, t.street_id, p.street_id AS person_street
+           FROM quarantine_placements pl JOIN persons p ON p.id = pl.person_id LEFT JOIN tasks t ON t.dedupe_key = 'locate:' || pl.order_id`,
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) expect([r.status, r.street_id]).toEqual([r.placed ? 'done' : 'open', r.person_street]);
+    });
+
     it('gives rooms to whole households, own district first, then the nearest district with rooms', async () => {
       // Start from an empty queue: the orders above placed their contacts already.
       await ctx.db.query('UPDATE quarantine_placements SET left_at = $1 WHERE left_at IS NULL', [day(8)]);
