@@ -253,12 +253,10 @@ describe('compound zones', () => {
     const count = { sealed: 0, controlled: 0, precaution: 0 };
     const on = day[29];
     for (const f of all.slice(0, 5000)) zoneOn(f, national, on); // warm up
-    const t = performance.now();
+    // How fast is for the bench (npm run bench -- zoning), not for a test on a shared machine.
     for (const f of all) count[zoneOn(f, national, on).zone]++;
-    const ms = performance.now() - t;
     expect(count.sealed + count.controlled + count.precaution).toBe(70_000);
     expect(count.sealed).toBeGreaterThan(0);
-    expect(ms).toBeLessThan(1000);
   });
 });
 
