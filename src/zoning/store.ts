@@ -366,6 +366,8 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
     }
     if (parts.length) yield parts.join('');
     progress?.('compound zones', n, n);
+    // Computed: what remains is the database taking the rows.
+    progress?.('zone rows written', 0);
   }
   if (whole) await q.query('DELETE FROM compound_zones WHERE day BETWEEN $1 AND $2', [first, last]);
   else await q.query('DELETE FROM compound_zones WHERE day BETWEEN $1 AND $2 AND compound_id = ANY($3::int[])', [first, last, subset.map((p) => p.id)]);
