@@ -53,10 +53,11 @@ describe.skipIf(!haveBrowser)('the command dashboard and the bulletin in Chromiu
     srv = await testServer(ctx);
     city = await srv.login(cityUser.username, cityUser.password);
     second = await srv.login(SECOND.username, SECOND.password);
-    // Two tasks past their deadline, for the overdue list and its bulk change.
+    // Two tasks long past their deadline (the oldest, ahead of the outbreak's own overdue tasks), for the
+    // overdue list and its bulk change.
     const [district] = await ctx.db.query<{ id: number }>('SELECT id FROM districts ORDER BY id LIMIT 1');
     for (const title of ['Door-to-door sampling, building 3', 'Locate contact of case 12']) {
-      const r = await srv.call('POST', '/api/v1/tasks', { as: city, body: { kind: 'manual', title, districtId: district.id, dueAt: new Date(NOW.getTime() - 5 * 3_600_000).toISOString() } });
+      const r = await srv.call('POST', '/api/v1/tasks', { as: city, body: { kind: 'manual', title, districtId: district.id, dueAt: new Date(NOW.getTime() - 40 * 86_400_000).toISOString() } });
       expect(r.status, r.text).toBe(201);
     }
     context = await browser.newContext(DESK);
