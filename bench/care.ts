@@ -6,12 +6,10 @@
 // tables (one bed counter UPDATE, one case INSERT, one event INSERT, no rules or look-ups), the same rows
 // written set-wise (one statement a table), and one SQL aggregate over the same tables.
 import { generateCity } from '../src/sim/index.ts';
-import { buildApp } from '../src/server.ts';
-import { createUser } from '../src/core/users.ts';
 import { progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
 import { careUpkeep, capacityPicture, facilityBeds, transferQueue } from '../src/cases/index.ts';
-import { benchContext, benchEngines, loadBenchCity, numberArg, rateLine, timed, timeLine } from './lib.ts';
+import { benchContext, benchEngines, benchServer, loadBenchCity, numberArg, rateLine, timed, timeLine } from './lib.ts';
 
 const DAY = 86_400_000;
 
@@ -55,13 +53,8 @@ export default async function run(args: string[]): Promise<void> {
       bar.done(`${intake.value.opened.toLocaleString('en')} cases, ${intake.value.waiting} waiting for a bed`);
 
       // Clinicians' cases over HTTP, 8 requests in flight.
-      await db.tx((q) => createUser(q, { username: 'bench', password: 'bench-password', role: 'city_command' }, now));
-      const app = await buildApp(ctx);
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = app.server.address();
-      const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-      const login = await fetch(url + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench-password' }) });
-      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      const server = await benchServer(ctx);
+      const { url, cookie } = server;
       const rest = ids.slice(cases);
       bar = progress(`${engine.name}: ${rest.length.toLocaleString('en')} clinicians' cases over HTTP`, rest.length);
       let next = 0;
@@ -127,7 +120,7 @@ export default async function run(args: string[]): Promise<void> {
              FROM case_events e JOIN facilities f ON f.id = e.facility_id GROUP BY f.kind`,
         ),
       );
-      await app.close();
+      await server.close();
       const shelterNow = picture.value.kinds.find((k) => k.kind === 'shelterHospital')!;
       process.stdout.write(`${engine.name}: shelters ${shelterNow.occupied.toLocaleString('en')} of ${shelterNow.total.toLocaleString('en')} beds, ${shelterNow.admissionsPerDay} admissions a day, ${shelterNow.daysLeft} days left; queue ${queue.value.total}\n`);
 

@@ -3,12 +3,10 @@
 // to open its data (city-wide and for one district, in process and over HTTP), beside one SQL count over
 // the same tables in the same run. Also the daily figures' first full build and their minute-by-minute
 // refresh, which is what keeps the dashboard's reads small.
-import { buildApp } from '../src/server.ts';
-import { createUser } from '../src/core/users.ts';
 import { progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
 import { dashboardData, refreshStats } from '../src/command/index.ts';
-import { benchContext, benchEngines, numberArg, timed, timeLine } from './lib.ts';
+import { benchContext, benchEngines, benchServer, numberArg, timed, timeLine } from './lib.ts';
 
 const DAY = 86_400_000;
 
@@ -69,13 +67,8 @@ export default async function run(args: string[]): Promise<void> {
       };
       const city = await opens(null);
       const district = await opens(3);
-      await db.tx((q) => createUser(q, { username: 'bench', password: 'bench-password', role: 'city_command' }, now));
-      const app = await buildApp(ctx);
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const addr = app.server.address();
-      const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-      const login = await fetch(url + '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench-password' }) });
-      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      const server = await benchServer(ctx);
+      const { url, cookie } = server;
       const httpTimes: number[] = [];
       let curveTotal = 0;
       for (let i = 0; i < 21; i++) {
@@ -83,7 +76,7 @@ export default async function run(args: string[]): Promise<void> {
         curveTotal = t.value.curve.total.reduce((a, b) => a + b, 0);
         httpTimes.push(t.seconds);
       }
-      await app.close();
+      await server.close();
       const counts = await timed(() => db.query('SELECT (SELECT count(*) FROM cases) AS cases, (SELECT count(*) FROM contacts) AS contacts'));
       process.stdout.write(`${engine.name}: the dashboard's last 30 days hold ${curveTotal.toLocaleString('en')} of the ${cases.toLocaleString('en')} cases\n`);
       timeLine(engine.name, 'dashboard data, city (median of 21)', city, 'one SQL count over cases and contacts', counts.seconds, '< 200 ms');
