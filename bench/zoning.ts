@@ -150,7 +150,7 @@ export default async function run(args: string[]): Promise<void> {
       const [totals] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM cases');
       const zones = counts.value.reduce<Record<string, number>>((m, r) => ((m[r.zone] = (m[r.zone] ?? 0) + r.compounds), m), {});
       const [levels] = await db.query<{ society: number; controlled: number }>(`SELECT count(*) FILTER (WHERE level = 'society')::int AS society, count(*) FILTER (WHERE level = 'controlled')::int AS controlled FROM case_levels`);
-      const [free] = await db.query<{ n: number; areas: number }>(`SELECT (SELECT count(*) FROM compound_zones WHERE day = $1 AND free)::int AS n, (SELECT count(*) FROM free_areas WHERE day = $1)::int AS areas`, [lastDay]);
+      const [free] = await db.query<{ n: number; areas: number }>(`SELECT (SELECT count(*) FROM zones_on($1::date) WHERE free)::int AS n, (SELECT count(*) FROM free_areas WHERE day = $1)::int AS areas`, [lastDay]);
       process.stdout.write(
         `${engine.name}: ${compounds.toLocaleString('en')} compounds, ${totals.n.toLocaleString('en')} cases over ${days} days (${first.value.firstDay} to ${lastDay}); on ${lastDay}: ` +
           `sealed ${zones.sealed ?? 0}, controlled ${zones.controlled ?? 0}, precaution ${zones.precaution ?? 0}, epidemic-free ${free.n} in ${free.areas} areas; ` +

@@ -13,6 +13,7 @@
 //   reading them again), checked against the versions zoning_state and zoning_registry keep.
 import { csvField, type Db, type Queryable } from '../core/db.ts';
 import { presetLabel, type Preset } from '../core/presets.ts';
+import { respan, type Span } from './spans.ts';
 import { classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreas, zoneHistory, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
 
 /** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
@@ -234,7 +235,10 @@ class RuleIds {
   }
 }
 
-const ZONE_COLUMNS = ['day', 'compound_id', 'zone', 'since', 'clock_from', 'rule', 'last_case_id', 'last_case_day', 'next_on', 'next_zone', 'next_rule', 'next_screening_on', 'sealed_buildings', 'free', 'free_since', 'free_on', 'free_area'];
+const ZONE_COLUMNS = ['compound_id', 'day', 'until', 'zone', 'since', 'clock_from', 'rule', 'last_case_id', 'last_case_day', 'next_on', 'next_zone', 'next_rule', 'next_screening_on', 'sealed_buildings', 'free', 'free_since', 'free_on', 'key'];
+// A stretch's key: its values joined by '|' (the sealed buildings' JSON holds none), in ZONE_COLUMNS order from zone.
+const KEY_ZONE = 0;
+const KEY_FREE = 11;
 
 export interface ZoneProgress {
   (step: string, done: number, total?: number): void;
@@ -249,19 +253,57 @@ interface Computation {
   subset: Place[];
   from: number;
   to: number;
+  /** The last day of the stored history before this (null: nothing stored, everything is written anew). */
+  storedLast: number | null;
   progress?: ZoneProgress;
 }
 
+/** Stored stretches touching days `from`..`to` (day numbers), by compound, in day order. */
+async function readSpans(q: Queryable, table: 'compound_zones' | 'compound_free_areas', value: string, from: number, to: number, ids: number[] | null): Promise<Map<number, Span[]>> {
+  const t = await text(
+    q,
+    `SELECT string_agg(compound_id || E'\\t' || (day - date '1970-01-01') || E'\\t' || coalesce((until - date '1970-01-01')::text, '') || E'\\t' || ${value}, E'\\n' ORDER BY compound_id, day) AS t
+       FROM ${table} WHERE daterange(day, until, '[]') && daterange(date '1970-01-01' + $1::int, date '1970-01-01' + $2::int, '[]') ${ids ? 'AND compound_id = ANY($3::int[])' : ''}`,
+    ids ? [from, to, ids] : [from, to],
+  );
+  const out = new Map<number, Span[]>();
+  for (const line of split(t, '\n')) {
+    const [id, day, until, key] = line.split('\t');
+    const span = { day: Number(day), until: until === '' ? null : Number(until), key };
+    const list = out.get(Number(id));
+    if (list) list.push(span);
+    else out.set(Number(id), [span]);
+  }
+  return out;
+}
+
+/** The key of the stretch covering `day` (stretches in day order; open ones run through `last`). */
+function keyOn(spans: Span[] | undefined, day: number, last: number): string {
+  for (const s of spans ?? []) if (s.day <= day && (s.until ?? last) >= day) return s.key;
+  return '';
+}
+
+/** Deletes the stretches `remove` lists (compound, day) and writes `lines` (CSV) in their place. */
+async function replaceSpans(q: Queryable, table: 'compound_zones' | 'compound_free_areas', columns: string[], remove: { ids: number[]; days: number[] }, lines: string[]): Promise<number> {
+  if (remove.ids.length) {
+    await q.query(`DELETE FROM ${table} t USING unnest($1::int[], $2::int[]) AS x(id, d) WHERE t.compound_id = x.id AND t.day = date '1970-01-01' + x.d`, [remove.ids, remove.days]);
+  }
+  return lines.length ? q.copyCsv(table, columns, chunked(lines)) : 0;
+}
+
 /**
- * Computes the zones of `subset` for the days `from`..`to` (day numbers) and writes them, with the free
- * areas of those days (the other compounds' epidemic-free state read from storage), the streets and
- * districts wholly free and the counts per district. Returns the zone rows written.
+ * Computes the zones of `subset` for the days `from`..`to` (day numbers) and stores them as stretches of
+ * unchanged days (only what changed is written), with the free areas of those days (the other compounds'
+ * epidemic-free state read from storage), the streets and districts wholly free and the counts per
+ * district. Returns the stretches written.
  */
 async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise<number> {
-  const { preset, all, subset, from, to, progress } = c;
+  const { preset, all, subset, from, to, storedLast, progress } = c;
   const days = to - from + 1;
   const n = subset.length;
   const whole = n === all.length;
+  const stored = storedLast ?? from - 1;
+  const newLast = Math.max(to, stored);
   const dayTexts = Array.from({ length: days }, (_, d) => dayText(from + d));
   const [first, last] = [dayTexts[0], dayTexts[days - 1]];
 
@@ -286,12 +328,17 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
 
   // The free areas of each day over every compound: those computed now, and the others as stored.
   const inSubset = new Set(subset.map((p) => p.id));
-  const stored: Map<number, number>[] = dayTexts.map(() => new Map());
-  if (!whole) {
-    const t = await text(q, `SELECT string_agg((day - date '1970-01-01') || ',' || compound_id || ',' || coalesce(free_area, 0), ';') AS t FROM compound_zones WHERE day BETWEEN $1 AND $2 AND free`, [first, last]);
+  const storedFree: number[][] = dayTexts.map(() => []);
+  if (!whole && storedLast !== null) {
+    const t = await text(
+      q,
+      `SELECT string_agg(compound_id || ',' || (greatest(day, $1) - date '1970-01-01') || ',' || (least(coalesce(until, $2), $2) - date '1970-01-01'), ';') AS t
+         FROM compound_zones WHERE free AND daterange(day, until, '[]') && daterange($1, $2, '[]')`,
+      [first, last],
+    );
     for (const e of split(t, ';')) {
-      const [d, id, area] = e.split(',').map(Number);
-      if (!inSubset.has(id)) stored[d - from].set(id, area);
+      const [id, a, b] = e.split(',').map(Number);
+      if (!inSubset.has(id)) for (let d = a; d <= b; d++) storedFree[d - from].push(id);
     }
   }
   progress?.('free areas', 0, days);
@@ -299,9 +346,8 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
   const areaOf: Map<number, number>[] = [];
   const areaRows: string[] = [];
   const placeRows: string[] = [];
-  const moved: { day: string; ids: number[]; areas: number[] }[] = [];
   for (let d = 0; d < days; d++) {
-    const freeSet = new Set<number>(stored[d].keys());
+    const freeSet = new Set<number>(storedFree[d]);
     for (let i = 0; i < n; i++) if (free[i * days + d]) freeSet.add(subset[i].id);
     const a = freeAreas(all, c.adjacency, freeSet, preset);
     const m = new Map<number, number>();
@@ -317,81 +363,114 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
     for (const s of a.streets) placeRows.push(`${dayTexts[d]},street,${s}\n`);
     for (const s of a.districts) placeRows.push(`${dayTexts[d]},district,${s}\n`);
     areaOf.push(m);
-    // Compounds not recomputed whose area changed name (areas joined or split).
-    const change = { day: dayTexts[d], ids: [] as number[], areas: [] as number[] };
-    for (const [id, area] of stored[d]) {
-      if (m.get(id) !== area) {
-        change.ids.push(id);
-        change.areas.push(m.get(id) ?? 0);
-      }
-    }
-    if (change.ids.length) moved.push(change);
     progress?.('free areas', d + 1, days);
   }
 
-  // The zones, compound by compound, written as they are computed; counted per district when all are.
+  // The zones, compound by compound: the stretches that changed, and the counts per district (all of them
+  // when every compound is computed, else what changed against the stored stretches).
+  progress?.('compound zones', 0, n);
+  const oldZones = storedLast === null ? new Map<number, Span[]>() : await readSpans(q, 'compound_zones', 'key', from - 1, to + 1, whole ? null : subset.map((p) => p.id));
   const counts = new Map<string, { compounds: number; people: number; free: number }>();
+  const count = (d: number, districtId: number, zone: string, people: number, isFree: number, sign: number) => {
+    const key = `${dayTexts[d]},${districtId},${zone}`;
+    const t = counts.get(key);
+    if (t) {
+      t.compounds += sign;
+      t.people += sign * people;
+      t.free += sign * isFree;
+    } else counts.set(key, { compounds: sign, people: sign * people, free: sign * isFree });
+  };
   const emptyHistory = zoneHistory(EMPTY, preset, first, last);
   const date = (x: number) => (x < 0 ? '' : dayText(x));
-  const line = (z: ZoneDay, id: number, k: number, d: number): string => {
+  const keyOf = (z: ZoneDay, k: number): string => {
     const mv = z.moves;
     const lc = z.reason.lastCase;
-    const buildings = z.sealedBuildings.length ? csvField(JSON.stringify(z.sealedBuildings)) : '';
-    return `${z.day},${id},${z.zone},${z.since ?? ''},${z.clockFrom ?? ''},${rules.id(z.reason.rule)},${lc ? lc.id : ''},${lc ? lc.day : ''},${mv ? mv.on : ''},${mv ? mv.to : ''},${mv ? rules.id(mv.rule) : ''},${mv?.ifAllNegativeScreeningOn ?? ''},${buildings},${free[k] ? 't' : 'f'},${date(freeSince[k])},${date(freeOn[k])},${areaOf[d].get(id) ?? ''}\n`;
+    const buildings = z.sealedBuildings.length ? JSON.stringify(z.sealedBuildings) : '';
+    return `${z.zone}|${z.since ?? ''}|${z.clockFrom ?? ''}|${rules.id(z.reason.rule)}|${lc ? lc.id : ''}|${lc ? lc.day : ''}|${mv ? mv.on : ''}|${mv ? mv.to : ''}|${mv ? rules.id(mv.rule) : ''}|${mv?.ifAllNegativeScreeningOn ?? ''}|${buildings}|${free[k] ? 't' : 'f'}|${date(freeSince[k])}|${date(freeOn[k])}`;
   };
-  function* chunks(): Generator<string> {
-    let parts: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const p = subset[i];
-      const f = c.facts.get(p.id);
-      const history = f ? zoneHistory(f, preset, first, last) : emptyHistory;
-      for (let d = 0; d < days; d++) {
-        const k = i * days + d;
-        parts.push(line(history[d], p.id, k, d));
-        if (whole) {
-          const key = `${dayTexts[d]},${p.districtId},${history[d].zone}`;
-          const t = counts.get(key);
-          if (t) {
-            t.compounds++;
-            t.people += p.population;
-            t.free += free[k];
-          } else counts.set(key, { compounds: 1, people: p.population, free: free[k] });
+  const zoneLines: string[] = [];
+  const removeZones = { ids: [] as number[], days: [] as number[] };
+  const keys: string[] = new Array(days);
+  for (let i = 0; i < n; i++) {
+    const p = subset[i];
+    const f = c.facts.get(p.id);
+    const history = f ? zoneHistory(f, preset, first, last) : emptyHistory;
+    for (let d = 0; d < days; d++) {
+      keys[d] = keyOf(history[d], i * days + d);
+      if (whole) count(d, p.districtId, history[d].zone, p.population, free[i * days + d], 1);
+    }
+    const old = oldZones.get(p.id) ?? [];
+    const change = respan(old, (day) => keys[day - from], from, to, stored, newLast);
+    if (change) {
+      for (const day of change.remove) {
+        removeZones.ids.push(p.id);
+        removeZones.days.push(day);
+      }
+      for (const s of change.add) {
+        const v = s.key.split('|');
+        if (v[10]) v[10] = csvField(v[10]);
+        zoneLines.push(`${p.id},${dayText(s.day)},${s.until === null ? '' : dayText(s.until)},${v.join(',')},${csvField(s.key)}\n`);
+      }
+      if (!whole) {
+        for (let d = 0; d < days; d++) {
+          const was = keyOn(old, from + d, stored).split('|');
+          if (was.length > 1) count(d, p.districtId, was[KEY_ZONE], p.population, was[KEY_FREE] === 't' ? 1 : 0, -1);
+          count(d, p.districtId, history[d].zone, p.population, free[i * days + d], 1);
         }
       }
-      if (parts.length >= 20_000) {
-        yield parts.join('');
-        parts = [];
-        progress?.('compound zones', i + 1, n);
-      }
     }
-    if (parts.length) yield parts.join('');
-    progress?.('compound zones', n, n);
-    // Computed: what remains is the database taking the rows.
-    progress?.('zone rows written', 0);
+    if (i % 10_000 === 0) progress?.('compound zones', i, n);
   }
-  if (whole) await q.query('DELETE FROM compound_zones WHERE day BETWEEN $1 AND $2', [first, last]);
-  else await q.query('DELETE FROM compound_zones WHERE day BETWEEN $1 AND $2 AND compound_id = ANY($3::int[])', [first, last, subset.map((p) => p.id)]);
-  progress?.('compound zones', 0, n);
-  const written = await q.copyCsv('compound_zones', ZONE_COLUMNS, chunks());
-  await rules.save(q);
-  for (const m of moved) {
-    await q.query(`UPDATE compound_zones z SET free_area = nullif(x.area, 0) FROM unnest($2::int[], $3::int[]) AS x(id, area) WHERE z.day = $1 AND z.compound_id = x.id`, [m.day, m.ids, m.areas]);
+  progress?.('compound zones', n, n);
+
+  // Each free compound's area, in stretches of its own over every compound (areas join and split as others change).
+  const oldAreas = storedLast === null ? new Map<number, Span[]>() : await readSpans(q, 'compound_free_areas', 'area_id', from - 1, to + 1, null);
+  const areaLines: string[] = [];
+  const removeAreas = { ids: [] as number[], days: [] as number[] };
+  const touched = new Set<number>(oldAreas.keys());
+  for (const m of areaOf) for (const id of m.keys()) touched.add(id);
+  for (const id of touched) {
+    const change = respan(oldAreas.get(id) ?? [], (day) => String(areaOf[day - from].get(id) ?? ''), from, to, stored, newLast);
+    if (!change) continue;
+    for (const day of change.remove) {
+      removeAreas.ids.push(id);
+      removeAreas.days.push(day);
+    }
+    for (const s of change.add) areaLines.push(`${id},${dayText(s.day)},${s.until === null ? '' : dayText(s.until)},${s.key}\n`);
   }
 
+  progress?.('zone rows written', 0);
+  await rules.save(q);
+  const written = await replaceSpans(q, 'compound_zones', ZONE_COLUMNS, removeZones, zoneLines);
+  await replaceSpans(q, 'compound_free_areas', ['compound_id', 'day', 'until', 'area_id'], removeAreas, areaLines);
+
   progress?.('areas and counts', 0);
-  for (const table of ['free_areas', 'free_places', 'zone_counts']) await q.query(`DELETE FROM ${table} WHERE day BETWEEN $1 AND $2`, [first, last]);
+  for (const table of ['free_areas', 'free_places']) await q.query(`DELETE FROM ${table} WHERE day BETWEEN $1 AND $2`, [first, last]);
   if (areaRows.length) await q.copyCsv('free_areas', ['day', 'area_id', 'compounds', 'people'], chunked(areaRows));
   if (placeRows.length) await q.copyCsv('free_places', ['day', 'kind', 'place_id'], chunked(placeRows));
+  const countRows = [...counts].filter(([, t]) => t.compounds !== 0 || t.people !== 0 || t.free !== 0).map(([key, t]) => `${key},${t.compounds},${t.people},${t.free}\n`);
   if (whole) {
-    const rows = [...counts].map(([key, t]) => `${key},${t.compounds},${t.people},${t.free}\n`);
-    if (rows.length) await q.copyCsv('zone_counts', ['day', 'district_id', 'zone', 'compounds', 'people', 'free_compounds'], chunked(rows));
-  } else {
+    await q.query('DELETE FROM zone_counts WHERE day BETWEEN $1 AND $2', [first, last]);
+    if (countRows.length) await q.copyCsv('zone_counts', ['day', 'district_id', 'zone', 'compounds', 'people', 'free_compounds'], chunked(countRows));
+  } else if (countRows.length) {
+    // What changed, added to the stored counts (a zone a district no longer has any compound in is removed).
+    const [days_, districts, zones, compounds, people_, frees] = [[], [], [], [], [], []] as [string[], number[], string[], number[], number[], number[]];
+    for (const [key, t] of counts) {
+      const [day, district, zone] = key.split(',');
+      days_.push(day);
+      districts.push(Number(district));
+      zones.push(zone);
+      compounds.push(t.compounds);
+      people_.push(t.people);
+      frees.push(t.free);
+    }
     await q.query(
-      `INSERT INTO zone_counts (day, district_id, zone, compounds, people, free_compounds)
-       SELECT z.day, c.district_id, z.zone, count(*), coalesce(sum(c.population), 0), count(*) FILTER (WHERE z.free)
-         FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE z.day BETWEEN $1 AND $2 GROUP BY 1, 2, 3`,
-      [first, last],
+      `INSERT INTO zone_counts AS z (day, district_id, zone, compounds, people, free_compounds)
+       SELECT * FROM unnest($1::date[], $2::int[], $3::text[], $4::int[], $5::bigint[], $6::int[])
+       ON CONFLICT (day, district_id, zone) DO UPDATE SET compounds = z.compounds + EXCLUDED.compounds, people = z.people + EXCLUDED.people, free_compounds = z.free_compounds + EXCLUDED.free_compounds`,
+      [days_, districts, zones, compounds, people_, frees],
     );
+    await q.query('DELETE FROM zone_counts WHERE day BETWEEN $1 AND $2 AND compounds = 0', [first, last]);
   }
   return written;
 }
@@ -445,7 +524,7 @@ async function levelRows(q: Queryable, caseIds: number[] | null, tz: string): Pr
     q,
     `SELECT string_agg(${fields.map((x) => `coalesce((${x})::text, '')`).join(` || '|' || `)}, E'\\n') AS t
        FROM cases c CROSS JOIN LATERAL (SELECT (c.reported_at AT TIME ZONE $2)::date AS day) d
-       LEFT JOIN compound_zones z ON z.day = d.day - 1 AND z.compound_id = c.compound_id
+       LEFT JOIN compound_zones z ON z.compound_id = c.compound_id AND daterange(z.day, z.until, '[]') @> (d.day - 1)
       WHERE ${caseIds ? 'c.id = ANY($1::bigint[])' : '$1::bigint[] IS NULL'} AND NOT EXISTS (SELECT 1 FROM case_levels l WHERE l.case_id = c.id)`,
     [caseIds, tz],
   );
@@ -575,7 +654,7 @@ export interface UpkeepResult {
   /** Compounds whose facts changed (all when full), and the first day recomputed (null: none). */
   compounds: number;
   fromDay: string | null;
-  /** Zone rows written. */
+  /** Zone stretches written (a day like the one before writes none). */
   rows: number;
 }
 
@@ -640,10 +719,10 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
           const oldLast = dayNumber(state.lastDay);
           const subset = mem.all.filter((p) => affected.has(p.id));
           if (from <= oldLast && subset.length) {
-            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset, adjacency: mem.adjacency, facts, from, to: oldLast, progress: opts.progress });
+            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset, adjacency: mem.adjacency, facts, from, to: oldLast, storedLast: oldLast, progress: opts.progress });
           }
           if (oldLast < dayNumber(last)) {
-            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: oldLast + 1, to: dayNumber(last), progress: opts.progress });
+            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: oldLast + 1, to: dayNumber(last), storedLast: oldLast, progress: opts.progress });
           }
         }
       }
@@ -663,9 +742,8 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
         );
         first = f.day && f.day < today ? f.day : today;
         last = today;
-        await q.query('DELETE FROM compound_zones');
-        await q.query('DELETE FROM zone_rules');
-        rows = await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: dayNumber(first), to: dayNumber(last), progress: opts.progress });
+        for (const table of ['compound_zones', 'compound_free_areas', 'zone_rules']) await q.query(`DELETE FROM ${table}`);
+        rows = await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: dayNumber(first), to: dayNumber(last), storedLast: null, progress: opts.progress });
       }
 
       opts.progress?.('case levels', 0);
@@ -699,7 +777,7 @@ export async function recomputeDay(db: Db, preset: Preset, day: string, progress
     const mem = await placesOf(db, q, await registryVersion(q));
     const facts = await factsOf(q, mem, state.factsVersion);
     const n = dayNumber(day);
-    return writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: n, to: n, progress });
+    return writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: n, to: n, storedLast: dayNumber(state.lastDay), progress });
   });
 }
 
@@ -740,7 +818,7 @@ export interface CompoundZone {
 
 const ZONE_ROW = `z.day, z.compound_id, c.code, c.name, c.district_id, c.street_id, z.zone, z.since, z.clock_from, r.rule, z.last_case_id, z.last_case_day,
   z.next_on, z.next_zone, nr.rule AS next_rule, z.next_screening_on, z.sealed_buildings, z.free, z.free_since, z.free_on, z.free_area
-  FROM compound_zones z JOIN compounds c ON c.id = z.compound_id LEFT JOIN zone_rules r ON r.id = z.rule LEFT JOIN zone_rules nr ON nr.id = z.next_rule`;
+  FROM zones_on($1::date) z JOIN compounds c ON c.id = z.compound_id LEFT JOIN zone_rules r ON r.id = z.rule LEFT JOIN zone_rules nr ON nr.id = z.next_rule`;
 
 interface ZoneRow {
   day: string;
@@ -785,7 +863,7 @@ const zoneJson = (r: ZoneRow): CompoundZone => ({
 /** The compounds' zones on a day, in compound order, a page at a time. */
 export async function zonesOn(q: Queryable, day: string, reach: Reach, f: { districtId?: number; streetId?: number; zone?: string; after?: number; limit: number }): Promise<{ items: CompoundZone[]; next: number | null }> {
   const params: unknown[] = [day, f.limit];
-  const where = ['z.day = $1', reachSql(reach, 'c', params)];
+  const where = [reachSql(reach, 'c', params)];
   if (f.districtId) where.push(`c.district_id = $${params.push(f.districtId)}`);
   if (f.streetId) where.push(`c.street_id = $${params.push(f.streetId)}`);
   if (f.zone) where.push(`z.zone = $${params.push(f.zone)}`);
@@ -797,12 +875,12 @@ export async function zonesOn(q: Queryable, day: string, reach: Reach, f: { dist
 /** Every compound in reach on a day, compactly (for a map): ids in order, one letter a zone (s, c, p), the free area (0: not free). */
 export async function zonesCompact(q: Queryable, day: string, reach: Reach, districtId?: number): Promise<{ ids: number[]; zones: string; freeAreas: number[] }> {
   const params: unknown[] = [day];
-  const where = ['z.day = $1', reachSql(reach, 'c', params)];
+  const where = [reachSql(reach, 'c', params)];
   if (districtId) where.push(`c.district_id = $${params.push(districtId)}`);
   const [r] = await q.query<{ ids: string | null; zones: string | null; areas: string | null }>(
     `SELECT string_agg(z.compound_id::text, ',' ORDER BY z.compound_id) AS ids, string_agg(left(z.zone, 1), '' ORDER BY z.compound_id) AS zones,
             string_agg(CASE WHEN z.free THEN coalesce(z.free_area, 0) ELSE 0 END::text, ',' ORDER BY z.compound_id) AS areas
-       FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE ${where.join(' AND ')}`,
+       FROM zones_on($1::date) z JOIN compounds c ON c.id = z.compound_id WHERE ${where.join(' AND ')}`,
     params,
   );
   return { ids: split(r?.ids ?? '', ',').map(Number), zones: r?.zones ?? '', freeAreas: split(r?.areas ?? '', ',').map(Number) };
@@ -810,9 +888,9 @@ export async function zonesCompact(q: Queryable, day: string, reach: Reach, dist
 
 /** One compound's zone on each stored day from `from` to `to`, with the reasons. */
 export async function compoundHistory(q: Queryable, compoundId: number, from: string, to: string): Promise<CompoundZone[]> {
-  // One probe of the (day, compound) key per day, rather than a walk over every compound of the range.
+  // Each day of the range from the compound's own stretches (not a walk over every compound of each day).
   const rows = await q.query<ZoneRow>(
-    `SELECT ${ZONE_ROW.replace('FROM compound_zones z', 'FROM generate_series($2::date, $3::date, interval \'1 day\') g(d) JOIN compound_zones z ON z.day = g.d::date AND z.compound_id = $1')} ORDER BY z.day`,
+    `SELECT ${ZONE_ROW.replace('FROM zones_on($1::date) z', 'FROM generate_series($2::date, $3::date, interval \'1 day\') g(d) CROSS JOIN LATERAL (SELECT * FROM zones_on(g.d::date) o WHERE o.compound_id = $1) z')} ORDER BY z.day`,
     [compoundId, from, to],
   );
   return rows.map(zoneJson);
@@ -821,7 +899,7 @@ export async function compoundHistory(q: Queryable, compoundId: number, from: st
 /** The day's map: a GeoJSON FeatureCollection of the compounds in reach with zone, reason, next change and free area; no personal data. */
 export async function zonesGeoJson(q: Queryable, day: string, reach: Reach, districtId?: number): Promise<string> {
   const params: unknown[] = [day];
-  const where = ['z.day = $1', reachSql(reach, 'c', params)];
+  const where = [reachSql(reach, 'c', params)];
   if (districtId) where.push(`c.district_id = $${params.push(districtId)}`);
   return text(
     q,
@@ -833,7 +911,7 @@ export async function zonesGeoJson(q: Queryable, day: string, reach: Reach, dist
           'nextChange', CASE WHEN z.next_on IS NULL THEN NULL ELSE json_build_object('on', z.next_on, 'to', z.next_zone, 'rule', nr.rule, 'ifAllNegativeScreeningOn', z.next_screening_on) END,
           'sealedBuildings', coalesce(jsonb_array_length(z.sealed_buildings), 0),
           'free', z.free, 'freeSince', z.free_since, 'freeOn', z.free_on, 'freeAreaId', z.free_area))::text, ',' ORDER BY c.id), '') || ']}' AS t
-       FROM compound_zones z JOIN compounds c ON c.id = z.compound_id LEFT JOIN zone_rules r ON r.id = z.rule LEFT JOIN zone_rules nr ON nr.id = z.next_rule
+       FROM zones_on($1::date) z JOIN compounds c ON c.id = z.compound_id LEFT JOIN zone_rules r ON r.id = z.rule LEFT JOIN zone_rules nr ON nr.id = z.next_rule
       WHERE ${where.join(' AND ')}`,
     params,
   );
@@ -855,7 +933,7 @@ export async function freeAreasOn(q: Queryable, day: string, reach: Reach): Prom
     q,
     `SELECT string_agg(a.area_id || ':' || a.compounds || ':' || a.people || ':' || m.members, ';' ORDER BY a.compounds DESC, a.area_id) AS t
        FROM free_areas a JOIN (SELECT z.free_area, string_agg(z.compound_id::text, ',' ORDER BY z.compound_id) AS members
-                                 FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE z.day = $1 AND z.free AND ${within} GROUP BY 1) m ON m.free_area = a.area_id
+                                 FROM zones_on($1::date) z JOIN compounds c ON c.id = z.compound_id WHERE z.free AND ${within} GROUP BY 1) m ON m.free_area = a.area_id
       WHERE a.day = $1`,
     params,
   );
@@ -893,7 +971,8 @@ export async function zoneCounts(q: Queryable, from: string, to: string, reach: 
     params.push(reach.streetId);
     return q.query<ZoneCount>(
       `SELECT z.day, c.district_id AS "districtId", z.zone, count(*)::int AS compounds, coalesce(sum(c.population), 0)::bigint AS people, count(*) FILTER (WHERE z.free)::int AS "freeCompounds"
-         FROM compound_zones z JOIN compounds c ON c.id = z.compound_id WHERE z.day BETWEEN $1 AND $2 AND c.street_id = $3 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+         FROM generate_series($1::date, $2::date, interval '1 day') g(d) CROSS JOIN LATERAL zones_on(g.d::date) z JOIN compounds c ON c.id = z.compound_id
+        WHERE c.street_id = $3 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
       params,
     );
   }
