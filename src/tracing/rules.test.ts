@@ -2,7 +2,7 @@
 // its own or shared facilities, at a venue at busy hours, and contacts of contacts.
 import { describe, expect, it } from 'vitest';
 import { loadPreset } from '../core/presets.ts';
-import { homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type Resident, type Scan } from './rules.ts';
+import { floorsReached, homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type Resident, type Scan } from './rules.ts';
 
 const shanghai = loadPreset('shanghai-2022-05');
 const national = loadPreset('cn-2022-9th');
@@ -130,4 +130,21 @@ describe('quarantine orders', () => {
       expect(o.rule).toMatch(/rules\.md/);
     });
   }
+});
+
+describe('floors reached', () => {
+  it('covers every resident the home rules reach, in buildings with own and with shared facilities', () => {
+    for (const p of presets) {
+      for (const sharedFacilities of [false, true]) {
+        const c = caseOf({ home: { householdId: 10, buildingId: 1, floor: 4, sharedFacilities } });
+        const tower = [...Array(30).keys()].map((i): Resident => ({ personId: 100 + i, householdId: 100 + i, buildingId: 1, floor: i + 1, sharedFacilities }));
+        const { from, to } = floorsReached(c.home!);
+        const reached = homeContacts(c, tower, p, day(9)).map((e) => tower.find((r) => r.personId === e.personId)!.floor);
+        expect(reached.length).toBeGreaterThan(0);
+        for (const floor of reached) expect(floor >= from && floor <= to).toBe(true);
+        // Only what the rules need is read: with own facilities, three floors.
+        if (!sharedFacilities) expect([from, to]).toEqual([3, 5]);
+      }
+    }
+  });
 });

@@ -99,6 +99,14 @@ export function homeContacts(c: CaseFacts, neighbours: Resident[], preset: Prese
 }
 
 /**
+ * The floors of the case's building whose residents homeContacts can reach: with shared facilities the whole
+ * building, else the case's own floor and the floors directly above and below.
+ */
+export function floorsReached(home: Home): { from: number; to: number } {
+  return home.sharedFacilities ? { from: -1_000_000, to: 1_000_000 } : { from: home.floor - 1, to: home.floor + 1 };
+}
+
+/**
  * Co-location (rules.md 28): anyone who scanned in at a venue within the preset's window of a scan of the
  * case, during the infectious window. `others` are the scans at the case's venues around those times.
  */
@@ -179,4 +187,69 @@ export function quarantineOrder(level: ContactLevel, lastExposureAt: Date, prese
   const homePcr = 'homePcrDays' in q ? (q as { homePcrDays: number[] }).homePcrDays : [];
   if (centralUntil) for (const day of homePcr) tests.push({ day: q.centralDays + day, at: new Date(homeStart + day * DAY), where: 'home' });
   return { level, centralUntil, homeUntil, endsAt, tests, rule: q.rule };
+}
+
+/** A place the case named in the interview, with the venue when known and the time of the stay. */
+export interface NamedPlace {
+  venueId: number;
+  from: Date;
+  to: Date;
+}
+
+/** A person the case named in the interview. */
+export interface NamedPerson {
+  personId: number;
+  name: string;
+  relation?: string | null;
+  lastContactAt: Date;
+}
+
+/** What storage found around one person during their infectious window. */
+export interface Surroundings {
+  /** The residents of the person's building (empty without a home). */
+  residents: Resident[];
+  /** The person's own scans in the window. */
+  own: Scan[];
+  /** Everyone's scans at the venues of `own` and `namedPlaces`, within the co-location window of them. */
+  others: Scan[];
+  namedPlaces: NamedPlace[];
+  namedPersons: NamedPerson[];
+}
+
+/**
+ * Every exposure to one person (a case, or a close contact for their secondary contacts): home and building,
+ * venues they scanned at, the places named in the interview (a stay covers its whole span, not only its two
+ * ends) and the persons named.
+ */
+export function exposuresTo(facts: CaseFacts, s: Surroundings, preset: Preset, now: Date): PersonExposure[] {
+  const { from, to } = infectiousWindow(facts, preset, now);
+  const out: PersonExposure[] = [];
+  if (facts.home) out.push(...homeContacts(facts, s.residents, preset, now));
+  // Scans at named places during the stated time count like scans of the case itself.
+  const caseScans = [...s.own, ...s.namedPlaces.flatMap((n) => [{ personId: facts.personId, venueId: n.venueId, at: n.from }, { personId: facts.personId, venueId: n.venueId, at: n.to }])];
+  out.push(...venueContacts(facts, caseScans, s.others, preset, now));
+  for (const n of s.namedPlaces) {
+    for (const o of s.others) {
+      if (o.venueId === n.venueId && o.personId !== facts.personId && o.at >= n.from && o.at <= n.to && o.at >= from && o.at <= to) {
+        out.push({ personId: o.personId, exposure: { kind: 'venue', level: preset.contacts.colocationLevel as ContactLevel, sourcePersonId: facts.personId, at: o.at, evidence: { venueId: n.venueId, scanAt: o.at.toISOString(), namedStay: true }, rule: 'rules.md 28: at a place the case named, during the stay' } });
+      }
+    }
+  }
+  for (const p of s.namedPersons) {
+    out.push({ personId: p.personId, exposure: { kind: 'interview', level: 'close', sourcePersonId: facts.personId, at: p.lastContactAt, evidence: { name: p.name, relation: p.relation ?? null }, rule: 'rules.md 7: named by the case' } });
+  }
+  return out.filter((e) => e.personId !== facts.personId);
+}
+
+/**
+ * A close contact seen as a source for their own contacts: infectious from their first exposure (the case's
+ * look-back is not theirs to apply) until their isolation (their first quarantine order) or now.
+ */
+export function closeContactAsSource(close: Contact, isolatedAt: Date | null, home: Home | null, preset: Preset): CaseFacts {
+  return { personId: close.personId, symptomatic: false, onsetAt: null, sampledAt: new Date(close.firstExposureAt.getTime() + preset.contacts.lookBackDays * DAY), isolatedAt, home };
+}
+
+/** The exposures a close contact passes on (rules.md 7): their household and the venues they scanned at. */
+export function passedOn(theirs: PersonExposure[]): PersonExposure[] {
+  return theirs.filter((e) => e.exposure.kind === 'household' || e.exposure.kind === 'venue');
 }

@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
 import { createTasks, type NewTask } from '../core/work.ts';
-import { homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type ContactLevel, type PersonExposure, type Resident, type Scan } from './rules.ts';
+import { closeContactAsSource, exposuresTo, floorsReached, infectiousWindow, mergeContacts, passedOn, quarantineOrder, secondaryContacts, type CaseFacts, type ContactLevel, type Home, type NamedPerson, type NamedPlace, type PersonExposure, type Resident, type Scan, type Surroundings } from './rules.ts';
 
 const MINUTE = 60_000;
 
@@ -53,82 +53,215 @@ async function latestFinding(q: Queryable, personId: number) {
 }
 
 /** A case's facts: the interview when there is one; otherwise the positive result (asymptomatic, isolated when resulted). */
-export async function caseFacts(q: Queryable, casePersonId: number): Promise<{ facts: CaseFacts; places: InterviewInput['places']; persons: InterviewInput['persons']; reportedAt: Date }> {
-  const [i] = await q.query<{ symptomatic: boolean; onset_at: Date | null; sampled_at: Date; isolated_at: Date | null; places: InterviewInput['places']; persons: InterviewInput['persons']; reported_at: Date }>(
-    'SELECT symptomatic, onset_at, sampled_at, isolated_at, places, persons, reported_at FROM interviews WHERE case_person_id = $1',
-    [casePersonId],
+export async function caseFacts(q: Queryable, casePersonId: number): Promise<CaseRecord> {
+  return (await casesFacts(q, [casePersonId]))[0];
+}
+
+interface CaseRecord {
+  facts: CaseFacts;
+  places: InterviewInput['places'];
+  persons: InterviewInput['persons'];
+  reportedAt: Date;
+}
+
+/** The facts of many cases at once, in the order asked; a case with neither interview nor positive result is not found. */
+async function casesFacts(q: Queryable, casePersonIds: number[]): Promise<CaseRecord[]> {
+  const rows = await q.query<{ id: number; interviewed: boolean; symptomatic: boolean | null; onset_at: Date | null; sampled_at: Date | null; isolated_at: Date | null; places: InterviewInput['places'] | null; persons: InterviewInput['persons'] | null; reported_at: Date | null; household_id: number | null; building_id: number | null; floor: number | null; shared_facilities: boolean | null }>(
+    `SELECT c.id, i.case_person_id IS NOT NULL AS interviewed, i.symptomatic, i.onset_at,
+            coalesce(i.sampled_at, f.sampled_at) AS sampled_at, CASE WHEN i.case_person_id IS NULL THEN f.resulted_at ELSE i.isolated_at END AS isolated_at,
+            i.places, i.persons, coalesce(i.reported_at, f.resulted_at) AS reported_at,
+            h.id AS household_id, h.building_id, h.floor, h.shared_facilities
+       FROM unnest($1::int[]) WITH ORDINALITY AS c(id, n)
+       LEFT JOIN interviews i ON i.case_person_id = c.id
+       LEFT JOIN LATERAL (SELECT f.sampled_at, f.resulted_at FROM positive_findings f JOIN lab_results r ON r.id = f.result_id AND r.state = 'applied'
+                           WHERE f.person_id = c.id AND i.case_person_id IS NULL ORDER BY f.resulted_at DESC LIMIT 1) f ON true
+       LEFT JOIN persons p ON p.id = c.id LEFT JOIN households h ON h.id = p.household_id
+      ORDER BY c.n`,
+    [casePersonIds],
   );
-  const finding = i ? null : await latestFinding(q, casePersonId);
-  if (!i && !finding) throw notFound(`Case ${casePersonId} (no positive result and no interview on record)`);
-  const [home] = await q.query<{ household_id: number; building_id: number; floor: number; shared_facilities: boolean }>(
-    'SELECT h.id AS household_id, h.building_id, h.floor, h.shared_facilities FROM persons p JOIN households h ON h.id = p.household_id WHERE p.id = $1',
-    [casePersonId],
-  );
-  const facts: CaseFacts = {
-    personId: casePersonId,
-    symptomatic: i ? i.symptomatic : false,
-    onsetAt: i?.onset_at ? new Date(i.onset_at) : null,
-    sampledAt: new Date(i ? i.sampled_at : finding!.sampled_at),
-    isolatedAt: i ? (i.isolated_at ? new Date(i.isolated_at) : null) : new Date(finding!.resulted_at),
-    home: home ? { householdId: home.household_id, buildingId: home.building_id, floor: home.floor, sharedFacilities: home.shared_facilities } : null,
-  };
-  return { facts, places: i?.places ?? [], persons: i?.persons ?? [], reportedAt: new Date(i ? i.reported_at : finding!.resulted_at) };
+  return rows.map((r) => {
+    if (!r.sampled_at) throw notFound(`Case ${r.id} (no positive result and no interview on record)`);
+    return {
+      facts: {
+        personId: r.id,
+        symptomatic: r.interviewed ? !!r.symptomatic : false,
+        onsetAt: r.onset_at ? new Date(r.onset_at) : null,
+        sampledAt: new Date(r.sampled_at),
+        isolatedAt: r.isolated_at ? new Date(r.isolated_at) : null,
+        home: r.household_id !== null ? { householdId: r.household_id, buildingId: r.building_id!, floor: r.floor!, sharedFacilities: r.shared_facilities! } : null,
+      },
+      places: r.places ?? [],
+      persons: r.persons ?? [],
+      reportedAt: new Date(r.reported_at!),
+    };
+  });
 }
 
-async function residentsOf(q: Queryable, buildingId: number): Promise<Resident[]> {
-  return (
-    await q.query<{ person_id: number; household_id: number; building_id: number; floor: number; shared_facilities: boolean }>(
-      'SELECT p.id AS person_id, h.id AS household_id, h.building_id, h.floor, h.shared_facilities FROM households h JOIN persons p ON p.household_id = h.id WHERE h.building_id = $1',
-      [buildingId],
-    )
-  ).map((r) => ({ personId: r.person_id, householdId: r.household_id, buildingId: r.building_id, floor: r.floor, sharedFacilities: r.shared_facilities }));
-}
-
-/** The scans of a person in a window, and everyone's scans at those venues within `windowMs` of them. */
-async function scansAround(q: Queryable, personId: number, from: Date, to: Date, windowMs: number, extra: { venueId: number; from: Date; to: Date }[] = []): Promise<{ own: Scan[]; others: Scan[] }> {
-  const own = (await q.query<{ venue_id: number; scanned_at: Date }>('SELECT venue_id, scanned_at FROM checkins WHERE person_id = $1 AND scanned_at >= $2 AND scanned_at <= $3', [personId, from, to])).map((r) => ({
-    personId,
-    venueId: r.venue_id,
-    at: new Date(r.scanned_at),
-  }));
-  const spans = [...own.map((s) => ({ venueId: s.venueId, from: s.at, to: s.at })), ...extra];
-  if (!spans.length) return { own, others: [] };
-  // One index range per visit on (venue_id, scanned_at, person_id): no heap, no scan of the whole table.
-  const others = (
-    await q.query<{ person_id: number; venue_id: number; scanned_at: Date }>(
-      `SELECT DISTINCT c.person_id, c.venue_id, c.scanned_at
-         FROM unnest($1::int[], $2::timestamptz[], $3::timestamptz[]) AS v(venue_id, t0, t1)
-         CROSS JOIN LATERAL (SELECT person_id, venue_id, scanned_at FROM checkins
-                              WHERE venue_id = v.venue_id AND scanned_at >= v.t0 - $4 * interval '1 millisecond' AND scanned_at <= v.t1 + $4 * interval '1 millisecond') c`,
-      [spans.map((s) => s.venueId), spans.map((s) => s.from), spans.map((s) => s.to), windowMs],
-    )
-  ).map((r) => ({ personId: r.person_id, venueId: r.venue_id, at: new Date(r.scanned_at) }));
-  return { own, others };
-}
-
-/** Every exposure to one person (a case, or a close contact for their secondary contacts). */
-async function exposuresTo(q: Queryable, facts: CaseFacts, preset: Preset, now: Date, interview?: { places: InterviewInput['places']; persons: InterviewInput['persons'] }): Promise<PersonExposure[]> {
-  const { from, to } = infectiousWindow(facts, preset, now);
-  const windowMs = preset.contacts.colocationWindowMinutes * MINUTE;
-  const out: PersonExposure[] = [];
-  if (facts.home) out.push(...homeContacts(facts, await residentsOf(q, facts.home.buildingId), preset, now));
-  // Places the case named: scans there during the stated time count like scans of the case itself.
-  const named = (interview?.places ?? []).filter((p) => p.venueId).map((p) => ({ venueId: p.venueId!, from: new Date(p.from), to: new Date(p.to) }));
-  const { own, others } = await scansAround(q, facts.personId, from, to, windowMs, named);
-  const caseScans = [...own, ...named.flatMap((n) => [{ personId: facts.personId, venueId: n.venueId, at: n.from }, { personId: facts.personId, venueId: n.venueId, at: n.to }])];
-  out.push(...venueContacts(facts, caseScans, others, preset, now));
-  // A stay at a named place covers the whole span, not only its two ends.
-  for (const n of named) {
-    for (const o of others) {
-      if (o.venueId === n.venueId && o.personId !== facts.personId && o.at >= n.from && o.at <= n.to && o.at >= from && o.at <= to) {
-        out.push({ personId: o.personId, exposure: { kind: 'venue', level: preset.contacts.colocationLevel as ContactLevel, sourcePersonId: facts.personId, at: o.at, evidence: { venueId: n.venueId, scanAt: o.at.toISOString(), namedStay: true }, rule: 'rules.md 28: at a place the case named, during the stay' } });
-      }
+/** The residents of each home's building on the floors its case can reach (rules.ts floorsReached), per home. */
+async function residentsNear(q: Queryable, homes: Home[]): Promise<Resident[][]> {
+  // Homes on the same floors of the same building share one answer (a case and their household).
+  const keys = new Map<string, number>();
+  const ranges: { buildingId: number; from: number; to: number }[] = [];
+  const which = homes.map((h) => {
+    const { from, to } = floorsReached(h);
+    const key = `${h.buildingId},${from},${to}`;
+    if (!keys.has(key)) keys.set(key, ranges.push({ buildingId: h.buildingId, from, to }) - 1);
+    return keys.get(key)!;
+  });
+  const found: Resident[][] = ranges.map(() => []);
+  if (ranges.length) {
+    // One text value (range,person,household,building,floor,shared;...): reading it is far cheaper than as many rows.
+    const [{ r }] = await q.query<{ r: string | null }>(
+      `SELECT string_agg(b.k || ',' || p.id || ',' || h.id || ',' || h.building_id || ',' || h.floor || ',' || h.shared_facilities::int, ';' ORDER BY b.k, p.id) AS r
+         FROM unnest($1::int[], $2::int[], $3::int[]) WITH ORDINALITY AS b(building_id, f0, f1, k)
+         JOIN households h ON h.building_id = b.building_id AND h.floor >= b.f0 AND h.floor <= b.f1
+         JOIN persons p ON p.household_id = h.id`,
+      [ranges.map((x) => x.buildingId), ranges.map((x) => x.from), ranges.map((x) => x.to)],
+    );
+    for (const row of r ? r.split(';') : []) {
+      const [k, personId, householdId, buildingId, floor, shared] = row.split(',').map(Number);
+      found[k - 1].push({ personId, householdId, buildingId, floor, sharedFacilities: shared === 1 });
     }
   }
-  for (const p of interview?.persons ?? []) {
-    if (p.personId) out.push({ personId: p.personId, exposure: { kind: 'interview', level: 'close', sourcePersonId: facts.personId, at: new Date(p.lastContactAt), evidence: { name: p.name, relation: p.relation ?? null }, rule: 'rules.md 7: named by the case' } });
+  return which.map((k) => found[k]);
+}
+
+/** Whose surroundings to read: a person, their infectious window, and the places they named. */
+interface Subject {
+  personId: number;
+  from: Date;
+  to: Date;
+  namedPlaces: NamedPlace[];
+}
+
+/**
+ * For each subject, their own scans in their window, and everyone's scans at those venues (and at the places
+ * they named) within `windowMs` of them: one statement for all subjects, one index range per visit on
+ * (person_id, scanned_at) and on (venue_id, scanned_at, person_id), the answer as one text value.
+ */
+async function scansAround(q: Queryable, subjects: Subject[], windowMs: number): Promise<{ own: Scan[]; others: Scan[] }[]> {
+  const out = subjects.map(() => ({ own: [] as Scan[], others: [] as Scan[] }));
+  if (!subjects.length) return out;
+  const named = subjects.flatMap((s, i) => s.namedPlaces.map((n) => ({ i, ...n })));
+  const [{ own, others }] = await q.query<{ own: string | null; others: string | null }>(
+    `WITH s AS (SELECT * FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS s(i, person_id, t0, t1)),
+     own AS MATERIALIZED (SELECT s.i, c.venue_id, c.scanned_at FROM s CROSS JOIN LATERAL
+                            (SELECT venue_id, scanned_at FROM checkins WHERE person_id = s.person_id AND scanned_at >= s.t0 AND scanned_at <= s.t1) c),
+     spans AS (SELECT i, venue_id, scanned_at AS t0, scanned_at AS t1 FROM own
+               UNION ALL SELECT * FROM unnest($5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[])),
+     others AS (SELECT DISTINCT sp.i, c.person_id, c.venue_id, c.scanned_at FROM spans sp CROSS JOIN LATERAL
+                  (SELECT person_id, venue_id, scanned_at FROM checkins
+                    WHERE venue_id = sp.venue_id AND scanned_at >= sp.t0 - $9 * interval '1 millisecond' AND scanned_at <= sp.t1 + $9 * interval '1 millisecond') c)
+     SELECT (SELECT string_agg(i || ',' || venue_id || ',' || floor(extract(epoch FROM scanned_at) * 1000), ';' ORDER BY i, scanned_at, venue_id) FROM own) AS own,
+            (SELECT string_agg(i || ',' || person_id || ',' || venue_id || ',' || floor(extract(epoch FROM scanned_at) * 1000), ';' ORDER BY i, venue_id, scanned_at, person_id) FROM others) AS others`,
+    [subjects.map((_, i) => i), subjects.map((s) => s.personId), subjects.map((s) => s.from), subjects.map((s) => s.to), named.map((n) => n.i), named.map((n) => n.venueId), named.map((n) => n.from), named.map((n) => n.to), windowMs],
+  );
+  for (const row of own ? own.split(';') : []) {
+    const [i, venueId, ms] = row.split(',').map(Number);
+    out[i].own.push({ personId: subjects[i].personId, venueId, at: new Date(ms) });
   }
-  return out.filter((e) => e.personId !== facts.personId);
+  for (const row of others ? others.split(';') : []) {
+    const [i, personId, venueId, ms] = row.split(',').map(Number);
+    out[i].others.push({ personId, venueId, at: new Date(ms) });
+  }
+  return out;
+}
+
+/** Each subject's surroundings: residents of their building, their scans and the scans around them. */
+async function surroundings(q: Queryable, subjects: (Subject & { home: CaseFacts['home']; namedPersons: NamedPerson[] })[], preset: Preset): Promise<Surroundings[]> {
+  const homes = subjects.flatMap((s) => (s.home ? [s.home] : []));
+  const near = await residentsNear(q, homes);
+  const residents = new Map(homes.map((h, i) => [h, near[i]]));
+  const scans = await scansAround(q, subjects, preset.contacts.colocationWindowMinutes * MINUTE);
+  return subjects.map((s, i) => ({ residents: s.home ? residents.get(s.home)! : [], own: scans[i].own, others: scans[i].others, namedPlaces: s.namedPlaces, namedPersons: s.namedPersons }));
+}
+
+/**
+ * Finds every exposure of each case (close, then the secondary contacts of each close contact), reading and
+ * writing nothing else: a few statements for all the cases together, the rules (rules.ts) applied to each
+ * case alone. The result is the cases' exposures in the order asked.
+ */
+export async function findExposures(q: Queryable, casePersonIds: number[], preset: Preset, now: Date): Promise<PersonExposure[][]> {
+  if (!casePersonIds.length) return [];
+  const cases = await casesFacts(q, casePersonIds);
+  const around = await surroundings(
+    q,
+    cases.map((c) => {
+      const { from, to } = infectiousWindow(c.facts, preset, now);
+      const namedPlaces = (c.places ?? []).filter((p) => p.venueId).map((p) => ({ venueId: p.venueId!, from: new Date(p.from), to: new Date(p.to) }));
+      const namedPersons = (c.persons ?? []).filter((p) => p.personId).map((p) => ({ personId: p.personId!, name: p.name, relation: p.relation, lastContactAt: new Date(p.lastContactAt) }));
+      return { personId: c.facts.personId, from, to, home: c.facts.home, namedPlaces, namedPersons };
+    }),
+    preset,
+  );
+  const first = cases.map((c, i) => exposuresTo(c.facts, around[i], preset, now));
+  // The close contacts of every case, then their own facts: isolated by their first quarantine order.
+  const close = first.map((f) => mergeContacts(f).filter((x) => x.level === 'close'));
+  const ccIds = [...new Set(close.flat().map((cc) => cc.personId))];
+  const ccRows = ccIds.length
+    ? await q.query<{ id: number; issued_at: Date | null; household_id: number | null; building_id: number | null; floor: number | null; shared_facilities: boolean | null }>(
+        `SELECT c.id, (SELECT o.issued_at FROM quarantine_orders o WHERE o.person_id = c.id ORDER BY o.issued_at LIMIT 1) AS issued_at,
+                h.id AS household_id, h.building_id, h.floor, h.shared_facilities
+           FROM unnest($1::int[]) AS c(id) LEFT JOIN persons p ON p.id = c.id LEFT JOIN households h ON h.id = p.household_id`,
+        [ccIds],
+      )
+    : [];
+  const ccFacts = new Map(ccRows.map((r) => [r.id, { isolatedAt: r.issued_at ? new Date(r.issued_at) : null, home: r.household_id !== null ? { householdId: r.household_id, buildingId: r.building_id!, floor: r.floor!, sharedFacilities: r.shared_facilities! } : null }]));
+  const sources = close.flatMap((ccs, i) =>
+    ccs.map((cc) => {
+      const f = ccFacts.get(cc.personId)!;
+      return { caseIndex: i, cc, isolatedAt: f.isolatedAt, facts: closeContactAsSource(cc, f.isolatedAt, f.home, preset) };
+    }),
+  );
+  const theirs = await surroundings(
+    q,
+    sources.map((s) => ({ personId: s.cc.personId, ...infectiousWindow(s.facts, preset, now), home: s.facts.home, namedPlaces: [], namedPersons: [] })),
+    preset,
+  );
+  const all = first.map((f) => [...f]);
+  sources.forEach((s, k) => {
+    const caseId = cases[s.caseIndex].facts.personId;
+    all[s.caseIndex].push(...secondaryContacts(s.cc, s.isolatedAt, passedOn(exposuresTo(s.facts, theirs[k], preset, now)), now).filter((x) => x.personId !== caseId));
+  });
+  return all;
+}
+
+const csvField = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/**
+ * Records each case's exposures once (a repeated exposure, the same person, source, kind and time, keeps the
+ * first record), in the order given, and rebuilds the contact record of every person reached. Household
+ * exposures and persons the case named stand confirmed; the rest are candidates for the investigator.
+ */
+export async function recordExposures(q: Queryable, traced: { casePersonId: number; exposures: PersonExposure[] }[], now: Date): Promise<void> {
+  const persons = new Set<number>();
+  const lines: string[] = [];
+  for (const { casePersonId, exposures } of traced) {
+    for (const e of exposures) {
+      persons.add(e.personId);
+      const x = e.exposure;
+      const state = x.kind === 'household' || x.kind === 'interview' ? 'confirmed' : 'candidate';
+      lines.push(`${lines.length},${e.personId},${x.sourcePersonId},${casePersonId},${x.kind},${x.level},${x.at.toISOString()},${csvField(JSON.stringify(x.evidence))},${csvField(x.rule)},${state}\n`);
+    }
+  }
+  if (lines.length) {
+    // COPY into a scratch table of this session, then one INSERT in the order given; the scratch rows go with the transaction.
+    await q.query(
+      `CREATE TEMP TABLE IF NOT EXISTS tracing_exposures_in (seq int, person_id int, source_person_id int, case_person_id int, kind text, level text, exposed_at timestamptz, evidence jsonb, rule text, state text) ON COMMIT DELETE ROWS`,
+    );
+    await q.copyCsv('tracing_exposures_in', ['seq', 'person_id', 'source_person_id', 'case_person_id', 'kind', 'level', 'exposed_at', 'evidence', 'rule', 'state'], chunked(lines));
+    await q.query(
+      `INSERT INTO contact_exposures (person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state)
+       SELECT person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state FROM tracing_exposures_in ORDER BY seq
+       ON CONFLICT (person_id, source_person_id, kind, exposed_at) DO NOTHING`,
+    );
+    await q.query('TRUNCATE tracing_exposures_in');
+  }
+  await rebuildContacts(q, [...persons], now);
+}
+
+function* chunked(lines: string[]): Generator<string> {
+  for (let i = 0; i < lines.length; i += 10_000) yield lines.slice(i, i + 10_000).join('');
 }
 
 /**
@@ -137,50 +270,20 @@ async function exposuresTo(q: Queryable, facts: CaseFacts, preset: Preset, now: 
  * the case named stand confirmed; the rest are candidates for the investigator to confirm or dismiss.
  */
 export async function traceCase(q: Queryable, casePersonId: number, preset: Preset, now: Date): Promise<{ close: number; secondary: number; exposures: number }> {
-  const c = await caseFacts(q, casePersonId);
-  const first = await exposuresTo(q, c.facts, preset, now, c);
-  const close = mergeContacts(first).filter((x) => x.level === 'close');
-  const second: PersonExposure[] = [];
-  for (const cc of close) {
-    // The close contact's own exposures of others, from their first exposure to now (or their isolation).
-    const [order] = await q.query<{ issued_at: Date }>('SELECT issued_at FROM quarantine_orders WHERE person_id = $1 ORDER BY issued_at LIMIT 1', [cc.personId]);
-    const isolatedAt = order ? new Date(order.issued_at) : null;
-    const [home] = await q.query<{ household_id: number; building_id: number; floor: number; shared_facilities: boolean }>(
-      'SELECT h.id AS household_id, h.building_id, h.floor, h.shared_facilities FROM persons p JOIN households h ON h.id = p.household_id WHERE p.id = $1',
-      [cc.personId],
-    );
-    const asSource: CaseFacts = { personId: cc.personId, symptomatic: false, onsetAt: null, sampledAt: cc.firstExposureAt, isolatedAt, home: home ? { householdId: home.household_id, buildingId: home.building_id, floor: home.floor, sharedFacilities: home.shared_facilities } : null };
-    // Their infectious window starts at their first exposure (the look-back is not theirs to apply).
-    const theirs = (await exposuresTo(q, { ...asSource, sampledAt: new Date(cc.firstExposureAt.getTime() + preset.contacts.lookBackDays * 86_400_000) }, preset, now)).filter((e) => e.exposure.kind === 'household' || e.exposure.kind === 'venue');
-    second.push(...secondaryContacts(cc, isolatedAt, theirs, now).filter((s) => s.personId !== casePersonId));
-  }
-  const all = [...first, ...second];
-  if (all.length) {
-    await q.query(
-      `INSERT INTO contact_exposures (person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state)
-       SELECT x.person_id, x.source_person_id, $2, x.kind, x.level, x.exposed_at, x.evidence, x.rule, x.state
-         FROM jsonb_to_recordset($1::jsonb) AS x(person_id int, source_person_id int, kind text, level text, exposed_at timestamptz, evidence jsonb, rule text, state text)
-       ON CONFLICT (person_id, source_person_id, kind, exposed_at) DO NOTHING`,
-      [
-        JSON.stringify(
-          all.map((e) => ({
-            person_id: e.personId,
-            source_person_id: e.exposure.sourcePersonId,
-            kind: e.exposure.kind,
-            level: e.exposure.level,
-            exposed_at: e.exposure.at.toISOString(),
-            evidence: e.exposure.evidence,
-            rule: e.exposure.rule,
-            state: e.exposure.kind === 'household' || e.exposure.kind === 'interview' ? 'confirmed' : 'candidate',
-          })),
-        ),
-        casePersonId,
-      ],
-    );
-  }
-  await rebuildContacts(q, [...new Set(all.map((e) => e.personId))], now);
-  const levels = mergeContacts(all);
-  return { close: levels.filter((x) => x.level === 'close').length, secondary: levels.filter((x) => x.level === 'secondary').length, exposures: all.length };
+  return (await traceCases(q, [casePersonId], preset, now))[0];
+}
+
+/**
+ * Traces many cases in one go (a batch of positives), with the same result as tracing them one by one in
+ * the order given: each case's exposures are found alone, and recorded in that order.
+ */
+export async function traceCases(q: Queryable, casePersonIds: number[], preset: Preset, now: Date): Promise<{ casePersonId: number; close: number; secondary: number; exposures: number }[]> {
+  const found = await findExposures(q, casePersonIds, preset, now);
+  await recordExposures(q, found.map((exposures, i) => ({ casePersonId: casePersonIds[i], exposures })), now);
+  return found.map((all, i) => {
+    const levels = mergeContacts(all);
+    return { casePersonId: casePersonIds[i], close: levels.filter((x) => x.level === 'close').length, secondary: levels.filter((x) => x.level === 'secondary').length, exposures: all.length };
+  });
 }
 
 /** One record per person from their exposures that are not dismissed; status is told their facts changed. */
