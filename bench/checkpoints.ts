@@ -2,9 +2,12 @@
 // Check-ins over HTTP on loopback from a second process (autocannon, 50 connections) against a city of N
 // persons (default 1,000,000) with 14 days of history (venue scans, screening rounds with results, some
 // persons red), printing requests per second and p50/p99 latency beside a bare node:http endpoint
-// measured in the same run; then every acknowledged scan is counted in the database.
+// measured in the same run; then every acknowledged scan is counted in the database. With CORDON_BENCH_PROFILE=DIR,
+// a second run of check-ins after the measured one is profiled: the server's CPU in DIR/<engine>.cpuprofile
+// (open it in Chrome's DevTools).
 import { execFile } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,11 +35,17 @@ interface Load {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** The load client's CPU. */
+  cpuMs: number;
+  /** The server's CPU (this process), filled in here. */
+  serverCpuMs?: number;
 }
 
 async function load(url: string, bodies: string | '-', connections: number, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
+  const cpu = process.cpuUsage();
   const { stdout } = await run(process.execPath, [client, url, bodies, String(connections), String(seconds), JSON.stringify(headers)], { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Load;
+  const used = process.cpuUsage(cpu);
+  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000 };
 }
 
 /** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
@@ -93,6 +102,7 @@ export default async function runBench(args: string[]): Promise<void> {
   const rounds = numberArg(args, '--rounds', 5);
   const seconds = numberArg(args, '--seconds', 10);
   const connections = 50;
+  const profileDir = process.env.CORDON_BENCH_PROFILE || null;
   const city = generateCity({ persons, seed: 1 });
 
   // The baseline: a bare node:http endpoint answering a small JSON, in this process like the platform.
@@ -147,14 +157,31 @@ export default async function runBench(args: string[]): Promise<void> {
         bar = progress(`${engine.name}: check-ins, ${connections} connections, ${seconds} s`);
         const c = await load(url, bodiesFile, connections, seconds, { authorization: `Bearer ${token}` });
         bar.done();
+        // Profiled apart from the measured run (the profiler costs time of its own); its scans are counted too.
+        let profiled: Load | null = null;
+        if (profileDir) {
+          const profiler = new Session();
+          profiler.connect();
+          await profiler.post('Profiler.enable');
+          await profiler.post('Profiler.start');
+          profiled = await load(url, bodiesFile, connections, Math.min(seconds, 5), { authorization: `Bearer ${token}` });
+          const { profile } = await profiler.post('Profiler.stop');
+          profiler.disconnect();
+          mkdirSync(profileDir, { recursive: true });
+          writeFileSync(path.join(profileDir, `${engine.name}.cpuprofile`), JSON.stringify(profile));
+        }
         stopJobs();
         await app.close();
         const [{ n: after }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins');
+        const acknowledged = c.ok + (profiled?.ok ?? 0);
         const line = (what: string, l: Load) => `${what} ${Math.round(l.rps).toLocaleString('en')} req/s, p50 ${l.p50} ms, p99 ${l.p99} ms`;
+        // CPU per request on each side (the server's includes its database when embedded): which one was the bottleneck.
+        const cpu = (l: Load) => `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us, client ${Math.round((l.cpuMs * 1000) / l.requests)} us`;
         process.stdout.write(
           `${engine.name.padEnd(7)} check-ins ${line('', c).trim()}   bare node:http ${line('', b).trim()}   ratio ${(c.rps / b.rps).toFixed(2)}   (goal >= 0.40, p99 < 10 ms)\n` +
+            `${engine.name.padEnd(7)} CPU a request: check-ins ${cpu(c)}; bare node:http ${cpu(b)}\n` +
             // Scans still in flight when the load stopped are recorded without being counted as answered.
-            `${engine.name.padEnd(7)} scans acknowledged ${c.ok.toLocaleString('en')}, in the database ${(after - before).toLocaleString('en')}, lost ${Math.max(0, c.ok - (after - before)).toLocaleString('en')}; non-2xx ${c.non2xx}, errors ${c.errors}, timeouts ${c.timeouts}\n`,
+            `${engine.name.padEnd(7)} scans acknowledged ${acknowledged.toLocaleString('en')}${profiled ? ' (with the profiled run)' : ''}, in the database ${(after - before).toLocaleString('en')}, lost ${Math.max(0, acknowledged - (after - before)).toLocaleString('en')}; non-2xx ${c.non2xx}, errors ${c.errors}, timeouts ${c.timeouts}\n`,
         );
       } finally {
         await db.dispose();

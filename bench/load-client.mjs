@@ -8,6 +8,7 @@ const [url, bodiesFile, connections, seconds, headersJson] = process.argv.slice(
 const bodies = bodiesFile === '-' ? null : JSON.parse(readFileSync(bodiesFile, 'utf8'));
 const headers = { 'content-type': 'application/json', ...(headersJson ? JSON.parse(headersJson) : {}) };
 let next = 0;
+const cpuBefore = process.cpuUsage();
 const result = await autocannon({
   url,
   connections: Number(connections),
@@ -26,5 +27,7 @@ process.stdout.write(
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    // This process's own CPU (user + system), so that a run shows which side was busy.
+    cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpuBefore)),
   }) + '\n',
 );
