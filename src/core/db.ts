@@ -12,6 +12,8 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** COPY ... FROM STDIN in CSV format; `chunks` are CSV text without a header. Returns rows loaded, as the server counts them. */
   copyCsv(table: string, columns: string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<number>;
+  /** COPY ... FROM STDIN in PostgreSQL's binary format: `data` is a whole COPY file (signature, tuples, trailer). Returns rows loaded. */
+  copyBinary(table: string, columns: string[], data: Uint8Array<ArrayBuffer>): Promise<number>;
 }
 
 export interface Db extends Queryable {
@@ -57,6 +59,10 @@ export async function openPglite(dataDir?: string): Promise<Db> {
       await flush();
       return total;
     },
+    async copyBinary(table, columns, data) {
+      const res = await r.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
+      return res.affectedRows ?? 0;
+    },
   });
   const base = queryable(db);
   return {
@@ -95,6 +101,16 @@ export async function openPg(url: string): Promise<Db> {
       try {
         const sink = client.query(copyFrom(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT csv)`));
         await pipeline(Readable.from(chunks), sink);
+        return sink.rowCount;
+      } finally {
+        if (client !== c) (client as pg.PoolClient).release();
+      }
+    },
+    async copyBinary(table, columns, data) {
+      const client = 'release' in c ? c : await c.connect();
+      try {
+        const sink = client.query(copyFrom(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT binary)`));
+        await pipeline(Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]), sink);
         return sink.rowCount;
       } finally {
         if (client !== c) (client as pg.PoolClient).release();

@@ -35,6 +35,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
   const venues = new VenueCache(ctx.db, ctx.preset);
   const writer = new ScanWriter(ctx.db);
   const door = doorIndexFor(ctx);
+  const atDoor = { db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer, door };
   // Codes already verified, so that a venue's thousandth scan of the day skips the HMAC.
   const verified = new Map<string, number>();
   const venueOf = (code: string): number => {
@@ -65,12 +66,11 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = caller(req);
       const venueId = venueOf(req.body.venueCode);
       if (p.role === 'venue_operator' && p.venueId !== venueId) throw forbidden(`You operate venue ${p.venueId}, not venue ${venueId}.`);
-      const r = await checkAtEntrance({ db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer, door }, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon }, now());
+      const r = await checkAtEntrance(atDoor, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon }, now());
       // A resident scans for themselves only: the code is theirs to show, not anyone's to use.
       if (p.role === 'resident' && r.personId !== p.personId) throw forbidden('A resident checks in for themselves only.');
       reply.code(201);
-      const { personId: _personId, decision: _decision, ...answer } = r;
-      return answer;
+      return r.answer;
     },
   );
 
@@ -141,11 +141,10 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       const d = await device(req.headers['x-device-token'] as string | undefined);
       // A hospital's emergency entrance never refuses anyone, whatever their status (rules.md 24).
       const gate = d.entrance === 'emergency' ? 'medicalEmergency' : 'venue';
-      const r = await checkAtEntrance({ db: ctx.db, pii: ctx.pii, preset: ctx.preset, venues, writer, door }, { venueId: d.venueId, person: req.body.person, source: 'sentinel', deviceId: d.id, gate }, now());
+      const r = await checkAtEntrance(atDoor, { venueId: d.venueId, person: req.body.person, source: 'sentinel', deviceId: d.id, gate }, now());
       const vaccination = await vaccinationOf(ctx.db, r.personId);
       reply.code(201);
-      const { personId: _personId, decision: _decision, ...answer } = r;
-      return { ...answer, vaccination, entrance: d.entrance };
+      return { ...r.answer, vaccination, entrance: d.entrance };
     },
   );
 

@@ -1,0 +1,60 @@
+// The group commit of scans writes every field as given (on PGlite through binary COPY, on PostgreSQL
+// through column arrays): NULLs, positions, distances, times to the microsecond the clock gives (ms), and
+// every scan of concurrent groups exactly once; a group whose write fails is not acknowledged.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testContext, type TestContext } from '../../test/harness.ts';
+import { ScanWriter, type ScanRow } from './checkpoints.ts';
+
+describe('scan writer', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await testContext();
+  });
+  afterAll(async () => {
+    await ctx.close();
+  });
+
+  const read = () =>
+    ctx.db.query<{ venue_id: number; person_id: number; at: string; source: string; device_id: number | null; lat: number | null; lon: number | null; distance_m: number | null; far: boolean; admitted: boolean; colour: string }>(
+      `SELECT venue_id, person_id, to_char(scanned_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS at, source, device_id, lat, lon, distance_m, far, admitted, colour
+         FROM checkins ORDER BY person_id`,
+    );
+
+  it('writes every field as given, NULLs included', async () => {
+    const writer = new ScanWriter(ctx.db);
+    const rows: ScanRow[] = [
+      { venueId: 7, personId: 1, scannedAt: new Date('2022-04-10T06:00:00.123Z'), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' },
+      { venueId: 2_000_000_000, personId: 2, scannedAt: new Date('1999-12-31T23:59:59.999Z'), source: 'sentinel', deviceId: 42, lat: -31.2304123, lon: 121.4737001, distanceM: 1234.5, far: true, admitted: false, colour: 'red' },
+      { venueId: 3, personId: 3, scannedAt: new Date('2038-01-19T03:14:08.001Z'), source: 'venueCode', deviceId: null, lat: 0, lon: -180, distanceM: 0, far: false, admitted: false, colour: 'yellow' },
+    ];
+    await Promise.all(rows.map((r) => writer.write(r)));
+    expect(await read()).toEqual([
+      { venue_id: 7, person_id: 1, at: '2022-04-10T06:00:00.123000', source: 'venueCode', device_id: null, lat: null, lon: null, distance_m: null, far: false, admitted: true, colour: 'green' },
+      { venue_id: 2_000_000_000, person_id: 2, at: '1999-12-31T23:59:59.999000', source: 'sentinel', device_id: 42, lat: -31.2304123, lon: 121.4737001, distance_m: 1234.5, far: true, admitted: false, colour: 'red' },
+      { venue_id: 3, person_id: 3, at: '2038-01-19T03:14:08.001000', source: 'venueCode', device_id: null, lat: 0, lon: -180, distance_m: 0, far: false, admitted: false, colour: 'yellow' },
+    ]);
+  });
+
+  it('records each scan of many concurrent groups once', async () => {
+    await ctx.db.query('DELETE FROM checkins');
+    const writer = new ScanWriter(ctx.db);
+    const scan = (i: number): ScanRow => ({ venueId: 1 + (i % 17), personId: 1000 + i, scannedAt: new Date(Date.UTC(2022, 3, 10) + i), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' });
+    const waits: Promise<void>[] = [];
+    // Groups of different sizes, some started while a write runs.
+    for (let round = 0; round < 20; round++) {
+      for (let k = 0; k < 1 + ((round * 37) % 300); k++) waits.push(writer.write(scan(waits.length)));
+      if (round % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(waits);
+    const [{ n, distinct }] = await ctx.db.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT person_id)::int AS distinct FROM checkins');
+    expect({ n, distinct }).toEqual({ n: waits.length, distinct: waits.length });
+  });
+
+  it('does not acknowledge a group whose write fails', async () => {
+    const writer = new ScanWriter(ctx.db);
+    // A scan the table refuses (person_id NOT NULL): the whole group fails, and the next group is written.
+    const bad = writer.write({ venueId: 1, personId: null as unknown as number, scannedAt: new Date(), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' });
+    await expect(bad).rejects.toThrow();
+    await expect(writer.write({ venueId: 1, personId: 99_999, scannedAt: new Date(), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' })).resolves.toBeUndefined();
+  });
+});
