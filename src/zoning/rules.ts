@@ -157,8 +157,9 @@ function rulesOf(preset: Preset): Rules {
   return r;
 }
 
-/** Facts as day numbers, in day order. */
-interface Prepared {
+/** Facts as day numbers, in day order (prepareFacts): a caller computing many days keeps them prepared. */
+export interface Prepared {
+  prepared: true;
   caseDays: number[];
   cases: ZoneCase[];
   screenings: Screening[];
@@ -178,7 +179,12 @@ function prepare(f: CompoundFacts): Prepared {
       break;
     }
   }
-  return { caseDays, cases, screenings: f.screenings, clear: null, designated: sortNumbers((f.controlled ?? []).map(dayNumber)) };
+  return { prepared: true, caseDays, cases, screenings: f.screenings, clear: null, designated: sortNumbers((f.controlled ?? []).map(dayNumber)) };
+}
+
+/** A compound's facts read once for many computations (the rules take either form). */
+export function prepareFacts(f: CompoundFacts | Prepared): Prepared {
+  return 'prepared' in f ? f : prepare(f);
 }
 
 // Most compounds never had a case and most rules need no screening: read screening days only when asked.
@@ -326,12 +332,12 @@ function snapshot(st: State, r: Rules, f: Prepared, day: number): ZoneDay {
 }
 
 /** A compound's zone on each day from `fromDay` to `toDay` (inclusive), with reasons and the next move. */
-export function zoneHistory(facts: CompoundFacts, preset: Preset, fromDay: Day, toDay: Day): ZoneDay[] {
+export function zoneHistory(facts: CompoundFacts | Prepared, preset: Preset, fromDay: Day, toDay: Day): ZoneDay[] {
   const from = dayNumber(fromDay);
   const to = dayNumber(toDay);
   if (to < from) throw new RangeError(`zoneHistory: ${toDay} is before ${fromDay}`);
   const r = rulesOf(preset);
-  const f = prepare(facts);
+  const f = prepareFacts(facts);
   const st = fresh();
   const out: ZoneDay[] = [];
   for (let d = from; d <= to; d++) {
@@ -342,10 +348,10 @@ export function zoneHistory(facts: CompoundFacts, preset: Preset, fromDay: Day, 
 }
 
 /** A compound's zone on one day; facts after that day are not read. */
-export function zoneOn(facts: CompoundFacts, preset: Preset, day: Day): ZoneDay {
+export function zoneOn(facts: CompoundFacts | Prepared, preset: Preset, day: Day): ZoneDay {
   const d = dayNumber(day);
   const r = rulesOf(preset);
-  const f = prepare(facts);
+  const f = prepareFacts(facts);
   const st = fresh();
   advance(st, r, f, d);
   return snapshot(st, r, f, d);
@@ -371,10 +377,10 @@ export interface EpidemicFree {
  * negative on its allNegativeScreeningDay (counted from the last positive; a compound that never had one
  * needs any earlier all-negative screening). It lasts until a positive revokes it.
  */
-export function epidemicFree(facts: CompoundFacts, preset: Preset, day: Day): EpidemicFree {
+export function epidemicFree(facts: CompoundFacts | Prepared, preset: Preset, day: Day): EpidemicFree {
   const d = dayNumber(day);
   const { noPositiveDays, allNegativeScreeningDay } = preset.zoning.epidemicFree;
-  const f = prepare(facts);
+  const f = prepareFacts(facts);
   let last: ZoneCase | null = null;
   for (let i = 0; i < f.caseDays.length && f.caseDays[i] <= d; i++) last = f.cases[i];
   const clock = last ? dayNumber(last.day) : -Infinity;
@@ -412,6 +418,83 @@ export interface FreeAreas {
   preset: string;
 }
 
+/** The compounds and their adjacency prepared once for the free areas of many days (positions, not ids). */
+export interface AreaGraph {
+  ids: number[];
+  position: Map<number, number>;
+  /** Edges as pairs of positions. */
+  a: Int32Array;
+  b: Int32Array;
+  streets: number[];
+  districts: number[];
+}
+
+export function areaGraph(compounds: CompoundPlace[], adjacency: [number, number][]): AreaGraph {
+  const position = new Map<number, number>();
+  const ids: number[] = [];
+  const streets: number[] = [];
+  const districts: number[] = [];
+  for (const c of compounds) {
+    if (position.has(c.id)) continue;
+    position.set(c.id, ids.length);
+    ids.push(c.id);
+    streets.push(c.streetId);
+    districts.push(c.districtId);
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (const [x, y] of adjacency) {
+    const px = position.get(x);
+    const py = position.get(y);
+    if (px === undefined || py === undefined || px === py) continue;
+    a.push(px);
+    b.push(py);
+  }
+  return { ids, position, a: Int32Array.from(a), b: Int32Array.from(b), streets, districts };
+}
+
+/**
+ * The area of each compound (by position in the graph) among those flagged free: the smallest compound id
+ * of its connected free compounds, or 0 when not free. Union-find with path halving: linear in the edges.
+ */
+export function freeAreaIds(g: AreaGraph, free: Uint8Array): Int32Array {
+  const n = g.ids.length;
+  const parent = new Int32Array(n);
+  for (let i = 0; i < n; i++) parent[i] = i;
+  const root = (i: number) => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  for (let e = 0; e < g.a.length; e++) {
+    const x = g.a[e];
+    const y = g.b[e];
+    if (!free[x] || !free[y]) continue;
+    const rx = root(x);
+    const ry = root(y);
+    if (rx !== ry) parent[Math.max(rx, ry)] = Math.min(rx, ry);
+  }
+  // Each root's smallest id (positions need not be in id order).
+  const smallest = new Float64Array(n).fill(Infinity);
+  for (let i = 0; i < n; i++) if (free[i]) smallest[root(i)] = Math.min(smallest[root(i)], g.ids[i]);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) if (free[i]) out[i] = smallest[root(i)];
+  return out;
+}
+
+/** Streets and districts wholly free by preset.zoning.epidemicFreeStreet (none when the preset names no criterion). */
+export function whollyFree(g: AreaGraph, free: Uint8Array, preset: Preset): { streets: number[]; districts: number[] } {
+  if (!preset.zoning.epidemicFreeStreet.allCompoundsFree) return { streets: [], districts: [] };
+  const streetFree = new Map<number, boolean>();
+  const districtFree = new Map<number, boolean>();
+  for (let i = 0; i < g.ids.length; i++) {
+    const isFree = free[i] === 1;
+    streetFree.set(g.streets[i], (streetFree.get(g.streets[i]) ?? true) && isFree);
+    districtFree.set(g.districts[i], (districtFree.get(g.districts[i]) ?? true) && isFree);
+  }
+  const wholly = (m: Map<number, boolean>) => [...m].filter(([, ok]) => ok).map(([id]) => id).sort((x, y) => x - y);
+  return { streets: wholly(streetFree), districts: wholly(districtFree) };
+}
+
 /**
  * The areas epidemic-free compounds form through `adjacency` (pairs of compound ids sharing an edge), and
  * the streets and districts wholly free. Only compounds in `compounds` count. A preset whose
@@ -419,46 +502,18 @@ export interface FreeAreas {
  * criterion, so that is left to the command centre.
  */
 export function freeAreas(compounds: CompoundPlace[], adjacency: [number, number][], free: ReadonlySet<number>, preset: Preset): FreeAreas {
-  const index = new Map<number, number>();
-  for (const c of compounds) if (free.has(c.id) && !index.has(c.id)) index.set(c.id, index.size);
-  const ids = [...index.keys()];
-  // Union-find with path halving: 70,000 compounds and their edges in linear time.
-  const parent = ids.map((_, i) => i);
-  const root = (i: number) => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]];
-    return i;
-  };
-  for (const [a, b] of adjacency) {
-    const ia = index.get(a);
-    const ib = index.get(b);
-    if (ia === undefined || ib === undefined) continue;
-    const ra = root(ia);
-    const rb = root(ib);
-    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
-  }
+  const g = areaGraph(compounds, adjacency);
+  const flags = Uint8Array.from(g.ids, (id) => (free.has(id) ? 1 : 0));
+  const area = freeAreaIds(g, flags);
   const groups = new Map<number, number[]>();
-  ids.forEach((id, i) => {
-    const g = groups.get(root(i));
-    if (g) g.push(id);
-    else groups.set(root(i), [id]);
-  });
-  const areas = [...groups.values()].map((g) => g.sort((a, b) => a - b)).sort((a, b) => b.length - a.length || a[0] - b[0]);
-
-  let streets: number[] = [];
-  let districts: number[] = [];
-  if (preset.zoning.epidemicFreeStreet.allCompoundsFree) {
-    const streetFree = new Map<number, boolean>();
-    const districtFree = new Map<number, boolean>();
-    for (const c of compounds) {
-      const isFree = free.has(c.id);
-      streetFree.set(c.streetId, (streetFree.get(c.streetId) ?? true) && isFree);
-      districtFree.set(c.districtId, (districtFree.get(c.districtId) ?? true) && isFree);
-    }
-    const wholly = (m: Map<number, boolean>) => [...m].filter(([, ok]) => ok).map(([id]) => id).sort((a, b) => a - b);
-    streets = wholly(streetFree);
-    districts = wholly(districtFree);
+  for (let i = 0; i < g.ids.length; i++) {
+    if (!area[i]) continue;
+    const list = groups.get(area[i]);
+    if (list) list.push(g.ids[i]);
+    else groups.set(area[i], [g.ids[i]]);
   }
-  return { areas, streets, districts, preset: presetLabel(preset) };
+  const areas = [...groups.values()].map((x) => x.sort((p, q) => p - q)).sort((p, q) => q.length - p.length || p[0] - q[0]);
+  return { areas, ...whollyFree(g, flags, preset), preset: presetLabel(preset) };
 }
 
 /** What was known about a new case at its detection (null: not so). */

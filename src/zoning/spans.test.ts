@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { respan, type Span } from './spans.ts';
 
-const keys = (text: string, from: number) => (d: number) => (text[d - from] === '.' ? '' : text[d - from]);
+const keys = (text: string, _from: number) => [...text].map((c) => (c === '.' ? '' : c));
 const apply = (old: Span[], r: ReturnType<typeof respan>) => (r === null ? old : [...old.filter((s) => !r.remove.includes(s.day)), ...r.add].sort((a, b) => a.day - b.day));
 
 describe('respan', () => {

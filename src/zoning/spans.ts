@@ -11,26 +11,50 @@ export interface Span {
 }
 
 /**
- * The stretches of one compound after days `from`..`to` take the values `keyAt(day)` ('': none that day).
- * `old`: its stored stretches that touch `from - 1`..`to + 1`, in day order; `storedLast`: the last day
- * they cover when open (null `until`); `newLast`: the last day computed after this (a stretch reaching it
- * is stored open). Returns null when the stored stretches are already right, else the days of the old
- * stretches to delete and the stretches to insert.
+ * The stretches of one compound after days `from`..`to` take the values `keys[day - from]` ('': none that
+ * day). `old`: its stored stretches that touch `from - 1`..`to + 1`, in day order; `storedLast`: the last
+ * day they cover when open (null `until`); `newLast`: the last day computed after this (a stretch reaching
+ * it is stored open). Returns null when the stored stretches are already right, else the days of the old
+ * stretches to delete and the stretches to insert. (No closures: it runs for every compound of the city.)
  */
-export function respan(old: Span[], keyAt: (day: number) => string, from: number, to: number, storedLast: number, newLast: number): { remove: number[]; add: Span[] } | null {
-  const segments: { day: number; end: number; key: string }[] = [];
-  const push = (day: number, end: number, key: string) => {
-    const last = segments[segments.length - 1];
-    if (last && last.key === key && last.end === day - 1) last.end = end;
-    else segments.push({ day, end, key });
-  };
-  const endOf = (s: Span) => s.until ?? storedLast;
-  // The days before `from` of a stretch running into the range, then the range, then the days after it.
-  for (const s of old) if (s.day < from && endOf(s) >= from - 1) push(s.day, Math.min(endOf(s), from - 1), s.key);
-  for (let d = from; d <= to; d++) push(d, d, keyAt(d));
-  for (const s of old) if (endOf(s) > to && s.day <= to + 1) push(Math.max(s.day, to + 1), endOf(s), s.key);
+export function respan(old: Span[], keys: string[], from: number, to: number, storedLast: number, newLast: number): { remove: number[]; add: Span[] } | null {
+  const days: number[] = [];
+  const ends: number[] = [];
+  const values: string[] = [];
+  // The days before `from` of a stretch running into the range, then the range, then the days after it;
+  // each joined to the one before when the values meet.
+  for (let pass = 0; pass < 3; pass++) {
+    const n = pass === 1 ? to - from + 1 : old.length;
+    for (let i = 0; i < n; i++) {
+      let day: number;
+      let end: number;
+      let key: string;
+      if (pass === 1) {
+        day = end = from + i;
+        key = keys[i];
+      } else {
+        const s = old[i];
+        const sEnd = s.until ?? storedLast;
+        if (pass === 0 ? !(s.day < from && sEnd >= from - 1) : !(sEnd > to && s.day <= to + 1)) continue;
+        day = pass === 0 ? s.day : Math.max(s.day, to + 1);
+        end = pass === 0 ? Math.min(sEnd, from - 1) : sEnd;
+        key = s.key;
+      }
+      const k = values.length - 1;
+      if (k >= 0 && values[k] === key && ends[k] === day - 1) ends[k] = end;
+      else {
+        days.push(day);
+        ends.push(end);
+        values.push(key);
+      }
+    }
+  }
   const add: Span[] = [];
-  for (const g of segments) if (g.key !== '') add.push({ day: g.day, until: g.end >= newLast ? null : g.end, key: g.key });
-  if (add.length === old.length && add.every((s, i) => s.day === old[i].day && s.until === old[i].until && s.key === old[i].key)) return null;
+  for (let i = 0; i < days.length; i++) if (values[i] !== '') add.push({ day: days[i], until: ends[i] >= newLast ? null : ends[i], key: values[i] });
+  if (add.length === old.length) {
+    let same = true;
+    for (let i = 0; i < add.length && same; i++) same = add[i].day === old[i].day && add[i].until === old[i].until && add[i].key === old[i].key;
+    if (same) return null;
+  }
   return { remove: old.map((s) => s.day), add };
 }

@@ -14,7 +14,7 @@
 import { csvField, type Db, type Queryable } from '../core/db.ts';
 import { presetLabel, type Preset } from '../core/presets.ts';
 import { respan, type Span } from './spans.ts';
-import { classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreas, zoneHistory, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
+import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, type AreaGraph, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
 
 /** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
 export function localDay(at: Date, timeZone: string): string {
@@ -41,10 +41,19 @@ interface Memory {
   /** zoning_registry.version the places were read at. */
   registry: number;
   all: Place[];
-  adjacency: [number, number][];
+  graph: AreaGraph;
   /** zoning_state.facts_version the facts were read at (-1: not read). */
   factsVersion: number;
-  facts: Map<number, CompoundFacts>;
+  facts: Map<number, Prepared>;
+  /** The stored stretches as this server last wrote or read them (null: not read). */
+  spans: SpanMemory | null;
+}
+
+/** Every compound's stored stretches, valid while zoning_state.zones_version is `version`. */
+interface SpanMemory {
+  version: number;
+  zones: Map<number, Span[]>;
+  areas: Map<number, Span[]>;
 }
 
 const memories = new WeakMap<Db, Memory>();
@@ -59,27 +68,23 @@ async function placesOf(db: Db, q: Queryable, version: number): Promise<Memory> 
   if (m && m.registry === version) return m;
   const compounds = await text(q, `SELECT string_agg(id || ',' || street_id || ',' || district_id || ',' || population, ';' ORDER BY id) AS t FROM compounds`);
   const edges = await text(q, `SELECT string_agg(compound_id || ',' || neighbor_id, ';') AS t FROM compound_adjacency`);
-  const fresh: Memory = {
-    registry: version,
-    all: split(compounds, ';').map((e) => {
-      const [id, streetId, districtId, population] = e.split(',').map(Number);
-      return { id, streetId, districtId, population };
-    }),
-    adjacency: split(edges, ';').map((e) => {
-      const i = e.indexOf(',');
-      return [Number(e.slice(0, i)), Number(e.slice(i + 1))];
-    }),
-    factsVersion: -1,
-    facts: new Map(),
-  };
+  const all = split(compounds, ';').map((e) => {
+    const [id, streetId, districtId, population] = e.split(',').map(Number);
+    return { id, streetId, districtId, population };
+  });
+  const adjacency = split(edges, ';').map((e): [number, number] => {
+    const i = e.indexOf(',');
+    return [Number(e.slice(0, i)), Number(e.slice(i + 1))];
+  });
+  const fresh: Memory = { registry: version, all, graph: areaGraph(all, adjacency), factsVersion: -1, facts: new Map(), spans: null };
   memories.set(db, fresh);
   return fresh;
 }
 
 /** Every compound's facts as of `version`: from memory, or read again. */
-async function factsOf(q: Queryable, m: Memory, version: number): Promise<Map<number, CompoundFacts>> {
+async function factsOf(q: Queryable, m: Memory, version: number): Promise<Map<number, Prepared>> {
   if (m.factsVersion !== version) {
-    m.facts = await readFacts(q, null);
+    m.facts = new Map([...(await readFacts(q, null))].map(([id, f]) => [id, prepareFacts(f)]));
     m.factsVersion = version;
   }
   return m.facts;
@@ -239,6 +244,7 @@ const ZONE_COLUMNS = ['compound_id', 'day', 'until', 'zone', 'since', 'clock_fro
 // A stretch's key: its values joined by '|' (the sealed buildings' JSON holds none), in ZONE_COLUMNS order from zone.
 const KEY_ZONE = 0;
 const KEY_FREE = 11;
+const ZONE_ORDER = ['sealed', 'controlled', 'precaution'];
 
 export interface ZoneProgress {
   (step: string, done: number, total?: number): void;
@@ -246,9 +252,10 @@ export interface ZoneProgress {
 
 interface Computation {
   preset: Preset;
+  mem: Memory;
   all: Place[];
-  adjacency: [number, number][];
-  facts: Map<number, CompoundFacts>;
+  graph: AreaGraph;
+  facts: Map<number, Prepared>;
   /** The compounds to compute: all of them, or those whose facts changed. */
   subset: Place[];
   from: number;
@@ -258,13 +265,11 @@ interface Computation {
   progress?: ZoneProgress;
 }
 
-/** Stored stretches touching days `from`..`to` (day numbers), by compound, in day order. */
-async function readSpans(q: Queryable, table: 'compound_zones' | 'compound_free_areas', value: string, from: number, to: number, ids: number[] | null): Promise<Map<number, Span[]>> {
+/** Every stored stretch, by compound, in day order. */
+async function readSpans(q: Queryable, table: 'compound_zones' | 'compound_free_areas', value: string): Promise<Map<number, Span[]>> {
   const t = await text(
     q,
-    `SELECT string_agg(compound_id || E'\\t' || (day - date '1970-01-01') || E'\\t' || coalesce((until - date '1970-01-01')::text, '') || E'\\t' || ${value}, E'\\n' ORDER BY compound_id, day) AS t
-       FROM ${table} WHERE daterange(day, until, '[]') && daterange(date '1970-01-01' + $1::int, date '1970-01-01' + $2::int, '[]') ${ids ? 'AND compound_id = ANY($3::int[])' : ''}`,
-    ids ? [from, to, ids] : [from, to],
+    `SELECT string_agg(compound_id || E'\\t' || (day - date '1970-01-01') || E'\\t' || coalesce((until - date '1970-01-01')::text, '') || E'\\t' || ${value}, E'\\n' ORDER BY compound_id, day) AS t FROM ${table}`,
   );
   const out = new Map<number, Span[]>();
   for (const line of split(t, '\n')) {
@@ -326,10 +331,13 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
     if (i % 10_000 === 0) progress?.('epidemic-free compounds', i, n);
   }
 
-  // The free areas of each day over every compound: those computed now, and the others as stored.
-  const inSubset = new Set(subset.map((p) => p.id));
-  const storedFree: number[][] = dayTexts.map(() => []);
+  // The free areas of each day over every compound (by position in the graph): those computed now, and the
+  // others as stored.
+  const g = c.graph;
+  const position = Int32Array.from(subset, (p) => g.position.get(p.id)!);
+  const flags: Uint8Array[] = dayTexts.map(() => new Uint8Array(g.ids.length));
   if (!whole && storedLast !== null) {
+    const inSubset = new Set(subset.map((p) => p.id));
     const t = await text(
       q,
       `SELECT string_agg(compound_id || ',' || (greatest(day, $1) - date '1970-01-01') || ',' || (least(coalesce(until, $2), $2) - date '1970-01-01'), ';') AS t
@@ -338,48 +346,64 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
     );
     for (const e of split(t, ';')) {
       const [id, a, b] = e.split(',').map(Number);
-      if (!inSubset.has(id)) for (let d = a; d <= b; d++) storedFree[d - from].push(id);
+      const at = g.position.get(id);
+      if (at !== undefined && !inSubset.has(id)) for (let d = a; d <= b; d++) flags[d - from][at] = 1;
     }
   }
   progress?.('free areas', 0, days);
-  const people = new Map(all.map((p) => [p.id, p.population]));
-  const areaOf: Map<number, number>[] = [];
+  const people = new Float64Array(g.ids.length);
+  for (const p of all) people[g.position.get(p.id)!] = p.population;
+  const areaOf: Int32Array[] = [];
   const areaRows: string[] = [];
   const placeRows: string[] = [];
   for (let d = 0; d < days; d++) {
-    const freeSet = new Set<number>(storedFree[d]);
-    for (let i = 0; i < n; i++) if (free[i * days + d]) freeSet.add(subset[i].id);
-    const a = freeAreas(all, c.adjacency, freeSet, preset);
-    const m = new Map<number, number>();
-    for (const area of a.areas) {
-      // An area is named by its smallest compound (freeAreas lists each area's compounds in id order).
-      let sum = 0;
-      for (const x of area) {
-        m.set(x, area[0]);
-        sum += people.get(x) ?? 0;
-      }
-      areaRows.push(`${dayTexts[d]},${area[0]},${area.length},${sum}\n`);
+    const f = flags[d];
+    for (let i = 0; i < n; i++) f[position[i]] = free[i * days + d];
+    const area = freeAreaIds(g, f);
+    // An area is named by its smallest compound: its size and people.
+    const size = new Map<number, { compounds: number; people: number }>();
+    for (let i = 0; i < area.length; i++) {
+      if (!area[i]) continue;
+      const t = size.get(area[i]);
+      if (t) {
+        t.compounds++;
+        t.people += people[i];
+      } else size.set(area[i], { compounds: 1, people: people[i] });
     }
-    for (const s of a.streets) placeRows.push(`${dayTexts[d]},street,${s}\n`);
-    for (const s of a.districts) placeRows.push(`${dayTexts[d]},district,${s}\n`);
-    areaOf.push(m);
+    for (const [id, t] of size) areaRows.push(`${dayTexts[d]},${id},${t.compounds},${t.people}\n`);
+    const places = whollyFree(g, f, preset);
+    for (const s of places.streets) placeRows.push(`${dayTexts[d]},street,${s}\n`);
+    for (const s of places.districts) placeRows.push(`${dayTexts[d]},district,${s}\n`);
+    areaOf.push(area);
     progress?.('free areas', d + 1, days);
   }
 
   // The zones, compound by compound: the stretches that changed, and the counts per district (all of them
   // when every compound is computed, else what changed against the stored stretches).
-  progress?.('compound zones', 0, n);
-  const oldZones = storedLast === null ? new Map<number, Span[]>() : await readSpans(q, 'compound_zones', 'key', from - 1, to + 1, whole ? null : subset.map((p) => p.id));
-  const counts = new Map<string, { compounds: number; people: number; free: number }>();
-  const count = (d: number, districtId: number, zone: string, people: number, isFree: number, sign: number) => {
-    const key = `${dayTexts[d]},${districtId},${zone}`;
+  progress?.('stored stretches read', 0);
+  const [{ v }] = await q.query<{ v: number }>('SELECT coalesce((SELECT zones_version FROM zoning_state), 0)::bigint AS v');
+  let sm = c.mem.spans;
+  c.mem.spans = null; // until written
+  if (storedLast === null) sm = { version: Number(v), zones: new Map(), areas: new Map() };
+  else if (!sm || sm.version !== Number(v)) sm = { version: Number(v), zones: await readSpans(q, 'compound_zones', 'key'), areas: await readSpans(q, 'compound_free_areas', 'area_id') };
+  // A compound's stored stretches that touch the days computed and the day on either side.
+  const near = (spans: Span[] | undefined): Span[] => (spans ?? []).filter((x) => x.day <= to + 1 && (x.until ?? stored) >= from - 1);
+  const apply = (m: Map<number, Span[]>, id: number, change: { remove: number[]; add: Span[] }) => {
+    const list = (m.get(id) ?? []).filter((x) => !change.remove.includes(x.day)).concat(change.add).sort((a, b) => a.day - b.day);
+    if (list.length) m.set(id, list);
+    else m.delete(id);
+  };
+  // Keyed by day, district and zone as one number (no text per compound and day).
+  const counts = new Map<number, { d: number; districtId: number; zone: string; compounds: number; people: number; free: number }>();
+  function count(d: number, districtId: number, zone: string, people: number, isFree: number, sign: number): void {
+    const key = (d * 4_000_000_000 + districtId) * 3 + ZONE_ORDER.indexOf(zone);
     const t = counts.get(key);
     if (t) {
       t.compounds += sign;
       t.people += sign * people;
       t.free += sign * isFree;
-    } else counts.set(key, { compounds: sign, people: sign * people, free: sign * isFree });
-  };
+    } else counts.set(key, { d, districtId, zone, compounds: sign, people: sign * people, free: sign * isFree });
+  }
   const emptyHistory = zoneHistory(EMPTY, preset, first, last);
   const date = (x: number) => (x < 0 ? '' : dayText(x));
   const keyOf = (z: ZoneDay, k: number): string => {
@@ -388,6 +412,7 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
     const buildings = z.sealedBuildings.length ? JSON.stringify(z.sealedBuildings) : '';
     return `${z.zone}|${z.since ?? ''}|${z.clockFrom ?? ''}|${rules.id(z.reason.rule)}|${lc ? lc.id : ''}|${lc ? lc.day : ''}|${mv ? mv.on : ''}|${mv ? mv.to : ''}|${mv ? rules.id(mv.rule) : ''}|${mv?.ifAllNegativeScreeningOn ?? ''}|${buildings}|${free[k] ? 't' : 'f'}|${date(freeSince[k])}|${date(freeOn[k])}`;
   };
+  progress?.('compound zones', 0, n);
   const zoneLines: string[] = [];
   const removeZones = { ids: [] as number[], days: [] as number[] };
   const keys: string[] = new Array(days);
@@ -399,9 +424,10 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
       keys[d] = keyOf(history[d], i * days + d);
       if (whole) count(d, p.districtId, history[d].zone, p.population, free[i * days + d], 1);
     }
-    const old = oldZones.get(p.id) ?? [];
-    const change = respan(old, (day) => keys[day - from], from, to, stored, newLast);
+    const old = near(sm.zones.get(p.id));
+    const change = respan(old, keys, from, to, stored, newLast);
     if (change) {
+      apply(sm.zones, p.id, change);
       for (const day of change.remove) {
         removeZones.ids.push(p.id);
         removeZones.days.push(day);
@@ -423,15 +449,19 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
   }
   progress?.('compound zones', n, n);
 
+  progress?.('free areas of compounds', 0);
   // Each free compound's area, in stretches of its own over every compound (areas join and split as others change).
-  const oldAreas = storedLast === null ? new Map<number, Span[]>() : await readSpans(q, 'compound_free_areas', 'area_id', from - 1, to + 1, null);
   const areaLines: string[] = [];
   const removeAreas = { ids: [] as number[], days: [] as number[] };
-  const touched = new Set<number>(oldAreas.keys());
-  for (const m of areaOf) for (const id of m.keys()) touched.add(id);
+  const touched = new Set<number>(sm.areas.keys());
+  for (const area of areaOf) for (let i = 0; i < area.length; i++) if (area[i]) touched.add(g.ids[i]);
+  const areaKeys: string[] = new Array(days);
   for (const id of touched) {
-    const change = respan(oldAreas.get(id) ?? [], (day) => String(areaOf[day - from].get(id) ?? ''), from, to, stored, newLast);
+    const at = g.position.get(id);
+    for (let d = 0; d < days; d++) areaKeys[d] = at === undefined || !areaOf[d][at] ? '' : String(areaOf[d][at]);
+    const change = respan(near(sm.areas.get(id)), areaKeys, from, to, stored, newLast);
     if (!change) continue;
+    apply(sm.areas, id, change);
     for (const day of change.remove) {
       removeAreas.ids.push(id);
       removeAreas.days.push(day);
@@ -443,23 +473,28 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
   await rules.save(q);
   const written = await replaceSpans(q, 'compound_zones', ZONE_COLUMNS, removeZones, zoneLines);
   await replaceSpans(q, 'compound_free_areas', ['compound_id', 'day', 'until', 'area_id'], removeAreas, areaLines);
+  if (written || areaLines.length || removeZones.ids.length || removeAreas.ids.length) {
+    // No state row yet on the first run: it is written after this with version 0, as memory has it.
+    const [bumped] = await q.query<{ v: number }>('UPDATE zoning_state SET zones_version = zones_version + 1 RETURNING zones_version AS v');
+    sm.version = bumped ? Number(bumped.v) : sm.version;
+  }
+  c.mem.spans = sm;
 
   progress?.('areas and counts', 0);
   for (const table of ['free_areas', 'free_places']) await q.query(`DELETE FROM ${table} WHERE day BETWEEN $1 AND $2`, [first, last]);
   if (areaRows.length) await q.copyCsv('free_areas', ['day', 'area_id', 'compounds', 'people'], chunked(areaRows));
   if (placeRows.length) await q.copyCsv('free_places', ['day', 'kind', 'place_id'], chunked(placeRows));
-  const countRows = [...counts].filter(([, t]) => t.compounds !== 0 || t.people !== 0 || t.free !== 0).map(([key, t]) => `${key},${t.compounds},${t.people},${t.free}\n`);
+  const countRows = [...counts.values()].filter((t) => t.compounds !== 0 || t.people !== 0 || t.free !== 0).map((t) => `${dayTexts[t.d]},${t.districtId},${t.zone},${t.compounds},${t.people},${t.free}\n`);
   if (whole) {
     await q.query('DELETE FROM zone_counts WHERE day BETWEEN $1 AND $2', [first, last]);
     if (countRows.length) await q.copyCsv('zone_counts', ['day', 'district_id', 'zone', 'compounds', 'people', 'free_compounds'], chunked(countRows));
   } else if (countRows.length) {
     // What changed, added to the stored counts (a zone a district no longer has any compound in is removed).
     const [days_, districts, zones, compounds, people_, frees] = [[], [], [], [], [], []] as [string[], number[], string[], number[], number[], number[]];
-    for (const [key, t] of counts) {
-      const [day, district, zone] = key.split(',');
-      days_.push(day);
-      districts.push(Number(district));
-      zones.push(zone);
+    for (const t of counts.values()) {
+      days_.push(dayTexts[t.d]);
+      districts.push(t.districtId);
+      zones.push(t.zone);
       compounds.push(t.compounds);
       people_.push(t.people);
       frees.push(t.free);
@@ -711,7 +746,7 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
             const fresh = await readFacts(q, ids);
             for (const id of ids) {
               const f = fresh.get(id);
-              if (f) facts.set(id, f);
+              if (f) facts.set(id, prepareFacts(f));
               else facts.delete(id);
             }
             mem.factsVersion = ++factsVersion;
@@ -719,10 +754,10 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
           const oldLast = dayNumber(state.lastDay);
           const subset = mem.all.filter((p) => affected.has(p.id));
           if (from <= oldLast && subset.length) {
-            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset, adjacency: mem.adjacency, facts, from, to: oldLast, storedLast: oldLast, progress: opts.progress });
+            rows += await writeZones(q, await RuleIds.load(q), { preset, mem, all: mem.all, subset, graph: mem.graph, facts, from, to: oldLast, storedLast: oldLast, progress: opts.progress });
           }
           if (oldLast < dayNumber(last)) {
-            rows += await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: oldLast + 1, to: dayNumber(last), storedLast: oldLast, progress: opts.progress });
+            rows += await writeZones(q, await RuleIds.load(q), { preset, mem, all: mem.all, subset: mem.all, graph: mem.graph, facts, from: oldLast + 1, to: dayNumber(last), storedLast: oldLast, progress: opts.progress });
           }
         }
       }
@@ -743,7 +778,7 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
         first = f.day && f.day < today ? f.day : today;
         last = today;
         for (const table of ['compound_zones', 'compound_free_areas', 'zone_rules']) await q.query(`DELETE FROM ${table}`);
-        rows = await writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: dayNumber(first), to: dayNumber(last), storedLast: null, progress: opts.progress });
+        rows = await writeZones(q, await RuleIds.load(q), { preset, mem, all: mem.all, subset: mem.all, graph: mem.graph, facts, from: dayNumber(first), to: dayNumber(last), storedLast: null, progress: opts.progress });
       }
 
       opts.progress?.('case levels', 0);
@@ -770,15 +805,25 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
 /** Recomputes one day's zones, free areas and counts for every compound from the stored facts (a day of the history). */
 export async function recomputeDay(db: Db, preset: Preset, day: string, progress?: ZoneProgress): Promise<number> {
   return db.tx(async (q) => {
-    await q.query('SELECT pg_advisory_xact_lock(7242011)');
-    const state = await zoningState(q);
-    if (!state || state.preset !== presetLabel(preset)) throw new Error('No zone history for this preset yet: run zoningUpkeep first.');
-    if (day < state.firstDay || day > state.lastDay) throw new RangeError(`${day} is outside the zone history (${state.firstDay} to ${state.lastDay}).`);
-    const mem = await placesOf(db, q, await registryVersion(q));
-    const facts = await factsOf(q, mem, state.factsVersion);
-    const n = dayNumber(day);
-    return writeZones(q, await RuleIds.load(q), { preset, all: mem.all, subset: mem.all, adjacency: mem.adjacency, facts, from: n, to: n, storedLast: dayNumber(state.lastDay), progress });
+    try {
+      return await recomputeDayIn(db, q, preset, day, progress);
+    } catch (e) {
+      // Rolled back: what memory holds may be ahead of the database.
+      memories.delete(db);
+      throw e;
+    }
   });
+}
+
+async function recomputeDayIn(db: Db, q: Queryable, preset: Preset, day: string, progress?: ZoneProgress): Promise<number> {
+  await q.query('SELECT pg_advisory_xact_lock(7242011)');
+  const state = await zoningState(q);
+  if (!state || state.preset !== presetLabel(preset)) throw new Error('No zone history for this preset yet: run zoningUpkeep first.');
+  if (day < state.firstDay || day > state.lastDay) throw new RangeError(`${day} is outside the zone history (${state.firstDay} to ${state.lastDay}).`);
+  const mem = await placesOf(db, q, await registryVersion(q));
+  const facts = await factsOf(q, mem, state.factsVersion);
+  const n = dayNumber(day);
+  return writeZones(q, await RuleIds.load(q), { preset, mem, all: mem.all, subset: mem.all, graph: mem.graph, facts, from: n, to: n, storedLast: dayNumber(state.lastDay), progress });
 }
 
 /** Recomputes everything from the facts: screening days, every compound's facts, zones from the first fact to today, levels of undecided cases, clearance. */
