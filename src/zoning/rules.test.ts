@@ -399,6 +399,14 @@ describe('district clearance', () => {
     expect(c[3].rule).toMatch(/^rules\.md 6/);
   });
 
+  it('continues a series from the runs of the day before, as the whole series has them', () => {
+    const whole = districtClearance(series([5, 1, 1, 1, 0, 0, 0, 2, 0]), 200_000, shanghai);
+    for (const k of [1, 4, 6, 8]) {
+      const rest = districtClearance(series([5, 1, 1, 1, 0, 0, 0, 2, 0]).slice(k), 200_000, shanghai, { belowRun: whole[k - 1].belowRun, zeroRun: whole[k - 1].zeroRun });
+      expect(rest).toEqual(whole.slice(k));
+    }
+  });
+
   it('a day not given had no society-level case; rows of one day add up', () => {
     const c = districtClearance([{ day: D(4), cases: 0 }, { day: D(0), cases: 3 }, { day: D(0), cases: 1 }], 1_000_000, national);
     expect(c.map((d) => [d.day, d.cases])).toEqual([[D(0), 4], [D(1), 0], [D(2), 0], [D(3), 0], [D(4), 0]]);

@@ -566,8 +566,9 @@ export interface ClearanceDay {
  * District clearance (rules.md 6), per day from the first to the last day given (a day not given had no
  * society-level case): basically zero after preset.clearance.consecutiveDays days running under
  * basicallyZeroPer100k society-level cases per 100,000 people, zero after as many days with none.
+ * `before`: the runs at the end of the day before the first (a series continued from a stored day).
  */
-export function districtClearance(daily: DailyCases[], population: number, preset: Preset): ClearanceDay[] {
+export function districtClearance(daily: DailyCases[], population: number, preset: Preset, before: { belowRun: number; zeroRun: number } = { belowRun: 0, zeroRun: 0 }): ClearanceDay[] {
   if (!(population > 0)) throw new RangeError('districtClearance: population must be positive');
   if (daily.length === 0) return [];
   const { basicallyZeroPer100k, consecutiveDays } = preset.clearance;
@@ -583,8 +584,8 @@ export function districtClearance(daily: DailyCases[], population: number, prese
   const rule = `rules.md 6: basically zero under ${basicallyZeroPer100k} per 100,000 for ${consecutiveDays} days running; zero with none for ${consecutiveDays} days running`;
   const label = presetLabel(preset);
   const out: ClearanceDay[] = [];
-  let belowRun = 0;
-  let zeroRun = 0;
+  let belowRun = before.belowRun;
+  let zeroRun = before.zeroRun;
   for (let d = first; d <= last; d++) {
     const cases = counts.get(d) ?? 0;
     const per100k = (cases * 100_000) / population;

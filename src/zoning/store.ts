@@ -341,7 +341,7 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
     const t = await text(
       q,
       `SELECT string_agg(compound_id || ',' || (greatest(day, $1) - date '1970-01-01') || ',' || (least(coalesce(until, $2), $2) - date '1970-01-01'), ';') AS t
-         FROM compound_zones WHERE free AND daterange(day, until, '[]') && daterange($1, $2, '[]')`,
+         FROM compound_zones WHERE free AND day <= $2::date AND coalesce(until, 'infinity'::date) >= $1::date`,
       [first, last],
     );
     for (const e of split(t, ';')) {
@@ -559,7 +559,7 @@ async function levelRows(q: Queryable, caseIds: number[] | null, tz: string): Pr
     q,
     `SELECT string_agg(${fields.map((x) => `coalesce((${x})::text, '')`).join(` || '|' || `)}, E'\\n') AS t
        FROM cases c CROSS JOIN LATERAL (SELECT (c.reported_at AT TIME ZONE $2)::date AS day) d
-       LEFT JOIN compound_zones z ON z.compound_id = c.compound_id AND daterange(z.day, z.until, '[]') @> (d.day - 1)
+       LEFT JOIN compound_zones z ON z.compound_id = c.compound_id AND z.day <= d.day - 1 AND coalesce(z.until, 'infinity'::date) >= d.day - 1
       WHERE ${caseIds ? 'c.id = ANY($1::bigint[])' : '$1::bigint[] IS NULL'} AND NOT EXISTS (SELECT 1 FROM case_levels l WHERE l.case_id = c.id)`,
     [caseIds, tz],
   );
@@ -620,16 +620,25 @@ async function decideLevels(q: Queryable, rows: LevelRow[], preset: Preset, now:
 }
 
 /** District clearance for every day of the history: society-level cases against each district's population. Returns the rule. */
-async function writeClearance(q: Queryable, preset: Preset, first: string, last: string): Promise<string> {
+async function writeClearance(q: Queryable, preset: Preset, first: string, last: string, fromDay: string): Promise<string> {
   // A district without a population of its own counts its compounds' people.
   const districts = await q.query<{ id: number; population: number }>(
     `SELECT d.id, (CASE WHEN d.population > 0 THEN d.population ELSE coalesce((SELECT sum(c.population) FROM compounds c WHERE c.district_id = d.id), 0) END)::bigint AS population FROM districts d ORDER BY d.id`,
   );
+  // From a later day, the runs stored for the day before carry on (every district needs one, else from the first day).
+  let from = fromDay > first ? fromDay : first;
+  const seeds = new Map<number, { belowRun: number; zeroRun: number }>();
+  if (from > first) {
+    for (const r of await q.query<{ district_id: number; below_run: number; zero_run: number }>('SELECT district_id, below_run, zero_run FROM district_clearance WHERE day = $1', [addDays(from, -1)])) {
+      seeds.set(Number(r.district_id), { belowRun: Number(r.below_run), zeroRun: Number(r.zero_run) });
+    }
+    if (districts.some((d) => Number(d.population) > 0 && !seeds.has(Number(d.id)))) from = first;
+  }
   const t = await text(
     q,
     `SELECT string_agg(district_id || ',' || to_char(day, 'YYYY-MM-DD') || ',' || n, ';') AS t
        FROM (SELECT district_id, day, count(*) AS n FROM case_levels WHERE level = 'society' AND district_id IS NOT NULL AND day BETWEEN $1 AND $2 GROUP BY 1, 2) x`,
-    [first, last],
+    [from, last],
   );
   const daily = new Map<number, { day: string; cases: number }[]>();
   for (const e of split(t, ';')) {
@@ -643,10 +652,10 @@ async function writeClearance(q: Queryable, preset: Preset, first: string, last:
     const population = Number(d.population);
     if (!(population > 0)) continue;
     // The first and the last day bound the series: a day without a row had no society-level case.
-    const series = districtClearance([{ day: first, cases: 0 }, { day: last, cases: 0 }, ...(daily.get(d.id) ?? [])], population, preset);
+    const series = districtClearance([{ day: from, cases: 0 }, { day: last, cases: 0 }, ...(daily.get(d.id) ?? [])], population, preset, from > first ? seeds.get(Number(d.id)) : undefined);
     for (const c of series) rows.push(`${c.day},${d.id},${c.cases},${population},${c.per100k},${c.belowRun},${c.zeroRun},${c.basicallyZero ? 't' : 'f'},${c.zero ? 't' : 'f'}\n`);
   }
-  await q.query('DELETE FROM district_clearance');
+  await q.query('DELETE FROM district_clearance WHERE day >= $1 OR day < $2', [from, first]);
   if (rows.length) await q.copyCsv('district_clearance', ['day', 'district_id', 'cases', 'population', 'per100k', 'below_run', 'zero_run', 'basically_zero', 'zero'], chunked(rows));
   return districtClearance([{ day: first, cases: 0 }], 1, preset)[0].rule;
 }
@@ -722,6 +731,7 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
       let rows = 0;
 
       if (!full && state) {
+        opts.progress?.('new cases and results', 0);
         // The compounds touched by the cases and results since the last run, and the first day touched.
         if (inbox.length) {
           const t = await text(
@@ -782,9 +792,17 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
       }
 
       opts.progress?.('case levels', 0);
-      const levels = await decideLevels(q, await levelRows(q, full ? null : inbox, tz), preset, now);
-      const clearanceRule =
-        full || !state || levels.controlled + levels.society > 0 || state.firstDay !== first || state.lastDay !== last ? await writeClearance(q, preset, first, last) : state.clearanceRule;
+      const undecided = await levelRows(q, full ? null : inbox, tz);
+      const levels = await decideLevels(q, undecided, preset, now);
+      // Clearance again from the first day that changed: a new case's day, or the first new day.
+      opts.progress?.('clearance', 0);
+      let clearFrom: string | null = full || !state || state.firstDay !== first ? first : null;
+      for (const r of undecided) if (clearFrom === null || r.day < clearFrom) clearFrom = r.day;
+      if (state && state.lastDay !== last) {
+        const next = addDays(state.lastDay, 1);
+        if (clearFrom === null || next < clearFrom) clearFrom = next;
+      }
+      const clearanceRule = clearFrom !== null || !state ? await writeClearance(q, preset, first, last, clearFrom ?? first) : state.clearanceRule;
       await q.query(
         `INSERT INTO zoning_state (one, preset, registry, facts_version, first_day, last_day, results_seen, results_before, resolutions_seen, free_rule, clearance_rule, refreshed_at)
          VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
