@@ -92,7 +92,7 @@ program
       const r = await seedOutbreak(ctx, { onDay: (d, days, cases) => process.stderr.write(`cordon: demo outbreak, day ${d} of ${days}: ${cases} cases so far\n`) });
       process.stderr.write(`cordon: demo outbreak recorded (${r.cases} cases, ${r.tubes} tubes) in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     }
-    stopJobs = startJobs(ctx, (m) => app.log.error(m));
+    stopJobs = startJobs(ctx, (m, level) => app.log[level](m));
   });
 
 program

@@ -60,7 +60,7 @@ export async function buildApp(ctx: AppContext, opts: { logger?: boolean | objec
 }
 
 /** Periodic checks that raise alerts from the facts (overdue lab results ...). Returns a stop function. */
-export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}): () => void {
+export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | 'warn') => void = () => {}): () => void {
   // Embedded PGlite runs every query on the server's only thread: work that can wait (vacuuming a
   // million-row table, the daily figures, the early-warning scan) waits for a moment without requests
   // (a lab upload, a sampling rush), but never longer than `maxWaitMs`.
@@ -97,9 +97,15 @@ export function startJobs(ctx: AppContext, log: (msg: string) => void = () => {}
       // A run that outlasts its interval is not started a second time beside itself.
       if (running.has(j.name)) return;
       running.add(j.name);
+      const started = performance.now();
       j.run()
-        .catch((e: Error) => log(`job "${j.name}" failed: ${e.message}`))
-        .finally(() => running.delete(j.name));
+        .catch((e: Error) => log(`job "${j.name}" failed: ${e.message}`, 'error'))
+        .finally(() => {
+          running.delete(j.name);
+          // On PGlite a long run holds every request back: say so.
+          const ms = performance.now() - started;
+          if (ms > 1_000) log(`job "${j.name}" ran ${Math.round(ms).toLocaleString('en')} ms`, 'warn');
+        });
     }, j.everyMs),
   );
   return () => timers.forEach(clearInterval);
