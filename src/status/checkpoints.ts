@@ -127,6 +127,7 @@ export class ScanWriter {
     void this.drain();
   };
 
+  /** Writes the group, then at once the one that gathered meanwhile, until none is left. */
   private async drain(): Promise<void> {
     try {
       while (this.group) {
@@ -155,23 +156,25 @@ export class ScanWriter {
     }
     const n = rows.length;
     // Times as epoch milliseconds: a number is cheaper to send and to read than a timestamp's text.
-    const venue = new Array<number>(n), person = new Array<number>(n), at = new Array<number>(n), source = new Array<string>(n), device = new Array<number | null>(n);
-    const lat = new Array<number | null>(n), lon = new Array<number | null>(n), distance = new Array<number | null>(n), far = new Array<boolean>(n), admitted = new Array<boolean>(n), colour = new Array<string>(n);
+    const venue = new Array<number>(n), person = new Array<number>(n), at = new Array<number>(n), admitted = new Array<boolean>(n), colour = new Array<string>(n);
+    // Venue-code scans without a position (most of them) leave the device and position columns to their
+    // defaults: five arrays to send and read instead of eleven.
+    let plain = true;
     for (let i = 0; i < n; i++) {
       const r = rows[i];
       venue[i] = r.venueId;
       person[i] = r.personId;
       at[i] = r.scannedAt.getTime();
-      source[i] = r.source;
-      device[i] = r.deviceId;
-      lat[i] = r.lat;
-      lon[i] = r.lon;
-      distance[i] = r.distanceM;
-      far[i] = r.far;
       admitted[i] = r.admitted;
       colour[i] = r.colour;
+      if (r.source !== 'venueCode' || r.deviceId !== null || r.lat !== null || r.lon !== null || r.distanceM !== null || r.far) plain = false;
     }
-    await this.db.query(SCAN_INSERT, [venue, person, at, source, device, lat, lon, distance, far, admitted, colour]);
+    if (plain) {
+      await this.db.query(PLAIN_SCAN_INSERT, [venue, person, at, admitted, colour]);
+      return;
+    }
+    const column = <T>(f: (r: ScanRow) => T) => rows.map(f);
+    await this.db.query(SCAN_INSERT, [venue, person, at, column((r) => r.source), column((r) => r.deviceId), column((r) => r.lat), column((r) => r.lon), column((r) => r.distanceM), column((r) => r.far), admitted, colour]);
   }
 }
 
@@ -231,6 +234,8 @@ const SCAN_COLUMNS = ['venue_id', 'person_id', 'scanned_at', 'source', 'device_i
 const SCAN_INSERT = `INSERT INTO checkins (${SCAN_COLUMNS.join(', ')})
   SELECT v, p, to_timestamp(ms / 1000), s, d, la, lo, di, f, a, c
     FROM unnest($1::int[], $2::int[], $3::float8[], $4::text[], $5::int[], $6::float8[], $7::float8[], $8::real[], $9::bool[], $10::bool[], $11::text[]) AS u(v, p, ms, s, d, la, lo, di, f, a, c)`;
+const PLAIN_SCAN_INSERT = `INSERT INTO checkins (venue_id, person_id, scanned_at, source, far, admitted, colour)
+  SELECT v, p, to_timestamp(ms / 1000), 'venueCode', false, a, c FROM unnest($1::int[], $2::int[], $3::float8[], $4::bool[], $5::text[]) AS u(v, p, ms, a, c)`;
 
 export interface PersonAtDoor {
   personId: number;

@@ -3,7 +3,7 @@
 // every scan of concurrent groups exactly once; a group whose write fails is not acknowledged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, type TestContext } from '../../test/harness.ts';
-import { ScanWriter, type ScanRow } from './checkpoints.ts';
+import { ScanWriter, scansAsCopyBinary, type ScanRow } from './checkpoints.ts';
 
 describe('scan writer', () => {
   let ctx: TestContext;
@@ -32,6 +32,20 @@ describe('scan writer', () => {
       { venue_id: 7, person_id: 1, at: '2022-04-10T06:00:00.123000', source: 'venueCode', device_id: null, lat: null, lon: null, distance_m: null, far: false, admitted: true, colour: 'green' },
       { venue_id: 2_000_000_000, person_id: 2, at: '1999-12-31T23:59:59.999000', source: 'sentinel', device_id: 42, lat: -31.2304123, lon: 121.4737001, distance_m: 1234.5, far: true, admitted: false, colour: 'red' },
       { venue_id: 3, person_id: 3, at: '2038-01-19T03:14:08.001000', source: 'venueCode', device_id: null, lat: 0, lon: -180, distance_m: 0, far: false, admitted: false, colour: 'yellow' },
+    ]);
+  });
+
+  it('loads the binary COPY file of scans on either engine', async () => {
+    await ctx.db.query('DELETE FROM checkins');
+    const rows: ScanRow[] = [
+      { venueId: 5, personId: 11, scannedAt: new Date('2022-04-10T06:00:00.500Z'), source: 'sentinel', deviceId: 3, lat: 31.5, lon: 121.25, distanceM: 12.5, far: false, admitted: true, colour: 'yellow' },
+      { venueId: 6, personId: 12, scannedAt: new Date('2022-04-10T06:00:01Z'), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: false, colour: 'red' },
+    ];
+    const columns = ['venue_id', 'person_id', 'scanned_at', 'source', 'device_id', 'lat', 'lon', 'distance_m', 'far', 'admitted', 'colour'];
+    expect(await ctx.db.copyBinary('checkins', columns, scansAsCopyBinary(rows))).toBe(2);
+    expect(await read()).toEqual([
+      { venue_id: 5, person_id: 11, at: '2022-04-10T06:00:00.500000', source: 'sentinel', device_id: 3, lat: 31.5, lon: 121.25, distance_m: 12.5, far: false, admitted: true, colour: 'yellow' },
+      { venue_id: 6, person_id: 12, at: '2022-04-10T06:00:01.000000', source: 'venueCode', device_id: null, lat: null, lon: null, distance_m: null, far: false, admitted: false, colour: 'red' },
     ]);
   });
 
