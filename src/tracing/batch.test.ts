@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, type TestContext } from '../../test/harness.ts';
 import type { Queryable } from '../core/db.ts';
-import { traceCase, traceCases } from './store.ts';
+import { decideExposure, traceCase, traceCases } from './store.ts';
 
 const T0 = Date.parse('2022-04-10T00:00:00Z');
 const HOUR = 3_600_000;
@@ -106,7 +106,8 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       cases = await ctx.db.tx((q) => buildTown(q));
       // Traced before: the last case, with one of its exposures dismissed by the investigator.
       await ctx.db.tx((q) => traceCase(q, cases[cases.length - 1], ctx.preset, now));
-      await ctx.db.query(`UPDATE contact_exposures SET state = 'dismissed' WHERE id = (SELECT min(id) FROM contact_exposures WHERE state = 'candidate')`);
+      const [{ id }] = await ctx.db.query<{ id: number }>(`SELECT min(id) AS id FROM contact_exposures WHERE state = 'candidate'`);
+      await ctx.db.tx((q) => decideExposure(q, id, 'dismissed', 'test', now));
       await ctx.db.query('DELETE FROM status_stale');
     });
     afterAll(async () => {

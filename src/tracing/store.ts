@@ -230,8 +230,9 @@ const csvField = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}
 
 /**
  * Records each case's exposures once (a repeated exposure, the same person, source, kind and time, keeps the
- * first record), in the order given, and rebuilds the contact record of every person reached. Household
- * exposures and persons the case named stand confirmed; the rest are candidates for the investigator.
+ * first record), in the order given, and brings the contact record of every person reached up to date; all of
+ * them are told their status may have changed. Household exposures and persons the case named stand
+ * confirmed; the rest are candidates for the investigator.
  */
 export async function recordExposures(q: Queryable, traced: { casePersonId: number; exposures: PersonExposure[] }[], now: Date): Promise<void> {
   const persons = new Set<number>();
@@ -250,14 +251,24 @@ export async function recordExposures(q: Queryable, traced: { casePersonId: numb
       `CREATE TEMP TABLE IF NOT EXISTS tracing_exposures_in (seq int, person_id int, source_person_id int, case_person_id int, kind text, level text, exposed_at timestamptz, evidence jsonb, rule text, state text) ON COMMIT DELETE ROWS`,
     );
     await q.copyCsv('tracing_exposures_in', ['seq', 'person_id', 'source_person_id', 'case_person_id', 'kind', 'level', 'exposed_at', 'evidence', 'rule', 'state'], chunked(lines));
+    // The contact records follow from what was inserted: a record holds the highest level, the first and the
+    // last of its person's exposures that are not dismissed (rebuildContacts keeps it so on every decision),
+    // and new exposures are never dismissed, so each record merges with the new ones alone.
     await q.query(
-      `INSERT INTO contact_exposures (person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state)
-       SELECT person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state FROM tracing_exposures_in ORDER BY seq
-       ON CONFLICT (person_id, source_person_id, kind, exposed_at) DO NOTHING`,
+      `WITH added AS (
+         INSERT INTO contact_exposures (person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state)
+         SELECT person_id, source_person_id, case_person_id, kind, level, exposed_at, evidence, rule, state FROM tracing_exposures_in ORDER BY seq
+         ON CONFLICT (person_id, source_person_id, kind, exposed_at) DO NOTHING
+         RETURNING person_id, level, exposed_at)
+       INSERT INTO contacts AS c (person_id, level, first_exposure_at, last_exposure_at, found_at, updated_at)
+       SELECT person_id, CASE WHEN bool_or(level = 'close') THEN 'close' ELSE 'secondary' END, min(exposed_at), max(exposed_at), $1, $1 FROM added GROUP BY person_id
+       ON CONFLICT (person_id) DO UPDATE SET level = CASE WHEN c.level = 'close' OR EXCLUDED.level = 'close' THEN 'close' ELSE 'secondary' END,
+         first_exposure_at = least(c.first_exposure_at, EXCLUDED.first_exposure_at), last_exposure_at = greatest(c.last_exposure_at, EXCLUDED.last_exposure_at), updated_at = $1`,
+      [now],
     );
     await q.query('TRUNCATE tracing_exposures_in');
   }
-  await rebuildContacts(q, [...persons], now);
+  await markStatusStale(q, persons, now);
 }
 
 function* chunked(lines: string[]): Generator<string> {
@@ -289,15 +300,20 @@ export async function traceCases(q: Queryable, casePersonIds: number[], preset: 
 /** One record per person from their exposures that are not dismissed; status is told their facts changed. */
 export async function rebuildContacts(q: Queryable, personIds: number[], now: Date): Promise<void> {
   if (!personIds.length) return;
+  // Each person's exposures through the (person_id) index whatever the table statistics say (PGlite has no
+  // autovacuum); one who has only dismissed exposures left is no longer a contact.
   await q.query(
-    `INSERT INTO contacts (person_id, level, first_exposure_at, last_exposure_at, found_at, updated_at)
-     SELECT person_id, CASE WHEN bool_or(level = 'close') THEN 'close' ELSE 'secondary' END, min(exposed_at), max(exposed_at), $2, $2
-       FROM contact_exposures WHERE person_id = ANY($1) AND state <> 'dismissed' GROUP BY person_id
-     ON CONFLICT (person_id) DO UPDATE SET level = EXCLUDED.level, first_exposure_at = EXCLUDED.first_exposure_at, last_exposure_at = EXCLUDED.last_exposure_at, updated_at = $2`,
-    [personIds, now],
+    `WITH agg AS MATERIALIZED (
+       SELECT p.id AS person_id, a.close, a.first_at, a.last_at FROM unnest($1::int[]) AS p(id)
+        CROSS JOIN LATERAL (SELECT bool_or(e.level = 'close') AS close, min(e.exposed_at) AS first_at, max(e.exposed_at) AS last_at
+                              FROM contact_exposures e WHERE e.person_id = p.id AND e.state <> 'dismissed') a),
+     up AS (
+       INSERT INTO contacts (person_id, level, first_exposure_at, last_exposure_at, found_at, updated_at)
+       SELECT person_id, CASE WHEN close THEN 'close' ELSE 'secondary' END, first_at, last_at, $2, $2 FROM agg WHERE first_at IS NOT NULL
+       ON CONFLICT (person_id) DO UPDATE SET level = EXCLUDED.level, first_exposure_at = EXCLUDED.first_exposure_at, last_exposure_at = EXCLUDED.last_exposure_at, updated_at = $2)
+     DELETE FROM contacts WHERE person_id = ANY(ARRAY(SELECT person_id FROM agg WHERE first_at IS NULL))`,
+    [[...new Set(personIds)], now],
   );
-  // Everyone of them dismissed entirely is no longer a contact.
-  await q.query(`DELETE FROM contacts c WHERE c.person_id = ANY($1) AND NOT EXISTS (SELECT 1 FROM contact_exposures e WHERE e.person_id = c.person_id AND e.state <> 'dismissed')`, [personIds]);
   await markStatusStale(q, personIds, now);
 }
 
