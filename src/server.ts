@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext } from './core/context.ts';
-import { httpActivity, installHttpCore } from './core/http.ts';
+import { httpActivity, installHttpCore, longRequestInFlight } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
@@ -76,13 +76,30 @@ export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | '
       await run();
     };
   };
+  // Upkeep every few seconds steps aside while a long request runs (a lab's upload of 100,000 results, an
+  // import): on PGlite each of its reads waits in line with the request's. For 10 seconds at most, so a
+  // stream of long requests never stops it.
+  const longRequestWait = () => {
+    let since = 0;
+    return () => {
+      if (!longRequestInFlight(500)) return (since = 0), false;
+      since ||= Date.now();
+      return Date.now() - since < 10_000;
+    };
+  };
+  const besideLongRequests = (run: () => Promise<unknown>) => {
+    const waiting = longRequestWait();
+    return () => (waiting() ? Promise.resolve() : run());
+  };
+  const doorWaits = longRequestWait();
   const jobs = [
     { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'table statistics', everyMs: 60_000, run: whenQuiet(600_000, () => refreshStatistics(ctx.db)) },
-    { name: 'status upkeep', everyMs: 5_000, run: () => refreshDue(ctx.db, ctx.preset, ctx.clock.now()) },
-    { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync() },
+    { name: 'status upkeep', everyMs: 5_000, run: besideLongRequests(() => refreshDue(ctx.db, ctx.preset, ctx.clock.now())) },
+    // The entrances' in-memory index (it reads whom to distrust every time, even beside a long request).
+    { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync(doorWaits) },
     // Positive findings become cases, and waiting cases get the beds that came free.
-    { name: 'care upkeep', everyMs: 5_000, run: () => careUpkeep(ctx.db, ctx.preset, ctx.clock.now()) },
+    { name: 'care upkeep', everyMs: 5_000, run: besideLongRequests(() => careUpkeep(ctx.db, ctx.preset, ctx.clock.now())) },
     // The dashboard's daily figures, and the early-warning alerts read from the facts.
     { name: 'daily figures', everyMs: 60_000, run: whenQuiet(120_000, () => refreshStats(ctx.db, ctx.preset, ctx.clock.now())) },
     { name: 'early warning', everyMs: 60_000, run: whenQuiet(120_000, () => raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now())) },

@@ -26,13 +26,18 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
     }
   });
 
-  app.addHook('onRequest', async () => {
+  app.addHook('onRequest', async (req) => {
     httpActivity.inFlight++;
     httpActivity.lastAt = Date.now();
+    requestsSince.set(req, httpActivity.lastAt);
   });
-  app.addHook('onResponse', async () => {
+  app.addHook('onResponse', async (req) => {
     httpActivity.inFlight = Math.max(0, httpActivity.inFlight - 1);
     httpActivity.lastAt = Date.now();
+    requestsSince.delete(req);
+  });
+  app.addHook('onRequestAbort', async (req) => {
+    requestsSince.delete(req);
   });
 
   app.addHook('preHandler', async (req) => {
@@ -59,6 +64,14 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
 
 /** Requests being served and the time of the last one: maintenance waits for a quiet moment. */
 export const httpActivity = { inFlight: 0, lastAt: 0 };
+const requestsSince = new Map<object, number>();
+
+/** Whether a request has been in flight for over `ms` (a lab's upload, a large import): background work can wait for it. */
+export function longRequestInFlight(ms: number): boolean {
+  const before = Date.now() - ms;
+  for (const at of requestsSince.values()) if (at < before) return true;
+  return false;
+}
 
 export function sendProblem(reply: FastifyReply, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail, ...extra });

@@ -225,6 +225,26 @@ describe('checkpoints and status', () => {
     expect(fromMemory.body).toEqual(fromDatabase.body);
   });
 
+  it('beside a long request, the index leaves new results for later but still reads whom to distrust', async () => {
+    const door = doorIndexFor(ctx);
+    await door.sync();
+    const [a, b] = [persons[40], persons[41]];
+    const tube = { barcode: 'LATE0001', samplingPointId: pointId, group: 'controlled', sampledAt: '2022-04-10T05:45:00Z', persons: [a.code] };
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [tube] } })).status).toBe(201);
+    expect((await upload(['LATE0001,negative,,,2022-04-10T05:50:00Z'])).status).toBe(200);
+    // Another server marks b: only the stored mark tells this one.
+    await ctx.db.query('INSERT INTO status_stale (person_id, since) VALUES ($1, $2) ON CONFLICT DO NOTHING', [b.id, ctx.clock.now()]);
+    const now = ctx.clock.now();
+    await door.sync(() => true);
+    expect(door.get(a.code, now)).toMatchObject({ lastNegativeSampledAt: new Date('2022-04-10T05:00:00Z') });
+    expect(door.get(b.code, now)).toBeNull();
+    await door.sync(() => false);
+    expect(door.get(a.code, now)).toMatchObject({ lastNegativeSampledAt: new Date('2022-04-10T05:45:00Z') });
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    expect(door.get(b.code, now)).toMatchObject({ personId: b.id });
+  });
+
   it('loses no acknowledged scan when many arrive at once', async () => {
     const [{ n: before }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE venue_id = $1', [venue.id]);
     const answers = await Promise.all(persons.slice(100, 200).flatMap((p) => [checkin(p.code), checkin(p.code)]));

@@ -63,78 +63,89 @@ export class DoorIndex {
 
   private syncing: Promise<void> | null = null;
 
-  /** Loads everything at first, then what changed: call it every second or so (calls do not overlap). */
-  sync(): Promise<void> {
-    this.syncing ??= this.syncOnce().finally(() => (this.syncing = null));
+  /**
+   * Loads everything at first, then what changed: call it every second or so (calls do not overlap). Once
+   * loaded, `pause()` true between two reads leaves new persons, samplings and results for the next call
+   * (on embedded PGlite each read waits in line with the requests); the stored statuses and whom to
+   * distrust are read every time.
+   */
+  sync(pause?: () => boolean): Promise<void> {
+    this.syncing ??= this.syncOnce(pause).finally(() => (this.syncing = null));
     return this.syncing;
   }
 
-  private async syncOnce(): Promise<void> {
+  private async syncOnce(pause?: () => boolean): Promise<void> {
     const started = Date.now();
     const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
-    // Persons, by increasing id (new persons only: a personal code does not change).
-    for (;;) {
-      const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
-        `SELECT string_agg(id || ' ' || personal_code, E'\\n') AS lines, max(id) AS last FROM (SELECT id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p`,
-        [this.maxPersonId, CHUNK],
-      );
-      if (!r.lines) break;
-      for (const line of r.lines.split('\n')) {
-        const sp = line.indexOf(' ');
-        this.byCode.set(line.slice(sp + 1), Number(line.slice(0, sp)));
+    const paused = () => this.ready && pause !== undefined && pause();
+    reading: {
+      // Persons, by increasing id (new persons only: a personal code does not change).
+      for (;;) {
+        if (paused()) break reading;
+        const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+          `SELECT string_agg(id || ' ' || personal_code, E'\\n') AS lines, max(id) AS last FROM (SELECT id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p`,
+          [this.maxPersonId, CHUNK],
+        );
+        if (!r.lines) break;
+        for (const line of r.lines.split('\n')) {
+          const sp = line.indexOf(' ');
+          this.byCode.set(line.slice(sp + 1), Number(line.slice(0, sp)));
+        }
+        this.maxPersonId = Number(r.last);
+        this.grow(this.maxPersonId);
+        await yieldNow();
       }
-      this.maxPersonId = Number(r.last);
-      this.grow(this.maxPersonId);
-      await yieldNow();
-    }
-    // Samplings of new tubes, and of tubes still open (persons are still being added to them). Both read
-    // by key (ORDER BY id LIMIT, OFFSET 0 laterals): without fresh statistics the planner would hash-join
-    // every sample of the city once a second.
-    for (;;) {
-      const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
-        `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
-           FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t
+      // Samplings of new tubes, and of tubes still open (persons are still being added to them). Both read
+      // by key (ORDER BY id LIMIT, OFFSET 0 laterals): without fresh statistics the planner would hash-join
+      // every sample of the city once a second.
+      for (;;) {
+        if (paused()) break reading;
+        const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+          `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
+             FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t
+             CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
+          [this.maxTubeId, CHUNK / 10],
+        );
+        if (r.last === null) break;
+        if (r.lines) this.sampled(r.lines);
+        this.maxTubeId = Number(r.last);
+        await yieldNow();
+      }
+      const [open] = await this.db.query<{ lines: string | null }>(
+        `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines
+           FROM (SELECT id FROM tubes WHERE id > $1 AND closed_at IS NULL ORDER BY id LIMIT 10000) t
            CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
-        [this.maxTubeId, CHUNK / 10],
+        [this.maxTubeId - 10_000],
       );
-      if (r.last === null) break;
-      if (r.lines) this.sampled(r.lines);
-      this.maxTubeId = Number(r.last);
-      await yieldNow();
-    }
-    const [open] = await this.db.query<{ lines: string | null }>(
-      `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines
-         FROM (SELECT id FROM tubes WHERE id > $1 AND closed_at IS NULL ORDER BY id LIMIT 10000) t
-         CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
-      [this.maxTubeId - 10_000],
-    );
-    if (open.lines) this.sampled(open.lines);
-    // Results, by result id: a negative one moves its persons' last negative sampling. The members come
-    // from the tubes read above; a result for a tube not read yet waits for the next look.
-    for (;;) {
-      const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
-        `SELECT string_agg(tube_id || ' ' || (verdict = 'negative' AND state = 'applied')::int, E'\\n') AS lines, max(id) AS last
-           FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r`,
-        [this.maxResultId, CHUNK],
-      );
-      if (r.last === null) break;
-      let unknown = false;
-      for (const line of r.lines!.split('\n')) {
-        const sp = line.indexOf(' ');
-        const tube = this.tubes.get(Number(line.slice(0, sp)));
-        if (!tube) {
-          unknown = Number(line.slice(0, sp)) > this.maxTubeId;
-          if (unknown) break;
-          continue;
+      if (open.lines) this.sampled(open.lines);
+      // Results, by result id: a negative one moves its persons' last negative sampling. The members come
+      // from the tubes read above; a result for a tube not read yet waits for the next look.
+      for (;;) {
+        if (paused()) break reading;
+        const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+          `SELECT string_agg(tube_id || ' ' || (verdict = 'negative' AND state = 'applied')::int, E'\\n') AS lines, max(id) AS last
+             FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r`,
+          [this.maxResultId, CHUNK],
+        );
+        if (r.last === null) break;
+        let unknown = false;
+        for (const line of r.lines!.split('\n')) {
+          const sp = line.indexOf(' ');
+          const tube = this.tubes.get(Number(line.slice(0, sp)));
+          if (!tube) {
+            unknown = Number(line.slice(0, sp)) > this.maxTubeId;
+            if (unknown) break;
+            continue;
+          }
+          if (line.endsWith('1')) {
+            for (const id of tube.members) if (tube.at > this.lastNegative[id]) this.lastNegative[id] = tube.at;
+          }
+          this.tubes.delete(Number(line.slice(0, sp)));
         }
-        if (line.endsWith('1')) {
-          for (const id of tube.members) if (tube.at > this.lastNegative[id]) this.lastNegative[id] = tube.at;
-        }
-        this.tubes.delete(Number(line.slice(0, sp)));
+        if (unknown) break;
+        this.maxResultId = Number(r.last);
+        await yieldNow();
       }
-      if (unknown) break;
-      this.maxResultId = Number(r.last);
-      await yieldNow();
     }
     // Stored statuses written since the last look (here or by another server).
     for (const r of await this.db.query<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
