@@ -4,6 +4,7 @@
 // all contacts of 1,000 cases (one batch, as the server traces a batch of positives), each beside a naive
 // self-join of the scans table (same venue, within the window, compared on the whole visit list rather than
 // an index range) measured in the same run; and the finding alone (reads, no writes) of each.
+import { execSync } from 'node:child_process';
 import { generateCity } from '../src/sim/index.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
@@ -51,6 +52,11 @@ export default async function run(args: string[]): Promise<void> {
       bar = progress(`${engine.name}: statistics`);
       if (db.engine === 'pg') await db.exec('ANALYZE');
       else await refreshStatistics(db);
+      bar.done();
+      // The load leaves gigabytes of dirty pages behind (PGlite writes its files through the kernel): let them
+      // reach the disk now, so that the kernel's write-back does not stall the measured traces.
+      bar = progress(`${engine.name}: flushing the load to disk`);
+      execSync('sync');
       bar.done();
 
       const window = ctx.preset.contacts.colocationWindowMinutes;
