@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext } from './core/context.ts';
-import { httpActivity, installHttpCore, longRequestInFlight } from './core/http.ts';
+import { heavyWorkInFlight, httpActivity, installHttpCore } from './core/http.ts';
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
@@ -76,13 +76,13 @@ export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | '
       await run();
     };
   };
-  // Upkeep every few seconds steps aside while a long request runs (a lab's upload of 100,000 results, an
-  // import): on PGlite each of its reads waits in line with the request's. For 10 seconds at most, so a
-  // stream of long requests never stops it.
+  // Upkeep every few seconds steps aside while heavy work runs (a lab's upload of 100,000 results, an
+  // import): on PGlite each of its reads waits in line with the work's. For 10 seconds at most, so a
+  // stream of uploads never stops it.
   const longRequestWait = () => {
     let since = 0;
     return () => {
-      if (!longRequestInFlight(500)) return (since = 0), false;
+      if (!heavyWorkInFlight()) return (since = 0), false;
       since ||= Date.now();
       return Date.now() - since < 10_000;
     };

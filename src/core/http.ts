@@ -26,18 +26,13 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
     }
   });
 
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async () => {
     httpActivity.inFlight++;
     httpActivity.lastAt = Date.now();
-    requestsSince.set(req, httpActivity.lastAt);
   });
-  app.addHook('onResponse', async (req) => {
+  app.addHook('onResponse', async () => {
     httpActivity.inFlight = Math.max(0, httpActivity.inFlight - 1);
     httpActivity.lastAt = Date.now();
-    requestsSince.delete(req);
-  });
-  app.addHook('onRequestAbort', async (req) => {
-    requestsSince.delete(req);
   });
 
   app.addHook('preHandler', async (req) => {
@@ -64,14 +59,22 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
 
 /** Requests being served and the time of the last one: maintenance waits for a quiet moment. */
 export const httpActivity = { inFlight: 0, lastAt: 0 };
-const requestsSince = new Map<object, number>();
+let heavy = 0;
 
-/** Whether a request has been in flight for over `ms` (a lab's upload, a large import): background work can wait for it. */
-export function longRequestInFlight(ms: number): boolean {
-  const before = Date.now() - ms;
-  for (const at of requestsSince.values()) if (at < before) return true;
-  return false;
+/**
+ * Runs `fn` as work that holds the database for seconds (a lab's upload of 100,000 results, an import):
+ * upkeep that can wait steps aside meanwhile. Marked by the work itself, so a check-in pays nothing for it.
+ */
+export async function heavyWork<T>(fn: () => Promise<T>): Promise<T> {
+  heavy++;
+  try {
+    return await fn();
+  } finally {
+    heavy--;
+  }
 }
+
+export const heavyWorkInFlight = (): boolean => heavy > 0;
 
 export function sendProblem(reply: FastifyReply, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}) {
   return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail, ...extra });

@@ -4,7 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { AppContext } from '../core/context.ts';
 import { COMMAND, ROLES, STAFF, type Principal, type Role } from '../core/auth.ts';
 import { actorOf, appendAudit, audit } from '../core/audit.ts';
-import { caller, schemas, sendProblem } from '../core/http.ts';
+import { caller, heavyWork, schemas, sendProblem } from '../core/http.ts';
 import { Problem, forbidden } from '../core/errors.ts';
 import { CARE_NEEDS, COMORBIDITIES, ENTITIES, PREGNANCY, type EntityName } from './entities.ts';
 import { importCsv } from './import.ts';
@@ -273,7 +273,7 @@ function importRoutes(app: FastifyInstance, ctx: AppContext) {
       upload.on('error', (e) => input.destroy(e));
       upload.on('aborted', () => input.destroy(new Error('the upload was aborted')));
       upload.pipe(input);
-      const report = await importCsv(ctx, entity, input, { partial: req.query.partial, actor: actorOf(p), districtId: p.districtId });
+      const report = await heavyWork(() => importCsv(ctx, entity, input, { partial: req.query.partial, actor: actorOf(p), districtId: p.districtId }));
       // Whatever was not read is drained, so that the client can finish sending and read the answer.
       upload.unpipe(input);
       upload.resume();

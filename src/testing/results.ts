@@ -3,6 +3,7 @@
 import { parse } from 'csv-parse/sync';
 import { createHash } from 'node:crypto';
 import type { Db } from '../core/db.ts';
+import { heavyWork } from '../core/http.ts';
 import type { Preset } from '../core/presets.ts';
 import { applyResults, tubesForResults, type ApplySummary, type ResultRow } from './store.ts';
 import type { Verdict } from './rules.ts';
@@ -108,10 +109,14 @@ export function parseResultsCsv(text: string): { rows: ResultRow[]; rejected: { 
  * Applies validated results for a lab. Nothing is written when any row is bad. Otherwise the upload is
  * recorded, then applied CHUNK rows at a time, each chunk in its own transaction.
  */
-export async function uploadResults(
+export function uploadResults(
   db: Db,
   o: { labId: number; rows: ResultRow[]; rejected: { line: number; reason: string }[]; sha256: string; preset: Preset; by: string; now: Date; chunk?: number; onProgress?: (done: number) => void },
 ): Promise<UploadReport> {
+  return heavyWork(() => upload(db, o));
+}
+
+async function upload(db: Db, o: Parameters<typeof uploadResults>[1]): Promise<UploadReport> {
   const empty: ApplySummary = { applied: 0, duplicates: 0, conflicts: 0, positives: 0, poolControls: 0, cleared: 0 };
   const rejected = [...o.rejected];
   const { rejected: unknown, ...tubes } = await tubesForResults(db, o.rows);
@@ -122,7 +127,9 @@ export async function uploadResults(
     [o.labId, o.sha256, o.rows.length, o.by, o.now],
   );
   const total = { ...empty };
-  const size = o.chunk ?? 10_000;
+  // Embedded PGlite runs one statement at a time for every request: chunks stay small so others get in
+  // between. A PostgreSQL server serves other requests on their own connections meanwhile: fewer commits.
+  const size = o.chunk ?? (db.engine === 'pg' ? 50_000 : 10_000);
   for (let i = 0; i < o.rows.length; i += size) {
     const part = await db.tx((q) => applyResults(q, o.labId, o.rows.slice(i, i + size), tubes, o.preset, uploadId, o.by, o.now));
     for (const k of Object.keys(total) as (keyof ApplySummary)[]) total[k] += part[k];
