@@ -1,4 +1,4 @@
-// Stretches of unchanged days (migrations/017_zone_spans.sql): what to delete and insert so that one
+// Stretches of unchanged days (migrations/016_zone_spans.sql): what to delete and insert so that one
 // compound's stored stretches carry new values for a range of days, merged with the days around it, and
 // nothing at all when the values are those already stored (the common case: a new day like the last).
 
