@@ -79,7 +79,7 @@ export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | '
   // Upkeep every few seconds steps aside while heavy work runs (a lab's upload of 100,000 results, an
   // import): on PGlite each of its reads waits in line with the work's. For 10 seconds at most, so a
   // stream of uploads never stops it.
-  const longRequestWait = () => {
+  const heavyWorkWait = () => {
     let since = 0;
     return () => {
       if (!heavyWorkInFlight()) return (since = 0), false;
@@ -87,19 +87,19 @@ export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | '
       return Date.now() - since < 10_000;
     };
   };
-  const besideLongRequests = (run: () => Promise<unknown>) => {
-    const waiting = longRequestWait();
+  const besideHeavyWork = (run: () => Promise<unknown>) => {
+    const waiting = heavyWorkWait();
     return () => (waiting() ? Promise.resolve() : run());
   };
-  const doorWaits = longRequestWait();
+  const doorWaits = heavyWorkWait();
   const jobs = [
     { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'table statistics', everyMs: 60_000, run: whenQuiet(600_000, () => refreshStatistics(ctx.db)) },
-    { name: 'status upkeep', everyMs: 5_000, run: besideLongRequests(() => refreshDue(ctx.db, ctx.preset, ctx.clock.now())) },
+    { name: 'status upkeep', everyMs: 5_000, run: besideHeavyWork(() => refreshDue(ctx.db, ctx.preset, ctx.clock.now())) },
     // The entrances' in-memory index (it reads whom to distrust every time, even beside a long request).
     { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync(doorWaits) },
     // Positive findings become cases, and waiting cases get the beds that came free.
-    { name: 'care upkeep', everyMs: 5_000, run: besideLongRequests(() => careUpkeep(ctx.db, ctx.preset, ctx.clock.now())) },
+    { name: 'care upkeep', everyMs: 5_000, run: besideHeavyWork(() => careUpkeep(ctx.db, ctx.preset, ctx.clock.now())) },
     // The dashboard's daily figures, and the early-warning alerts read from the facts.
     { name: 'daily figures', everyMs: 60_000, run: whenQuiet(120_000, () => refreshStats(ctx.db, ctx.preset, ctx.clock.now())) },
     { name: 'early warning', everyMs: 60_000, run: whenQuiet(120_000, () => raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now())) },

@@ -11,10 +11,10 @@ import { COMMAND, STAFF, type Principal } from '../core/auth.ts';
 import { conflict, notFound, Problem } from '../core/errors.ts';
 import { presetLabel } from '../core/presets.ts';
 import { addDays, clearance, compoundHistory, freeAreasOn, localDay, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
+import { ZONES, type Zone } from './rules.ts';
 
 const tags = ['zoning'];
 const day = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A local day (YYYY-MM-DD) in the preset’s reporting time zone; today (or the last day computed) when left out' } as const;
-const ZONES = ['sealed', 'controlled', 'precaution'] as const;
 const MAX_DAYS = 366;
 
 const reachOf = (p: Principal): Reach => ({ districtId: p.districtId, streetId: p.streetId });
@@ -49,7 +49,7 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
   };
   const meta = (s: ZoningState) => ({ preset: s.preset, history: { from: s.firstDay, to: s.lastDay }, refreshedAt: s.refreshedAt });
 
-  app.get<{ Querystring: { day?: string; districtId?: number; streetId?: number; zone?: (typeof ZONES)[number]; view?: 'full' | 'compact'; after?: number; limit?: number } }>(
+  app.get<{ Querystring: { day?: string; districtId?: number; streetId?: number; zone?: Zone; view?: 'full' | 'compact'; after?: number; limit?: number } }>(
     '/api/v1/zones',
     {
       config: { access: { roles: COMMAND } },
@@ -202,7 +202,7 @@ async function districtNames(q: Queryable): Promise<Map<number, { name: string; 
   return new Map(rows.map((r) => [r.id, { name: r.name, nameEn: r.name_en }]));
 }
 
-type Tally = Record<(typeof ZONES)[number], { compounds: number; people: number }> & { freeCompounds: number };
+type Tally = Record<Zone, { compounds: number; people: number }> & { freeCompounds: number };
 const emptyTally = (): Tally => ({ sealed: { compounds: 0, people: 0 }, controlled: { compounds: 0, people: 0 }, precaution: { compounds: 0, people: 0 }, freeCompounds: 0 });
 
 /** Rows of (day, district, zone) as days, each with its districts and the total. */
@@ -213,7 +213,7 @@ function shapeCounts(rows: ZoneCount[], names: Map<number, { name: string; nameE
     if (!d) days.set(r.day, (d = { day: r.day, total: emptyTally(), districts: new Map() }));
     let t = d.districts.get(r.districtId);
     if (!t) d.districts.set(r.districtId, (t = { districtId: r.districtId, ...(names.get(r.districtId) ?? { name: String(r.districtId), nameEn: null }), ...emptyTally() }));
-    const zone = r.zone as (typeof ZONES)[number];
+    const zone = r.zone as Zone;
     for (const x of [t, d.total]) {
       x[zone].compounds += Number(r.compounds);
       x[zone].people += Number(r.people);

@@ -61,7 +61,8 @@ export interface ZoneDay {
 }
 
 const DAY_MS = 86_400_000;
-const ZONES: readonly Zone[] = ['sealed', 'controlled', 'precaution'];
+/** The zones, strictest first. */
+export const ZONES: readonly Zone[] = ['sealed', 'controlled', 'precaution'];
 const zoneIndex: Record<Zone, number> = { sealed: 0, controlled: 1, precaution: 2 };
 const RULE_POSITIVE = 'rules.md 1-3, 11: a positive in the compound -> sealed (封控区, high risk)';
 const RULE_DESIGNATED = 'rules.md 2, 4, 11: placed under control without a positive of its own -> controlled (管控区, medium risk)';

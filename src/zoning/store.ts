@@ -14,7 +14,7 @@
 import { csvField, type Db, type Queryable } from '../core/db.ts';
 import { presetLabel, type Preset } from '../core/presets.ts';
 import { respan, type Span } from './spans.ts';
-import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, type AreaGraph, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
+import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, ZONES, type AreaGraph, type Zone, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
 
 /** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
 export function localDay(at: Date, timeZone: string): string {
@@ -244,7 +244,6 @@ const ZONE_COLUMNS = ['compound_id', 'day', 'until', 'zone', 'since', 'clock_fro
 // A stretch's key: its values joined by '|' (the sealed buildings' JSON holds none), in ZONE_COLUMNS order from zone.
 const KEY_ZONE = 0;
 const KEY_FREE = 11;
-const ZONE_ORDER = ['sealed', 'controlled', 'precaution'];
 
 export interface ZoneProgress {
   (step: string, done: number, total?: number): void;
@@ -396,7 +395,7 @@ async function writeZones(q: Queryable, rules: RuleIds, c: Computation): Promise
   // Keyed by day, district and zone as one number (no text per compound and day).
   const counts = new Map<number, { d: number; districtId: number; zone: string; compounds: number; people: number; free: number }>();
   function count(d: number, districtId: number, zone: string, people: number, isFree: number, sign: number): void {
-    const key = (d * 4_000_000_000 + districtId) * 3 + ZONE_ORDER.indexOf(zone);
+    const key = (d * 4_000_000_000 + districtId) * 3 + ZONES.indexOf(zone as Zone);
     const t = counts.get(key);
     if (t) {
       t.compounds += sign;
