@@ -17,8 +17,9 @@ export interface Config {
   /** Whether the clock may be set or sped up over HTTP (demos, tests). */
   clockSettable: boolean;
   logLevel: string;
-  /** Rows of a lab upload applied per transaction: what a crash mid-upload can cost is at most one chunk. */
-  resultChunkRows: number;
+  /** Rows of a lab upload applied per transaction (what a crash mid-upload can cost is at most one chunk);
+   * unset, the engine's own default (src/testing/results.ts). */
+  resultChunkRows: number | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -34,7 +35,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     key: loadKey(env.CORDON_KEY, dataDir),
     clockSettable: env.CORDON_CLOCK === 'settable',
     logLevel: env.LOG_LEVEL ?? 'info',
-    resultChunkRows: positive(env.CORDON_RESULT_CHUNK_ROWS, 10_000, 'CORDON_RESULT_CHUNK_ROWS'),
+    resultChunkRows: env.CORDON_RESULT_CHUNK_ROWS ? positive(env.CORDON_RESULT_CHUNK_ROWS, 0, 'CORDON_RESULT_CHUNK_ROWS') : undefined,
   };
 }
 

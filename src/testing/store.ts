@@ -435,44 +435,54 @@ export async function applyResults(q: Queryable, labId: number, rows: ResultRow[
   const hasApplied = new Set(existing.filter((e) => e.state === 'applied').map((e) => e.tube_id));
   // Nearly every tube has one result: its key is only made when a second row for it turns up.
   const firstHere = new Map<number, ResultRow>();
-  const lines: string[] = [];
   const tail = `${uploadId ?? ''},${now.toISOString()}\n`;
   let lastAt: Date | null = null;
   let lastIso = '';
   const newlyApplied: { tubeId: number; verdict: Verdict; resultedAt: Date }[] = [];
-  for (const r of rows) {
-    const tubeId = tubeIds.get(r.barcode)!;
-    if (resulted.has(tubeId)) {
-      const first = firstHere.get(tubeId);
-      if (first) {
-        known.add(key(tubeId, first));
-        firstHere.delete(tubeId);
+  // The lines are made as COPY takes them, a few thousand at a time: the database server stores the first
+  // ones while this process makes the rest (on PostgreSQL they run on two cores).
+  function* lines(): Iterable<string> {
+    let part = '';
+    let n = 0;
+    for (const r of rows) {
+      const tubeId = tubeIds.get(r.barcode)!;
+      if (resulted.has(tubeId)) {
+        const first = firstHere.get(tubeId);
+        if (first) {
+          known.add(key(tubeId, first));
+          firstHere.delete(tubeId);
+        }
+        const k = key(tubeId, r);
+        if (known.has(k)) {
+          sum.duplicates++;
+          continue;
+        }
+        known.add(k);
+      } else {
+        firstHere.set(tubeId, r);
+        // Later rows and chunks of the same upload must compare against what this one writes.
+        resulted.add(tubeId);
       }
-      const k = key(tubeId, r);
-      if (known.has(k)) {
-        sum.duplicates++;
-        continue;
+      const { verdict } = verdictOf(r, preset);
+      const state = hasApplied.has(tubeId) ? 'conflict' : 'applied';
+      if (state === 'applied') {
+        hasApplied.add(tubeId);
+        newlyApplied.push({ tubeId, verdict, resultedAt: r.resultedAt });
+        sum.applied++;
+      } else sum.conflicts++;
+      if (r.resultedAt !== lastAt) {
+        lastAt = r.resultedAt;
+        lastIso = lastAt.toISOString();
       }
-      known.add(k);
-    } else {
-      firstHere.set(tubeId, r);
-      // Later rows and chunks of the same upload must compare against what this one writes.
-      resulted.add(tubeId);
+      part += `${tubeId},${labId},${r.result},${r.ctOrf1ab ?? ''},${r.ctN ?? ''},${lastIso},${verdict},${state},${tail}`;
+      if (++n % 2000 === 0) {
+        yield part;
+        part = '';
+      }
     }
-    const { verdict } = verdictOf(r, preset);
-    const state = hasApplied.has(tubeId) ? 'conflict' : 'applied';
-    if (state === 'applied') {
-      hasApplied.add(tubeId);
-      newlyApplied.push({ tubeId, verdict, resultedAt: r.resultedAt });
-      sum.applied++;
-    } else sum.conflicts++;
-    if (r.resultedAt !== lastAt) {
-      lastAt = r.resultedAt;
-      lastIso = lastAt.toISOString();
-    }
-    lines.push(`${tubeId},${labId},${r.result},${r.ctOrf1ab ?? ''},${r.ctN ?? ''},${lastIso},${verdict},${state},${tail}`);
+    if (part) yield part;
   }
-  await q.copyCsv('lab_results', ['tube_id', 'lab_id', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at', 'verdict', 'state', 'upload_id', 'received_at'], chunked(lines));
+  await q.copyCsv('lab_results', ['tube_id', 'lab_id', 'result', 'ct_orf1ab', 'ct_n', 'resulted_at', 'verdict', 'state', 'upload_id', 'received_at'], lines());
   if (sum.conflicts) {
     await raiseAlert(q, { kind: 'resultConflict', severity: 'warning', title: `Conflicting results from lab ${labId}`, facts: { labId, uploadId, conflicts: sum.conflicts }, assignee: `lab:${labId}`, dedupeKey: `resultConflict:${labId}:${uploadId ?? now.toISOString()}` }, now);
   }
