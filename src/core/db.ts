@@ -8,8 +8,11 @@ import { Readable } from 'node:stream';
 import { mkdirSync } from 'node:fs';
 
 export interface Queryable {
-  /** Runs one statement with $1.. parameters and returns its rows. */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * Runs one statement with $1.. parameters and returns its rows. A hot statement of fixed text may give
+   * a name: a PostgreSQL server then parses and plans it once per connection (PGlite ignores it).
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], prepared?: string): Promise<T[]>;
   /** COPY ... FROM STDIN in CSV format; `chunks` are CSV text without a header. Returns rows loaded, as the server counts them. */
   copyCsv(table: string, columns: string[], chunks: Iterable<string> | AsyncIterable<string>): Promise<number>;
   /** COPY ... FROM STDIN in PostgreSQL's binary format: `data` is a whole COPY file (signature, tuples, trailer). Returns rows loaded. */
@@ -93,8 +96,8 @@ export async function openPg(url: string): Promise<Db> {
   // Check the server now, so a wrong DATABASE_URL fails at start with its own message.
   await pool.query('SELECT 1');
   const queryable = (c: pg.Pool | pg.PoolClient): Queryable => ({
-    async query<T>(sql: string, params?: unknown[]) {
-      return (await c.query(sql, params)).rows as T[];
+    async query<T>(sql: string, params?: unknown[], prepared?: string) {
+      return (await (prepared ? c.query({ name: prepared, text: sql, values: params }) : c.query(sql, params))).rows as T[];
     },
     async copyCsv(table, columns, chunks) {
       const client = 'release' in c ? c : await c.connect();

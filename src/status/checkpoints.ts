@@ -89,13 +89,22 @@ const BATCH_ROWS = 5_000;
 const GATHER_ROWS = 1_000;
 const GATHER_MS = 2;
 
-/** Group commit of scans: requests that arrive while a write is running go into the next one together. */
+/**
+ * Group commit of scans: requests that arrive while a write is running go into the next one together. On
+ * PostgreSQL two groups may be written at once, on two connections: a request then waits for about one
+ * commit instead of the end of the one running and then its own (the server flushes both commits to disk
+ * together). Embedded PGlite runs one statement at a time, so one write at a time.
+ */
 export class ScanWriter {
   private group: ScanGroup | null = null;
-  private running = false;
+  private gathering = false;
+  private writing = 0;
   private gathered = 0;
   private gatherSince = 0;
-  constructor(private db: Db) {}
+  private readonly parallel: number;
+  constructor(private db: Db) {
+    this.parallel = db.engine === 'pg' ? 2 : 1;
+  }
 
   /** Resolves once the scan is committed (with the other scans of its group); rejects if that write failed. */
   write(scan: ScanRow): Promise<void> {
@@ -103,8 +112,8 @@ export class ScanWriter {
     group.rows.push(scan);
     // Start after the requests already read from the sockets have queued theirs: embedded PGlite runs
     // a statement on this thread, so a write started at once would carry one scan.
-    if (!this.running) {
-      this.running = true;
+    if (!this.gathering && this.writing < this.parallel) {
+      this.gathering = true;
       this.gathered = 0;
       this.gatherSince = performance.now();
       setImmediate(this.gather);
@@ -124,25 +133,30 @@ export class ScanWriter {
       setImmediate(this.gather);
       return;
     }
-    void this.drain();
+    this.gathering = false;
+    this.takeGroup();
   };
 
-  /** Writes the group, then at once the one that gathered meanwhile, until none is left. */
-  private async drain(): Promise<void> {
+  /** Writes the waiting group, if a write may start. */
+  private takeGroup(): void {
+    const group = this.group;
+    if (!group || this.writing >= this.parallel || this.gathering) return;
+    this.group = null;
+    this.writing++;
+    void this.flush(group).finally(() => {
+      this.writing--;
+      // The group that gathered meanwhile is written at once.
+      this.takeGroup();
+    });
+  }
+
+  private async flush(group: ScanGroup): Promise<void> {
     try {
-      while (this.group) {
-        const group = this.group;
-        this.group = null;
-        try {
-          for (let i = 0; i < group.rows.length; i += BATCH_ROWS) await this.insert(i === 0 && group.rows.length <= BATCH_ROWS ? group.rows : group.rows.slice(i, i + BATCH_ROWS));
-          group.resolve();
-        } catch (e) {
-          // Not acknowledged: the requests answer an error (a part already written stays recorded).
-          group.reject(e as Error);
-        }
-      }
-    } finally {
-      this.running = false;
+      for (let i = 0; i < group.rows.length; i += BATCH_ROWS) await this.insert(i === 0 && group.rows.length <= BATCH_ROWS ? group.rows : group.rows.slice(i, i + BATCH_ROWS));
+      group.resolve();
+    } catch (e) {
+      // Not acknowledged: the requests answer an error (a part already written stays recorded).
+      group.reject(e as Error);
     }
   }
 
@@ -170,11 +184,11 @@ export class ScanWriter {
       if (r.source !== 'venueCode' || r.deviceId !== null || r.lat !== null || r.lon !== null || r.distanceM !== null || r.far) plain = false;
     }
     if (plain) {
-      await this.db.query(PLAIN_SCAN_INSERT, [venue, person, at, admitted, colour]);
+      await this.db.query(PLAIN_SCAN_INSERT, [venue, person, at, admitted, colour], 'plain-scan-insert');
       return;
     }
     const column = <T>(f: (r: ScanRow) => T) => rows.map(f);
-    await this.db.query(SCAN_INSERT, [venue, person, at, column((r) => r.source), column((r) => r.deviceId), column((r) => r.lat), column((r) => r.lon), column((r) => r.distanceM), column((r) => r.far), admitted, colour]);
+    await this.db.query(SCAN_INSERT, [venue, person, at, column((r) => r.source), column((r) => r.deviceId), column((r) => r.lat), column((r) => r.lon), column((r) => r.distanceM), column((r) => r.far), admitted, colour], 'scan-insert');
   }
 }
 
