@@ -133,8 +133,7 @@ export default async function runBench(args: string[]): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cordon-bench-checkpoints-'));
 
   try {
-    // CORDON_BENCH_ENGINE=pglite|pg runs on that engine only.
-    for (const engine of (await benchEngines()).filter((e) => !process.env.CORDON_BENCH_ENGINE || e.name === process.env.CORDON_BENCH_ENGINE)) {
+    for (const engine of await benchEngines()) {
       const db = await engine.open();
       const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY);
       const ctx = benchContext(db, now);

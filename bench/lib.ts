@@ -24,9 +24,14 @@ export interface BenchEngine {
 
 const defaultPgUrl = 'postgres://postgres@127.0.0.1:5432/test';
 
-/** PGlite always; PostgreSQL when CORDON_BENCH_DATABASE_URL or DATABASE_URL is set, or a local server answers. */
+/**
+ * PGlite always; PostgreSQL when CORDON_BENCH_DATABASE_URL or DATABASE_URL is set, or a local server answers.
+ * CORDON_BENCH_ENGINE=pglite|pg runs on that engine only.
+ */
 export async function benchEngines(): Promise<BenchEngine[]> {
-  const engines: BenchEngine[] = [
+  const only = process.env.CORDON_BENCH_ENGINE;
+  if (only && only !== 'pglite' && only !== 'pg') throw new Error(`CORDON_BENCH_ENGINE must be pglite or pg, not "${only}"`);
+  const engines: BenchEngine[] = only === 'pg' ? [] : [
     {
       name: 'pglite',
       async open() {
@@ -42,12 +47,14 @@ export async function benchEngines(): Promise<BenchEngine[]> {
       },
     },
   ];
+  if (only === 'pglite') return engines;
   const adminUrl = process.env.CORDON_BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? defaultPgUrl;
   const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
   try {
     await admin.connect();
     await admin.end();
   } catch {
+    if (only === 'pg') throw new Error(`CORDON_BENCH_ENGINE=pg, but no PostgreSQL server answers at ${adminUrl.replace(/\/\/[^@]*@/, '//')}`);
     process.stdout.write(`(no PostgreSQL server at ${adminUrl.replace(/\/\/[^@]*@/, '//')}: PGlite only)\n`);
     return engines;
   }

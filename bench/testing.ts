@@ -12,8 +12,7 @@ import { benchContext, benchEngines, loadBenchCity, numberArg, rateLine, timed, 
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
   const city = generateCity({ persons, seed: 1 });
-  // CORDON_BENCH_ENGINE=pglite|pg runs on that engine only.
-  for (const engine of (await benchEngines()).filter((e) => !process.env.CORDON_BENCH_ENGINE || e.name === process.env.CORDON_BENCH_ENGINE)) {
+  for (const engine of await benchEngines()) {
     const db = await engine.open();
     try {
       const ctx = benchContext(db);

@@ -35,12 +35,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     key: loadKey(env.CORDON_KEY, dataDir),
     clockSettable: env.CORDON_CLOCK === 'settable',
     logLevel: env.LOG_LEVEL ?? 'info',
-    resultChunkRows: env.CORDON_RESULT_CHUNK_ROWS ? positive(env.CORDON_RESULT_CHUNK_ROWS, 0, 'CORDON_RESULT_CHUNK_ROWS') : undefined,
+    resultChunkRows: positive(env.CORDON_RESULT_CHUNK_ROWS, 'CORDON_RESULT_CHUNK_ROWS'),
   };
 }
 
-function positive(v: string | undefined, fallback: number, name: string): number {
-  if (v === undefined || v === '') return fallback;
+/** A positive whole number from the environment, or undefined when it is not set. */
+function positive(v: string | undefined, name: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive whole number, not "${v}"`);
   return n;
