@@ -5,6 +5,8 @@
 // self-join of the scans table (same venue, within the window, compared on the whole visit list rather than
 // an index range) measured in the same run; and the finding alone (reads, no writes) of each.
 import { execSync } from 'node:child_process';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import type { Queryable } from '../src/core/db.ts';
 import { generateCity } from '../src/sim/index.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
@@ -53,9 +55,13 @@ export default async function run(args: string[]): Promise<void> {
       if (db.engine === 'pg') await db.exec('ANALYZE');
       else await refreshStatistics(db);
       bar.done();
-      // The load leaves gigabytes of dirty pages behind (PGlite writes its files through the kernel): let them
-      // reach the disk now, so that the kernel's write-back does not stall the measured traces.
-      bar = progress(`${engine.name}: flushing the load to disk`);
+      // The load leaves gigabytes of dirty pages behind, in the database's buffers and the kernel's (PGlite writes
+      // its files through the kernel): write them out now, as the checkpoints bench does, so that their write-back
+      // does not run inside the measured traces. The checkpoint also recycles the load's WAL files for reuse: on
+      // PGlite, which has no checkpointer process, a trace that fills a WAL file would otherwise create the next
+      // one, 16 MB written in its COMMIT (about 28 ms, measured: "began a new WAL file" below).
+      bar = progress(`${engine.name}: flushing the load to disk (CHECKPOINT, sync)`);
+      await db.exec('CHECKPOINT');
       execSync('sync');
       bar.done();
 
@@ -73,15 +79,58 @@ export default async function run(args: string[]): Promise<void> {
       const one: number[] = [];
       const oneExposures: number[] = [];
       const naiveOne: number[] = [];
+      // Diagnostics for the slowest cases (printed, never part of a figure): each statement's time, the time spent
+      // outside them (the rules, BEGIN, COMMIT), the process's CPU time, a new WAL file, and the garbage collections.
+      const steps: string[][] = [];
+      const spans: [number, number][] = [];
+      const pauses: { at: number; ms: number }[] = [];
+      const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => ({ at: e.startTime, ms: e.duration }))));
+      gc.observe({ entryTypes: ['gc'] });
+      const stepped = (q: Queryable, into: string[]): Queryable => ({
+        ...q,
+        async query(sql, params, prepared) {
+          const t0 = performance.now();
+          try {
+            return await q.query(sql, params, prepared);
+          } finally {
+            into.push(`${(performance.now() - t0).toFixed(1)} ${sql.trim().replace(/\s+/g, ' ').slice(0, 18)}`);
+          }
+        },
+      });
       bar = progress(`${engine.name}: one case at a time`, 200);
+      // The WAL file being written, asked between cases (outside the measured time): a case that moves to a new
+      // one may pay for creating it.
+      const walFile = async () => db.engine === 'pglite' ? (await db.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS f'))[0].f : '';
+      const extra: string[] = [];
       for (const [i, id] of ids.slice(0, 200).entries()) {
-        const t = await timed(() => db.tx((q) => traceCase(q, id, ctx.preset, now)));
+        const into: string[] = [];
+        const wal0 = await walFile();
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        let t1 = t0;
+        let tIn = t0;
+        const t = await timed(() => db.tx(async (q) => {
+          tIn = performance.now();
+          const r = await traceCase(stepped(q, into), id, ctx.preset, now);
+          t1 = performance.now();
+          return r;
+        }));
+        const t2 = performance.now();
+        const cpu = process.cpuUsage(cpu0);
+        const wal1 = await walFile();
+        spans.push([t0, t2]);
+        steps.push(into);
+        const inStatements = into.reduce((n, x) => n + Number(x.split(' ')[0]), 0);
+        extra.push(`begin ${(tIn - t0).toFixed(1)}, outside statements ${(t1 - tIn - inStatements).toFixed(1)}, commit ${(t2 - t1).toFixed(1)}; cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms${wal1 !== wal0 ? `; new WAL file ${wal1}` : ''}`);
         one.push(t.seconds);
         oneExposures.push(t.value.exposures);
         if (i < 20) naiveOne.push((await timed(() => naive([id]))).seconds);
         bar.update(i + 1);
       }
       bar.done();
+      // The collections are reported from the event loop's macrotask queue, which the loop above never lets run.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      gc.disconnect();
       const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
       // The read part alone (finding, no writes), for the same cases after they were traced.
@@ -102,6 +151,14 @@ export default async function run(args: string[]): Promise<void> {
       // Where the tail comes from: the slowest cases, their place in the run and the exposures they recorded.
       const slowest = one.map((s, i) => ({ s, i })).sort((a, b) => b.s - a.s).slice(0, 3);
       process.stdout.write(`${engine.name.padEnd(7)} slowest single cases: ${slowest.map((x) => `${(x.s * 1000).toFixed(1)} ms (#${x.i + 1}, ${oneExposures[x.i].toLocaleString('en')} exposures)`).join(', ')}; median exposures ${pct(oneExposures, 50)}\n`);
+      for (const x of slowest) {
+        const during = pauses.filter((p) => p.at < spans[x.i][1] && p.at + p.ms > spans[x.i][0]);
+        process.stdout.write(`${engine.name.padEnd(7)}   #${x.i + 1}: ${steps[x.i].join(' | ')}; ${extra[x.i]}; gc ${during.length ? during.map((p) => p.ms.toFixed(1)).join(', ') + ' ms' : 'none'}\n`);
+      }
+      const walCases = extra.flatMap((e, i) => (e.includes('new WAL') ? [`#${i + 1} ${(one[i] * 1000).toFixed(1)} ms`] : []));
+      if (walCases.length) process.stdout.write(`${engine.name.padEnd(7)} cases that began a new WAL file: ${walCases.join(', ')}\n`);
+      const allGc = pauses.filter((p) => p.at >= spans[0][0] && p.at <= spans[spans.length - 1][1]);
+      process.stdout.write(`${engine.name.padEnd(7)} gc during the 200 cases: ${allGc.length} pauses, ${allGc.reduce((n, p) => n + p.ms, 0).toFixed(0)} ms in all, longest ${Math.max(0, ...allGc.map((p) => p.ms)).toFixed(1)} ms; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
       timeLine(engine.name, 'one case, contact finding (p99 of 200)', pct(one, 99), 'naive self-join for one case (p99 of 20)', pct(naiveOne, 99), '< 50 ms');
       timeLine(engine.name, 'one case, finding only (p99 of 200, no writes)', pct(readOne, 99), 'naive self-join for one case (p99 of 20)', pct(naiveOne, 99));
       timeLine(engine.name, `contacts of ${rest.length.toLocaleString('en')} cases`, many.seconds, `naive self-join for the same cases`, naiveMany.seconds, '< 10000 ms');
