@@ -81,19 +81,20 @@ export default async function run(args: string[]): Promise<void> {
       const naiveOne: number[] = [];
       // Diagnostics for the slowest cases (printed, never part of a figure): each statement's time, the time spent
       // outside them (the rules, BEGIN, COMMIT), the process's CPU time, a new WAL file, and the garbage collections.
-      const steps: string[][] = [];
+      const steps: { ms: number; sql: string }[][] = [];
       const spans: [number, number][] = [];
       const pauses: { at: number; ms: number }[] = [];
       const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => ({ at: e.startTime, ms: e.duration }))));
       gc.observe({ entryTypes: ['gc'] });
-      const stepped = (q: Queryable, into: string[]): Queryable => ({
+      // Each statement's time and text, named only when printed: formatting inside the timed case would add to it.
+      const stepped = (q: Queryable, into: { ms: number; sql: string }[]): Queryable => ({
         ...q,
         async query(sql, params, prepared) {
           const t0 = performance.now();
           try {
             return await q.query(sql, params, prepared);
           } finally {
-            into.push(`${(performance.now() - t0).toFixed(1)} ${sql.trim().replace(/\s+/g, ' ').slice(0, 18)}`);
+            into.push({ ms: performance.now() - t0, sql });
           }
         },
       });
@@ -103,7 +104,7 @@ export default async function run(args: string[]): Promise<void> {
       const walFile = async () => db.engine === 'pglite' ? (await db.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS f'))[0].f : '';
       const extra: string[] = [];
       for (const [i, id] of ids.slice(0, 200).entries()) {
-        const into: string[] = [];
+        const into: { ms: number; sql: string }[] = [];
         const wal0 = await walFile();
         const cpu0 = process.cpuUsage();
         const t0 = performance.now();
@@ -120,7 +121,7 @@ export default async function run(args: string[]): Promise<void> {
         const wal1 = await walFile();
         spans.push([t0, t2]);
         steps.push(into);
-        const inStatements = into.reduce((n, x) => n + Number(x.split(' ')[0]), 0);
+        const inStatements = into.reduce((n, x) => n + x.ms, 0);
         extra.push(`begin ${(tIn - t0).toFixed(1)}, outside statements ${(t1 - tIn - inStatements).toFixed(1)}, commit ${(t2 - t1).toFixed(1)}; cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms${wal1 !== wal0 ? `; new WAL file ${wal1}` : ''}`);
         one.push(t.seconds);
         oneExposures.push(t.value.exposures);
@@ -153,7 +154,7 @@ export default async function run(args: string[]): Promise<void> {
       process.stdout.write(`${engine.name.padEnd(7)} slowest single cases: ${slowest.map((x) => `${(x.s * 1000).toFixed(1)} ms (#${x.i + 1}, ${oneExposures[x.i].toLocaleString('en')} exposures)`).join(', ')}; median exposures ${pct(oneExposures, 50)}\n`);
       for (const x of slowest) {
         const during = pauses.filter((p) => p.at < spans[x.i][1] && p.at + p.ms > spans[x.i][0]);
-        process.stdout.write(`${engine.name.padEnd(7)}   #${x.i + 1}: ${steps[x.i].join(' | ')}; ${extra[x.i]}; gc ${during.length ? during.map((p) => p.ms.toFixed(1)).join(', ') + ' ms' : 'none'}\n`);
+        process.stdout.write(`${engine.name.padEnd(7)}   #${x.i + 1}: ${steps[x.i].map((s) => `${s.ms.toFixed(1)} ${s.sql.trim().replace(/\s+/g, ' ').slice(0, 18)}`).join(' | ')}; ${extra[x.i]}; gc ${during.length ? during.map((p) => p.ms.toFixed(1)).join(', ') + ' ms' : 'none'}\n`);
       }
       const walCases = extra.flatMap((e, i) => (e.includes('new WAL') ? [`#${i + 1} ${(one[i] * 1000).toFixed(1)} ms`] : []));
       if (walCases.length) process.stdout.write(`${engine.name.padEnd(7)} cases that began a new WAL file: ${walCases.join(', ')}\n`);
