@@ -5,7 +5,7 @@
 // measured in the same run; then every acknowledged scan is counted in the database. With CORDON_BENCH_PROFILE=DIR,
 // a second run of check-ins after the measured one is profiled: the server's CPU in DIR/<engine>.cpuprofile
 // (open it in Chrome's DevTools).
-import { execFile, execSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -17,10 +17,9 @@ import { generateCity } from '../src/sim/index.ts';
 import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
-import { refreshStatistics } from '../src/core/maintenance.ts';
 import { doorIndexFor, signVenueCode } from '../src/status/index.ts';
 import type { Db } from '../src/core/db.ts';
-import { benchContext, benchEngines, loadBenchCity, numberArg } from './lib.ts';
+import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad } from './lib.ts';
 
 const run = promisify(execFile);
 const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.mjs');
@@ -141,16 +140,7 @@ export default async function runBench(args: string[]): Promise<void> {
         await loadBenchCity(engine.name, ctx, city);
         let bar: Progress;
         await history(engine.name, db, { persons, venues: city.counts.venues, days, scansPerDay, rounds, now });
-        bar = progress(`${engine.name}: statistics`);
-        if (db.engine === 'pg') await db.exec('ANALYZE');
-        else await refreshStatistics(db);
-        bar.done();
-        // The history's load leaves a checkpoint's worth of dirty pages behind: write them out now, so that the
-        // database's and the kernel's write-back of the set-up does not run beside the measured check-ins.
-        bar = progress(`${engine.name}: flushing the history to disk (CHECKPOINT, sync)`);
-        await db.exec('CHECKPOINT');
-        execSync('sync');
-        bar.done();
+        await settleLoad(engine.name, db);
 
         const userId = await db.tx((q) => createUser(q, { username: 'gateway', password: 'gateway-password', role: 'city_command' }, now));
         const token = `bench-${process.pid}-${engine.name}`;

@@ -1,5 +1,6 @@
 // Shared pieces of the benchmarks: the engines to run on (a fresh database each), argument reading,
 // and the figure lines, each printed beside its baseline from the same run as a ratio.
+import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { loadConfig } from '../src/core/config.ts';
 import type { AppContext } from '../src/core/context.ts';
 import { progress } from '../src/core/progress.ts';
 import { loadCity, type City } from '../src/sim/index.ts';
+import { refreshStatistics } from '../src/core/maintenance.ts';
 import { buildApp } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
 
@@ -136,6 +138,23 @@ export async function loadBenchCity(engine: string, ctx: AppContext, city: City)
     }
     bar.update(rows);
   });
+  bar.done();
+}
+
+/**
+ * After a bench's load, before anything is measured: statistics for the planner, then the load written out. It
+ * leaves gigabytes of dirty pages behind, in the database's buffers and the kernel's (PGlite writes its files
+ * through the kernel); their write-back would otherwise run inside the measured part. The CHECKPOINT also lets
+ * the load's WAL files be recycled: PGlite has no checkpointer process of its own.
+ */
+export async function settleLoad(engine: string, db: Db): Promise<void> {
+  let bar = progress(`${engine}: statistics`);
+  if (db.engine === 'pg') await db.exec('ANALYZE');
+  else await refreshStatistics(db);
+  bar.done();
+  bar = progress(`${engine}: writing the load out to disk (CHECKPOINT, sync)`);
+  await db.exec('CHECKPOINT');
+  execSync('sync');
   bar.done();
 }
 

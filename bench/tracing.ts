@@ -4,14 +4,12 @@
 // all contacts of 1,000 cases (one batch, as the server traces a batch of positives), each beside a naive
 // self-join of the scans table (same venue, within the window, compared on the whole visit list rather than
 // an index range) measured in the same run; and the finding alone (reads, no writes) of each.
-import { execSync } from 'node:child_process';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Queryable } from '../src/core/db.ts';
 import { generateCity } from '../src/sim/index.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
-import { refreshStatistics } from '../src/core/maintenance.ts';
 import { findExposures, traceCase, traceCases } from '../src/tracing/index.ts';
-import { benchContext, benchEngines, loadBenchCity, numberArg, timed, timeLine } from './lib.ts';
+import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad, timed, timeLine } from './lib.ts';
 
 const DAY = 86_400_000;
 
@@ -51,19 +49,7 @@ export default async function run(args: string[]): Promise<void> {
          SELECT unnest($1::int[]), false, $2, $3, 'bench', $3, $3`,
         [ids, new Date(now.getTime() - DAY), new Date(now.getTime() - DAY / 2)],
       );
-      bar = progress(`${engine.name}: statistics`);
-      if (db.engine === 'pg') await db.exec('ANALYZE');
-      else await refreshStatistics(db);
-      bar.done();
-      // The load leaves gigabytes of dirty pages behind, in the database's buffers and the kernel's (PGlite writes
-      // its files through the kernel): write them out now, as the checkpoints bench does, so that their write-back
-      // does not run inside the measured traces. The checkpoint also recycles the load's WAL files for reuse: on
-      // PGlite, which has no checkpointer process, a trace that fills a WAL file would otherwise create the next
-      // one, 16 MB written in its COMMIT (about 28 ms, measured: "began a new WAL file" below).
-      bar = progress(`${engine.name}: flushing the load to disk (CHECKPOINT, sync)`);
-      await db.exec('CHECKPOINT');
-      execSync('sync');
-      bar.done();
+      await settleLoad(engine.name, db);
 
       const window = ctx.preset.contacts.colocationWindowMinutes;
       const lookBack = ctx.preset.contacts.lookBackDays;
@@ -100,7 +86,7 @@ export default async function run(args: string[]): Promise<void> {
       });
       bar = progress(`${engine.name}: one case at a time`, 200);
       // The WAL file being written, asked between cases (outside the measured time): a case that moves to a new
-      // one may pay for creating it.
+      // one may pay for creating it (28 ms measured when PGlite still zero-filled new files, see src/core/db.ts).
       const walFile = async () => db.engine === 'pglite' ? (await db.query<{ f: string }>('SELECT pg_walfile_name(pg_current_wal_insert_lsn()) AS f'))[0].f : '';
       const extra: string[] = [];
       for (const [i, id] of ids.slice(0, 200).entries()) {
@@ -110,12 +96,12 @@ export default async function run(args: string[]): Promise<void> {
         const t0 = performance.now();
         let t1 = t0;
         let tIn = t0;
-        const t = await timed(() => db.tx(async (q) => {
+        const traced = await db.tx(async (q) => {
           tIn = performance.now();
           const r = await traceCase(stepped(q, into), id, ctx.preset, now);
           t1 = performance.now();
           return r;
-        }));
+        });
         const t2 = performance.now();
         const cpu = process.cpuUsage(cpu0);
         const wal1 = await walFile();
@@ -123,8 +109,8 @@ export default async function run(args: string[]): Promise<void> {
         steps.push(into);
         const inStatements = into.reduce((n, x) => n + x.ms, 0);
         extra.push(`begin ${(tIn - t0).toFixed(1)}, outside statements ${(t1 - tIn - inStatements).toFixed(1)}, commit ${(t2 - t1).toFixed(1)}; cpu ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms${wal1 !== wal0 ? `; new WAL file ${wal1}` : ''}`);
-        one.push(t.seconds);
-        oneExposures.push(t.value.exposures);
+        one.push((t2 - t0) / 1000);
+        oneExposures.push(traced.exposures);
         if (i < 20) naiveOne.push((await timed(() => naive([id]))).seconds);
         bar.update(i + 1);
       }
