@@ -13,7 +13,7 @@ import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
 import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
-import { refreshStatistics } from './core/maintenance.ts';
+import { checkpointIfDue, refreshStatistics } from './core/maintenance.ts';
 import { tracingRoutes } from './tracing/index.ts';
 import { careUpkeep, casesRoutes } from './cases/index.ts';
 import { commandRoutes, raiseCommandAlerts, refreshStats } from './command/index.ts';
@@ -95,6 +95,8 @@ export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | '
   const jobs = [
     { name: 'overdue lab results', everyMs: 60_000, run: () => alertOverdueTubes(ctx.db, ctx.preset, ctx.clock.now()) },
     { name: 'table statistics', everyMs: 60_000, run: whenQuiet(600_000, () => refreshStatistics(ctx.db)) },
+    // The embedded database's WAL kept to about max_wal_size (PGlite has no checkpointer of its own).
+    { name: 'checkpoint', everyMs: 60_000, run: whenQuiet(600_000, () => checkpointIfDue(ctx.db)) },
     { name: 'status upkeep', everyMs: 5_000, run: besideHeavyWork(() => refreshDue(ctx.db, ctx.preset, ctx.clock.now())) },
     // The entrances' in-memory index (it reads whom to distrust every time, even beside a long request).
     { name: 'entrance index', everyMs: 1_000, run: () => doorIndexFor(ctx).sync(doorWaits) },

@@ -19,3 +19,19 @@ export async function refreshStatistics(db: Db): Promise<string[]> {
   }
   return stale.map((s) => s.name);
 }
+
+/**
+ * Embedded PGlite has no checkpointer either (PostgreSQL checkpoints by WAL volume only under a postmaster): its
+ * WAL grows until the database is closed, 4.2 GB after a bench's load, and a process that was killed replays all
+ * of it at its next start. The server checkpoints as the checkpointer would, once max_wal_size of WAL (1 GB by
+ * default) was written since the last checkpoint; the WAL files before it are then recycled. Returns whether it did.
+ */
+export async function checkpointIfDue(db: Db, atBytes?: number): Promise<boolean> {
+  if (db.engine !== 'pglite') return false; // a PostgreSQL server's checkpointer does it
+  const [{ due }] = await db.query<{ due: boolean }>(
+    `SELECT pg_current_wal_insert_lsn() - redo_lsn >= coalesce($1, pg_size_bytes(current_setting('max_wal_size'))) AS due FROM pg_control_checkpoint()`,
+    [atBytes ?? null],
+  );
+  if (due) await db.exec('CHECKPOINT');
+  return due;
+}
