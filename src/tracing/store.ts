@@ -237,8 +237,10 @@ const EXPOSURES_A_STATEMENT = 5_000;
  */
 export async function recordExposures(q: Queryable, traced: { casePersonId: number; exposures: PersonExposure[] }[], now: Date): Promise<void> {
   const rows = traced.flatMap(({ casePersonId, exposures }) => exposures.map((e) => ({ casePersonId, e })));
-  // The exposures go in as column arrays, in the order given (WITH ORDINALITY), straight into the INSERT: no
-  // scratch table to create, fill by COPY and empty again (its catalog writes cost a few ms a call on PGlite).
+  const pglite = rows.length > 0 && (await onPglite(q));
+  // On a PostgreSQL server another transaction may record the same exposure meanwhile, hence ON CONFLICT (PGlite:
+  // copyExposures). The exposures go in as column arrays, in the order given (WITH ORDINALITY), straight into the
+  // INSERT: no scratch table to create, fill by COPY and empty again (its catalog writes cost a few ms a call on PGlite).
   // Reading the values is most of an insert's cost on PGlite, so they travel in the cheapest forms: the few
   // distinct words (kind, level, rule, state) once, by number; times as epoch milliseconds; the evidence as
   // one JSON array rather than an array of JSON texts (700 exposures: 7 ms instead of 10, .prof measurements).
@@ -247,6 +249,10 @@ export async function recordExposures(q: Queryable, traced: { casePersonId: numb
   // and new exposures are never dismissed, so each record merges with the new ones alone.
   for (let i = 0; i < rows.length; i += EXPOSURES_A_STATEMENT) {
     const part = rows.slice(i, i + EXPOSURES_A_STATEMENT);
+    if (pglite) {
+      await copyExposures(q, part, now);
+      continue;
+    }
     const words: string[] = [];
     const numbers = new Map<string, number>();
     const word = (w: string) => numbers.get(w) ?? (numbers.set(w, words.push(w)), words.length);
@@ -274,13 +280,163 @@ export async function recordExposures(q: Queryable, traced: { casePersonId: numb
         part.map((r) => r.e.exposure.at.getTime()),
         JSON.stringify(part.map((r) => r.e.exposure.evidence)),
         part.map((r) => word(r.e.exposure.rule)),
-        part.map((r) => word(r.e.exposure.kind === 'household' || r.e.exposure.kind === 'interview' ? 'confirmed' : 'candidate')),
+        part.map((r) => word(stateOf(r.e))),
         words,
         now,
       ],
     );
   }
   await markStatusStale(q, rows.map((r) => r.e.personId), now);
+}
+
+type ExposureRow = { casePersonId: number; e: PersonExposure };
+const stateOf = (e: PersonExposure) => (e.exposure.kind === 'household' || e.exposure.kind === 'interview' ? 'confirmed' : 'candidate');
+
+/** Whether q is PGlite, which runs one transaction at a time (a PostgreSQL server runs many). */
+async function onPglite(q: Queryable): Promise<boolean> {
+  const [{ pglite }] = await q.query<{ pglite: boolean }>(`SELECT version() LIKE '%PGlite%' AS pglite`);
+  return pglite;
+}
+
+const EXPOSURE_COLUMNS = ['person_id', 'source_person_id', 'case_person_id', 'kind', 'level', 'exposed_at', 'evidence', 'rule', 'state'];
+const CONTACT_COLUMNS = ['person_id', 'level', 'first_exposure_at', 'last_exposure_at', 'found_at', 'updated_at'];
+
+/**
+ * PGlite: no other transaction can record an exposure between a read and a write of this one, so the same
+ * result as the INSERT ... ON CONFLICT comes cheaper: one read of which exposures and contact records exist already, then
+ * the new exposures and the new records by binary COPY (no speculative insertion, no text to parse but the
+ * evidence), and the existing records updated, in the same order.
+ */
+async function copyExposures(q: Queryable, part: ExposureRow[], now: Date): Promise<void> {
+  // The first of a repeated exposure within the part, as ON CONFLICT keeps it (compared within each person's).
+  const seen = new Map<number, PersonExposure['exposure'][]>();
+  const unique = part.filter(({ e }) => {
+    const x = e.exposure;
+    const mine = seen.get(e.personId);
+    if (!mine) return !!seen.set(e.personId, [x]);
+    if (mine.some((y) => y.sourcePersonId === x.sourcePersonId && y.kind === x.kind && y.at.getTime() === x.at.getTime())) return false;
+    return !!mine.push(x);
+  });
+  // Both answers as one text value each: far cheaper to read than as many rows.
+  const [{ old, known }] = await q.query<{ old: string | null; known: string | null }>(
+    `SELECT (SELECT string_agg(x.n::text, ',') FROM unnest($1::int[], $2::int[], $3::text[], $4::int8[]) WITH ORDINALITY AS x(person_id, source_person_id, kind, at, n)
+              WHERE EXISTS (SELECT FROM contact_exposures e WHERE e.person_id = x.person_id AND e.source_person_id = x.source_person_id AND e.kind = x.kind
+                                                              AND e.exposed_at = timestamptz 'epoch' + x.at * interval '1 millisecond')) AS old,
+            (SELECT string_agg(person_id::text, ',') FROM contacts WHERE person_id = ANY($5::int[])) AS known`,
+    [unique.map((r) => r.e.personId), unique.map((r) => r.e.exposure.sourcePersonId), unique.map((r) => r.e.exposure.kind), unique.map((r) => r.e.exposure.at.getTime()), [...new Set(unique.map((r) => r.e.personId))]],
+  );
+  const recorded = new Set(old ? old.split(',').map((n) => Number(n) - 1) : []);
+  const added = unique.filter((_, i) => !recorded.has(i));
+  if (!added.length) return;
+  const file = new BinaryCopy();
+  for (const r of added) {
+    const x = r.e.exposure;
+    file.tuple(EXPOSURE_COLUMNS.length).int4(r.e.personId).int4(x.sourcePersonId).int4(r.casePersonId).text(x.kind).text(x.level).time(x.at.getTime()).jsonb(JSON.stringify(x.evidence)).text(x.rule).text(stateOf(r.e));
+  }
+  await q.copyBinary('contact_exposures', EXPOSURE_COLUMNS, file.done());
+  // Each person's new exposures merged (as the INSERT does): the records that exist updated, the others new.
+  const merged = new Map<number, { close: boolean; first: number; last: number }>();
+  for (const { e } of added) {
+    const ms = e.exposure.at.getTime();
+    const m = merged.get(e.personId);
+    if (!m) merged.set(e.personId, { close: e.exposure.level === 'close', first: ms, last: ms });
+    else {
+      m.close ||= e.exposure.level === 'close';
+      m.first = Math.min(m.first, ms);
+      m.last = Math.max(m.last, ms);
+    }
+  }
+  const existing = new Set(known ? known.split(',').map(Number) : []);
+  const update = [...merged].filter(([personId]) => existing.has(personId));
+  if (update.length)
+    await q.query(
+      `UPDATE contacts c SET level = CASE WHEN c.level = 'close' OR x.close THEN 'close' ELSE 'secondary' END,
+              first_exposure_at = least(c.first_exposure_at, timestamptz 'epoch' + x.first * interval '1 millisecond'),
+              last_exposure_at = greatest(c.last_exposure_at, timestamptz 'epoch' + x.last * interval '1 millisecond'), updated_at = $5
+         FROM unnest($1::int[], $2::bool[], $3::int8[], $4::int8[]) AS x(person_id, close, first, last) WHERE c.person_id = x.person_id`,
+      [update.map(([p]) => p), update.map(([, m]) => m.close), update.map(([, m]) => m.first), update.map(([, m]) => m.last), now],
+    );
+  if (update.length === merged.size) return;
+  const records = new BinaryCopy();
+  for (const [personId, m] of merged) if (!existing.has(personId)) records.tuple(CONTACT_COLUMNS.length).int4(personId).text(m.close ? 'close' : 'secondary').time(m.first).time(m.last).time(now.getTime()).time(now.getTime());
+  await q.copyBinary('contacts', CONTACT_COLUMNS, records.done());
+}
+
+/** Milliseconds from 1970 to 2000-01-01, PostgreSQL's epoch for timestamps. */
+const PG_EPOCH_MS = 946_684_800_000;
+const TWO_32 = 4_294_967_296;
+
+/**
+ * A COPY file in PostgreSQL's binary format (as scansAsCopyBinary in src/status/checkpoints.ts): a signature,
+ * flags and header extension length, then per tuple its field count and each field as its length and its
+ * bytes in network order; -1 ends the file. The few distinct words are encoded once.
+ */
+class BinaryCopy {
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private o = 0;
+  private words = new Map<string, Buffer>();
+
+  constructor() {
+    this.o = this.buf.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
+    this.o = this.buf.writeInt32BE(0, this.o);
+    this.o = this.buf.writeInt32BE(0, this.o);
+  }
+
+  private room(bytes: number): void {
+    if (this.o + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.o + bytes));
+    this.buf.copy(bigger, 0, 0, this.o);
+    this.buf = bigger;
+  }
+
+  tuple(fields: number): this {
+    this.room(2);
+    this.o = this.buf.writeInt16BE(fields, this.o);
+    return this;
+  }
+
+  int4(v: number): this {
+    this.room(8);
+    this.o = this.buf.writeInt32BE(4, this.o);
+    this.o = this.buf.writeInt32BE(v, this.o);
+    return this;
+  }
+
+  /** timestamptz: int8 microseconds since 2000-01-01 UTC, written as two halves (exact below 2^53). */
+  time(ms: number): this {
+    this.room(12);
+    const us = (ms - PG_EPOCH_MS) * 1000;
+    const high = Math.floor(us / TWO_32);
+    this.o = this.buf.writeInt32BE(8, this.o);
+    this.o = this.buf.writeInt32BE(high, this.o);
+    this.o = this.buf.writeUInt32BE(us - high * TWO_32, this.o);
+    return this;
+  }
+
+  text(s: string): this {
+    let b = this.words.get(s);
+    if (!b) this.words.set(s, (b = Buffer.from(s)));
+    this.room(4 + b.length);
+    this.o = this.buf.writeInt32BE(b.length, this.o);
+    this.o += b.copy(this.buf, this.o);
+    return this;
+  }
+
+  /** jsonb: a version byte (1), then the JSON text. */
+  jsonb(json: string): this {
+    this.room(5 + 3 * json.length);
+    const at = this.o;
+    this.buf[at + 4] = 1;
+    this.o = at + 5 + this.buf.write(json, at + 5, 'utf8');
+    this.buf.writeInt32BE(this.o - at - 4, at);
+    return this;
+  }
+
+  done(): Uint8Array<ArrayBuffer> {
+    this.room(2);
+    this.o = this.buf.writeInt16BE(-1, this.o);
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.o) as Uint8Array<ArrayBuffer>;
+  }
 }
 
 /**
