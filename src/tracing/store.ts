@@ -303,30 +303,32 @@ const CONTACT_COLUMNS = ['person_id', 'level', 'first_exposure_at', 'last_exposu
 
 /**
  * PGlite: no other transaction can record an exposure between a read and a write of this one, so the same
- * result as the INSERT ... ON CONFLICT comes cheaper: one read of which exposures and contact records exist already, then
+ * result as the INSERT ... ON CONFLICT comes cheaper: one read of the exposures and contact records that exist, then
  * the new exposures and the new records by binary COPY (no speculative insertion, no text to parse but the
  * evidence), and the existing records updated, in the same order.
  */
 async function copyExposures(q: Queryable, part: ExposureRow[], now: Date): Promise<void> {
-  // The first of a repeated exposure within the part, as ON CONFLICT keeps it (compared within each person's).
-  const seen = new Map<number, PersonExposure['exposure'][]>();
-  const unique = part.filter(({ e }) => {
-    const x = e.exposure;
-    const mine = seen.get(e.personId);
-    if (!mine) return !!seen.set(e.personId, [x]);
-    if (mine.some((y) => y.sourcePersonId === x.sourcePersonId && y.kind === x.kind && y.at.getTime() === x.at.getTime())) return false;
-    return !!mine.push(x);
-  });
-  // Both answers as one text value each: far cheaper to read than as many rows.
+  // The exposures recorded so far of the persons reached, and which of them have a contact record: an index
+  // range a person, each answer as one text value (far cheaper to read than as many rows).
+  const persons = [...new Set(part.map((r) => r.e.personId))];
   const [{ old, known }] = await q.query<{ old: string | null; known: string | null }>(
-    `SELECT (SELECT string_agg(x.n::text, ',') FROM unnest($1::int[], $2::int[], $3::text[], $4::int8[]) WITH ORDINALITY AS x(person_id, source_person_id, kind, at, n)
-              WHERE EXISTS (SELECT FROM contact_exposures e WHERE e.person_id = x.person_id AND e.source_person_id = x.source_person_id AND e.kind = x.kind
-                                                              AND e.exposed_at = timestamptz 'epoch' + x.at * interval '1 millisecond')) AS old,
-            (SELECT string_agg(person_id::text, ',') FROM contacts WHERE person_id = ANY($5::int[])) AS known`,
-    [unique.map((r) => r.e.personId), unique.map((r) => r.e.exposure.sourcePersonId), unique.map((r) => r.e.exposure.kind), unique.map((r) => r.e.exposure.at.getTime()), [...new Set(unique.map((r) => r.e.personId))]],
+    `SELECT (SELECT string_agg(person_id || ',' || source_person_id || ',' || kind || ',' || floor(extract(epoch FROM exposed_at) * 1000), ';')
+               FROM contact_exposures WHERE person_id = ANY($1::int[])) AS old,
+            (SELECT string_agg(person_id::text, ',') FROM contacts WHERE person_id = ANY($1::int[])) AS known`,
+    [persons],
   );
-  const recorded = new Set(old ? old.split(',').map((n) => Number(n) - 1) : []);
-  const added = unique.filter((_, i) => !recorded.has(i));
+  // Each person's exposures, recorded and new: a repeated one is left out, as ON CONFLICT keeps the first.
+  const seen = new Map<number, { sourcePersonId: number; kind: string; ms: number }[]>();
+  const isNew = (personId: number, x: { sourcePersonId: number; kind: string; ms: number }) => {
+    const mine = seen.get(personId);
+    if (!mine) return !!seen.set(personId, [x]);
+    return !mine.some((y) => y.sourcePersonId === x.sourcePersonId && y.kind === x.kind && y.ms === x.ms) && !!mine.push(x);
+  };
+  for (const row of old ? old.split(';') : []) {
+    const [personId, sourcePersonId, kind, ms] = row.split(',');
+    isNew(Number(personId), { sourcePersonId: Number(sourcePersonId), kind, ms: Number(ms) });
+  }
+  const added = part.filter(({ e }) => isNew(e.personId, { sourcePersonId: e.exposure.sourcePersonId, kind: e.exposure.kind, ms: e.exposure.at.getTime() }));
   if (!added.length) return;
   const file = new BinaryCopy();
   for (const r of added) {
@@ -369,36 +371,47 @@ const TWO_32 = 4_294_967_296;
 /**
  * A COPY file in PostgreSQL's binary format (as scansAsCopyBinary in src/status/checkpoints.ts): a signature,
  * flags and header extension length, then per tuple its field count and each field as its length and its
- * bytes in network order; -1 ends the file. The few distinct words are encoded once.
+ * bytes in network order; -1 ends the file. Written through a DataView, far cheaper than Buffer's methods
+ * here; the few distinct words are encoded once.
  */
 class BinaryCopy {
-  private buf = Buffer.allocUnsafe(1 << 16);
+  private bytes = new Uint8Array(1 << 16);
+  private view = new DataView(this.bytes.buffer);
   private o = 0;
-  private words = new Map<string, Buffer>();
+  private words = new Map<string, Uint8Array>();
 
   constructor() {
-    this.o = this.buf.write('PGCOPY\n\xff\r\n\0', 0, 'latin1');
-    this.o = this.buf.writeInt32BE(0, this.o);
-    this.o = this.buf.writeInt32BE(0, this.o);
+    this.raw(Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'));
+    this.view.setInt32(this.o, 0);
+    this.view.setInt32(this.o + 4, 0);
+    this.o += 8;
   }
 
-  private room(bytes: number): void {
-    if (this.o + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.o + bytes));
-    this.buf.copy(bigger, 0, 0, this.o);
-    this.buf = bigger;
+  private room(n: number): void {
+    if (this.o + n <= this.bytes.length) return;
+    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.o + n));
+    bigger.set(this.bytes.subarray(0, this.o));
+    this.bytes = bigger;
+    this.view = new DataView(bigger.buffer);
+  }
+
+  private raw(b: Uint8Array): void {
+    this.room(b.length);
+    for (let i = 0; i < b.length; i++) this.bytes[this.o++] = b[i];
   }
 
   tuple(fields: number): this {
     this.room(2);
-    this.o = this.buf.writeInt16BE(fields, this.o);
+    this.view.setInt16(this.o, fields);
+    this.o += 2;
     return this;
   }
 
   int4(v: number): this {
     this.room(8);
-    this.o = this.buf.writeInt32BE(4, this.o);
-    this.o = this.buf.writeInt32BE(v, this.o);
+    this.view.setInt32(this.o, 4);
+    this.view.setInt32(this.o + 4, v);
+    this.o += 8;
     return this;
   }
 
@@ -407,35 +420,46 @@ class BinaryCopy {
     this.room(12);
     const us = (ms - PG_EPOCH_MS) * 1000;
     const high = Math.floor(us / TWO_32);
-    this.o = this.buf.writeInt32BE(8, this.o);
-    this.o = this.buf.writeInt32BE(high, this.o);
-    this.o = this.buf.writeUInt32BE(us - high * TWO_32, this.o);
+    this.view.setInt32(this.o, 8);
+    this.view.setInt32(this.o + 4, high);
+    this.view.setUint32(this.o + 8, us - high * TWO_32);
+    this.o += 12;
     return this;
   }
 
   text(s: string): this {
     let b = this.words.get(s);
     if (!b) this.words.set(s, (b = Buffer.from(s)));
-    this.room(4 + b.length);
-    this.o = this.buf.writeInt32BE(b.length, this.o);
-    this.o += b.copy(this.buf, this.o);
+    this.room(4);
+    this.view.setInt32(this.o, b.length);
+    this.o += 4;
+    this.raw(b);
     return this;
   }
 
-  /** jsonb: a version byte (1), then the JSON text. */
+  /** jsonb: a version byte (1), then the JSON text (byte by byte while it is ASCII: cheaper than a call to encode). */
   jsonb(json: string): this {
     this.room(5 + 3 * json.length);
     const at = this.o;
-    this.buf[at + 4] = 1;
-    this.o = at + 5 + this.buf.write(json, at + 5, 'utf8');
-    this.buf.writeInt32BE(this.o - at - 4, at);
+    let o = at + 5;
+    for (let i = 0; i < json.length; i++) {
+      const c = json.charCodeAt(i);
+      if (c > 0x7f) {
+        o = at + 5 + Buffer.from(this.bytes.buffer).write(json, at + 5, 'utf8');
+        break;
+      }
+      this.bytes[o++] = c;
+    }
+    this.view.setInt32(at, o - at - 4);
+    this.bytes[at + 4] = 1;
+    this.o = o;
     return this;
   }
 
   done(): Uint8Array<ArrayBuffer> {
     this.room(2);
-    this.o = this.buf.writeInt16BE(-1, this.o);
-    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.o) as Uint8Array<ArrayBuffer>;
+    this.view.setInt16(this.o, -1);
+    return this.bytes.subarray(0, this.o + 2) as Uint8Array<ArrayBuffer>;
   }
 }
 
