@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import { mkdirSync } from 'node:fs';
 
 export interface Queryable {
+  /** Which engine runs the statements: embedded PGlite runs one transaction at a time, a PostgreSQL server many. */
+  readonly engine: 'pglite' | 'pg';
   /**
    * Runs one statement with $1.. parameters and returns its rows. A hot statement of fixed text may give
    * a name: a PostgreSQL server then parses and plans it once per connection (PGlite ignores it).
@@ -20,7 +22,6 @@ export interface Queryable {
 }
 
 export interface Db extends Queryable {
-  readonly engine: 'pglite' | 'pg';
   /** Runs several statements (migrations); no parameters. */
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction: all of it commits, or none of it. */
@@ -51,6 +52,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   });
   type Runner = Pick<PGlite, 'query'>;
   const queryable = (r: Runner): Queryable => ({
+    engine: 'pglite',
     async query<T>(sql: string, params?: unknown[]) {
       return (await r.query<T>(sql, params as unknown[])).rows;
     },
@@ -81,7 +83,6 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   });
   const base = queryable(db);
   return {
-    engine: 'pglite',
     ...base,
     async exec(sql) {
       await db.exec(sql);
@@ -108,6 +109,7 @@ export async function openPg(url: string): Promise<Db> {
   // Check the server now, so a wrong DATABASE_URL fails at start with its own message.
   await pool.query('SELECT 1');
   const queryable = (c: pg.Pool | pg.PoolClient): Queryable => ({
+    engine: 'pg',
     async query<T>(sql: string, params?: unknown[], prepared?: string) {
       return (await (prepared ? c.query({ name: prepared, text: sql, values: params }) : c.query(sql, params))).rows as T[];
     },
@@ -133,7 +135,6 @@ export async function openPg(url: string): Promise<Db> {
     },
   });
   return {
-    engine: 'pg',
     ...queryable(pool),
     async exec(sql) {
       await pool.query(sql);
