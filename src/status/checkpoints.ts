@@ -2,6 +2,7 @@
 // recorded through a group commit: each request waits until its scan is in a committed COPY, so no
 // acknowledged scan is lost, and a busy entrance costs one write per batch, not one per person.
 import type { Db } from '../core/db.ts';
+import { BinaryCopy } from '../core/binary-copy.ts';
 import type { PiiKeys } from '../core/pii.ts';
 import { idNumberProblem } from '../core/pii.ts';
 import type { Preset } from '../core/presets.ts';
@@ -192,56 +193,13 @@ export class ScanWriter {
   }
 }
 
-// PostgreSQL's binary COPY format: a signature, flags and header extension length, then per tuple its
-// field count and each field as a length (-1 for NULL) and its bytes in network order; -1 ends the file.
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** Microseconds from 1970 to 2000-01-01, PostgreSQL's epoch for timestamps. */
-const PG_EPOCH_US = 946_684_800_000_000;
-const TWO_32 = 4_294_967_296;
-const SOURCES = { venueCode: Buffer.from('venueCode'), sentinel: Buffer.from('sentinel') } as const;
-const COLOURS_UTF8: Record<Colour, Buffer> = { green: Buffer.from('green'), yellow: Buffer.from('yellow'), red: Buffer.from('red') };
-
 /** The scans as a COPY file in the binary format, in the column order of SCAN_COLUMNS. */
 export function scansAsCopyBinary(rows: ScanRow[]): Uint8Array<ArrayBuffer> {
-  const buf = Buffer.alloc(COPY_SIGNATURE.length + 8 + rows.length * 128 + 2);
-  let o = COPY_SIGNATURE.copy(buf, 0);
-  o = buf.writeInt32BE(0, o);
-  o = buf.writeInt32BE(0, o);
-  const int4 = (v: number | null) => (v === null ? (o = buf.writeInt32BE(-1, o)) : ((o = buf.writeInt32BE(4, o)), (o = buf.writeInt32BE(v, o))));
-  const float8 = (v: number | null) => (v === null ? (o = buf.writeInt32BE(-1, o)) : ((o = buf.writeInt32BE(8, o)), (o = buf.writeDoubleBE(v, o))));
-  const bytes = (b: Buffer) => {
-    o = buf.writeInt32BE(b.length, o);
-    o += b.copy(buf, o);
-  };
-  const bool = (v: boolean) => {
-    o = buf.writeInt32BE(1, o);
-    o = buf.writeUInt8(v ? 1 : 0, o);
-  };
+  const file = new BinaryCopy(rows.length * 100);
   for (const s of rows) {
-    o = buf.writeInt16BE(SCAN_COLUMNS.length, o);
-    int4(s.venueId);
-    int4(s.personId);
-    // timestamptz: int8 microseconds since 2000-01-01 UTC, written as two halves (exact below 2^53).
-    const us = s.scannedAt.getTime() * 1000 - PG_EPOCH_US;
-    const high = Math.floor(us / TWO_32);
-    o = buf.writeInt32BE(8, o);
-    o = buf.writeInt32BE(high, o);
-    o = buf.writeUInt32BE(us - high * TWO_32, o);
-    bytes(SOURCES[s.source]);
-    int4(s.deviceId);
-    float8(s.lat);
-    float8(s.lon);
-    if (s.distanceM === null) o = buf.writeInt32BE(-1, o);
-    else {
-      o = buf.writeInt32BE(4, o);
-      o = buf.writeFloatBE(s.distanceM, o);
-    }
-    bool(s.far);
-    bool(s.admitted);
-    bytes(COLOURS_UTF8[s.colour]);
+    file.tuple(SCAN_COLUMNS.length).int4(s.venueId).int4(s.personId).time(s.scannedAt.getTime()).word(s.source).int4(s.deviceId).float8(s.lat).float8(s.lon).float4(s.distanceM).bool(s.far).bool(s.admitted).word(s.colour);
   }
-  o = buf.writeInt16BE(-1, o);
-  return new Uint8Array(buf.buffer, buf.byteOffset, o);
+  return file.done();
 }
 
 const SCAN_COLUMNS = ['venue_id', 'person_id', 'scanned_at', 'source', 'device_id', 'lat', 'lon', 'distance_m', 'far', 'admitted', 'colour'];
