@@ -73,16 +73,19 @@ export default async function run(args: string[]): Promise<void> {
       const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => ({ at: e.startTime, ms: e.duration }))));
       gc.observe({ entryTypes: ['gc'] });
       // Each statement's time and text, named only when printed: formatting inside the timed case would add to it.
+      // A COPY (tracing writes by binary COPY on PGlite) is a statement too.
+      const step = async <T>(into: { ms: number; sql: string }[], sql: string, run: () => Promise<T>): Promise<T> => {
+        const t0 = performance.now();
+        try {
+          return await run();
+        } finally {
+          into.push({ ms: performance.now() - t0, sql });
+        }
+      };
       const stepped = (q: Queryable, into: { ms: number; sql: string }[]): Queryable => ({
         ...q,
-        async query(sql, params, prepared) {
-          const t0 = performance.now();
-          try {
-            return await q.query(sql, params, prepared);
-          } finally {
-            into.push({ ms: performance.now() - t0, sql });
-          }
-        },
+        query: (sql, params, prepared) => step(into, sql, () => q.query(sql, params, prepared)),
+        copyBinary: (table, columns, data) => step(into, `COPY ${table}`, () => q.copyBinary(table, columns, data)),
       });
       bar = progress(`${engine.name}: one case at a time`, 200);
       // The WAL file being written, asked between cases (outside the measured time): a case that moves to a new
