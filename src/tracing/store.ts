@@ -5,6 +5,7 @@ import type { Preset } from '../core/presets.ts';
 import { presetLabel } from '../core/presets.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
+import { BinaryCopy } from '../core/binary-copy.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
 import { createTasks, type NewTask } from '../core/work.ts';
 import { closeContactAsSource, exposuresTo, floorsReached, infectiousWindow, mergeContacts, passedOn, quarantineOrder, secondaryContacts, type CaseFacts, type ContactLevel, type Home, type NamedPerson, type NamedPlace, type PersonExposure, type Resident, type Scan, type Surroundings } from './rules.ts';
@@ -237,7 +238,6 @@ const EXPOSURES_A_STATEMENT = 5_000;
  */
 export async function recordExposures(q: Queryable, traced: { casePersonId: number; exposures: PersonExposure[] }[], now: Date): Promise<void> {
   const rows = traced.flatMap(({ casePersonId, exposures }) => exposures.map((e) => ({ casePersonId, e })));
-  const pglite = rows.length > 0 && (await onPglite(q));
   // On a PostgreSQL server another transaction may record the same exposure meanwhile, hence ON CONFLICT (PGlite:
   // copyExposures). The exposures go in as column arrays, in the order given (WITH ORDINALITY), straight into the
   // INSERT: no scratch table to create, fill by COPY and empty again (its catalog writes cost a few ms a call on PGlite).
@@ -249,7 +249,7 @@ export async function recordExposures(q: Queryable, traced: { casePersonId: numb
   // and new exposures are never dismissed, so each record merges with the new ones alone.
   for (let i = 0; i < rows.length; i += EXPOSURES_A_STATEMENT) {
     const part = rows.slice(i, i + EXPOSURES_A_STATEMENT);
-    if (pglite) {
+    if (q.engine === 'pglite') {
       await copyExposures(q, part, now);
       continue;
     }
@@ -292,12 +292,6 @@ export async function recordExposures(q: Queryable, traced: { casePersonId: numb
 type ExposureRow = { casePersonId: number; e: PersonExposure };
 const stateOf = (e: PersonExposure) => (e.exposure.kind === 'household' || e.exposure.kind === 'interview' ? 'confirmed' : 'candidate');
 
-/** Whether q is PGlite, which runs one transaction at a time (a PostgreSQL server runs many). */
-async function onPglite(q: Queryable): Promise<boolean> {
-  const [{ pglite }] = await q.query<{ pglite: boolean }>(`SELECT version() LIKE '%PGlite%' AS pglite`);
-  return pglite;
-}
-
 const EXPOSURE_COLUMNS = ['person_id', 'source_person_id', 'case_person_id', 'kind', 'level', 'exposed_at', 'evidence', 'rule', 'state'];
 const CONTACT_COLUMNS = ['person_id', 'level', 'first_exposure_at', 'last_exposure_at', 'found_at', 'updated_at'];
 
@@ -330,10 +324,10 @@ async function copyExposures(q: Queryable, part: ExposureRow[], now: Date): Prom
   }
   const added = part.filter(({ e }) => isNew(e.personId, { sourcePersonId: e.exposure.sourcePersonId, kind: e.exposure.kind, ms: e.exposure.at.getTime() }));
   if (!added.length) return;
-  const file = new BinaryCopy();
+  const file = new BinaryCopy(added.length * 320);
   for (const r of added) {
     const x = r.e.exposure;
-    file.tuple(EXPOSURE_COLUMNS.length).int4(r.e.personId).int4(x.sourcePersonId).int4(r.casePersonId).text(x.kind).text(x.level).time(x.at.getTime()).jsonb(JSON.stringify(x.evidence)).text(x.rule).text(stateOf(r.e));
+    file.tuple(EXPOSURE_COLUMNS.length).int4(r.e.personId).int4(x.sourcePersonId).int4(r.casePersonId).word(x.kind).word(x.level).time(x.at.getTime()).jsonb(JSON.stringify(x.evidence)).word(x.rule).word(stateOf(r.e));
   }
   await q.copyBinary('contact_exposures', EXPOSURE_COLUMNS, file.done());
   // Each person's new exposures merged (as the INSERT does): the records that exist updated, the others new.
@@ -359,108 +353,9 @@ async function copyExposures(q: Queryable, part: ExposureRow[], now: Date): Prom
       [update.map(([p]) => p), update.map(([, m]) => m.close), update.map(([, m]) => m.first), update.map(([, m]) => m.last), now],
     );
   if (update.length === merged.size) return;
-  const records = new BinaryCopy();
-  for (const [personId, m] of merged) if (!existing.has(personId)) records.tuple(CONTACT_COLUMNS.length).int4(personId).text(m.close ? 'close' : 'secondary').time(m.first).time(m.last).time(now.getTime()).time(now.getTime());
+  const records = new BinaryCopy(merged.size * 80);
+  for (const [personId, m] of merged) if (!existing.has(personId)) records.tuple(CONTACT_COLUMNS.length).int4(personId).word(m.close ? 'close' : 'secondary').time(m.first).time(m.last).time(now.getTime()).time(now.getTime());
   await q.copyBinary('contacts', CONTACT_COLUMNS, records.done());
-}
-
-/** Milliseconds from 1970 to 2000-01-01, PostgreSQL's epoch for timestamps. */
-const PG_EPOCH_MS = 946_684_800_000;
-const TWO_32 = 4_294_967_296;
-
-/**
- * A COPY file in PostgreSQL's binary format (as scansAsCopyBinary in src/status/checkpoints.ts): a signature,
- * flags and header extension length, then per tuple its field count and each field as its length and its
- * bytes in network order; -1 ends the file. Written through a DataView, far cheaper than Buffer's methods
- * here; the few distinct words are encoded once.
- */
-class BinaryCopy {
-  private bytes = new Uint8Array(1 << 16);
-  private view = new DataView(this.bytes.buffer);
-  private o = 0;
-  private words = new Map<string, Uint8Array>();
-
-  constructor() {
-    this.raw(Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'));
-    this.view.setInt32(this.o, 0);
-    this.view.setInt32(this.o + 4, 0);
-    this.o += 8;
-  }
-
-  private room(n: number): void {
-    if (this.o + n <= this.bytes.length) return;
-    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.o + n));
-    bigger.set(this.bytes.subarray(0, this.o));
-    this.bytes = bigger;
-    this.view = new DataView(bigger.buffer);
-  }
-
-  private raw(b: Uint8Array): void {
-    this.room(b.length);
-    for (let i = 0; i < b.length; i++) this.bytes[this.o++] = b[i];
-  }
-
-  tuple(fields: number): this {
-    this.room(2);
-    this.view.setInt16(this.o, fields);
-    this.o += 2;
-    return this;
-  }
-
-  int4(v: number): this {
-    this.room(8);
-    this.view.setInt32(this.o, 4);
-    this.view.setInt32(this.o + 4, v);
-    this.o += 8;
-    return this;
-  }
-
-  /** timestamptz: int8 microseconds since 2000-01-01 UTC, written as two halves (exact below 2^53). */
-  time(ms: number): this {
-    this.room(12);
-    const us = (ms - PG_EPOCH_MS) * 1000;
-    const high = Math.floor(us / TWO_32);
-    this.view.setInt32(this.o, 8);
-    this.view.setInt32(this.o + 4, high);
-    this.view.setUint32(this.o + 8, us - high * TWO_32);
-    this.o += 12;
-    return this;
-  }
-
-  text(s: string): this {
-    let b = this.words.get(s);
-    if (!b) this.words.set(s, (b = Buffer.from(s)));
-    this.room(4);
-    this.view.setInt32(this.o, b.length);
-    this.o += 4;
-    this.raw(b);
-    return this;
-  }
-
-  /** jsonb: a version byte (1), then the JSON text (byte by byte while it is ASCII: cheaper than a call to encode). */
-  jsonb(json: string): this {
-    this.room(5 + 3 * json.length);
-    const at = this.o;
-    let o = at + 5;
-    for (let i = 0; i < json.length; i++) {
-      const c = json.charCodeAt(i);
-      if (c > 0x7f) {
-        o = at + 5 + Buffer.from(this.bytes.buffer).write(json, at + 5, 'utf8');
-        break;
-      }
-      this.bytes[o++] = c;
-    }
-    this.view.setInt32(at, o - at - 4);
-    this.bytes[at + 4] = 1;
-    this.o = o;
-    return this;
-  }
-
-  done(): Uint8Array<ArrayBuffer> {
-    this.room(2);
-    this.view.setInt16(this.o, -1);
-    return this.bytes.subarray(0, this.o + 2) as Uint8Array<ArrayBuffer>;
-  }
 }
 
 /**
