@@ -1,5 +1,6 @@
 // Marking persons stale: each person once, with the time of the first mark, however often and in whatever
-// company they are marked again (PGlite reads the marks and copies the rest in; a server inserts ON CONFLICT).
+// company they are marked again (PGlite inserts the persons not marked yet, its transactions running one at a
+// time; a server inserts ON CONFLICT).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDb } from '../../test/harness.ts';
 import type { Db } from './db.ts';
