@@ -82,7 +82,8 @@ export function maskIdNumber(s: string): string {
   return s.slice(0, 4) + '*'.repeat(Math.max(0, s.length - 6)) + s.slice(-2);
 }
 
-const B32 = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+/** Base32 without I, O, 0 and 1, which are misread from a screen. */
+export const BASE32_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export function base32(bytes: Uint8Array): string {
   let out = '';
   let bits = 0;
@@ -91,10 +92,10 @@ export function base32(bytes: Uint8Array): string {
     value = (value << 8) | b;
     bits += 8;
     while (bits >= 5) {
-      out += B32[(value >>> (bits - 5)) & 31];
+      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
       bits -= 5;
     }
   }
-  if (bits > 0) out += B32[(value << (5 - bits)) & 31];
+  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
   return out;
 }

@@ -10,6 +10,7 @@
 // change, is answered from the database as before.
 import type { Db } from '../core/db.ts';
 import { onStatusStale } from '../core/stale.ts';
+import { CodeTable } from './code-table.ts';
 import type { Colour, Reason } from './rules.ts';
 
 export interface DoorEntry {
@@ -23,7 +24,7 @@ export interface DoorEntry {
 const CHUNK = 100_000;
 
 export class DoorIndex {
-  private byCode = new Map<string, number>();
+  private byCode = new CodeTable();
   private lastSampled = new Float64Array(1024);
   private lastNegative = new Float64Array(1024);
   private status = new Map<number, { colour: Colour; reasons: Reason[]; changesAt: number | null }>();
