@@ -10,6 +10,8 @@ import { signVenueCode } from './venue-code.ts';
 import { refreshDue } from './store.ts';
 import { doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
+import { VenueCache } from './checkpoints.ts';
+import type { Db } from '../core/db.ts';
 
 interface P { id: number; code: string; street: number; district: number }
 
@@ -243,6 +245,24 @@ describe('checkpoints and status', () => {
     await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
     await door.sync();
     expect(door.get(b.code, now)).toMatchObject({ personId: b.id });
+  });
+
+  it('keeps the venues in use when its cache is full, and reads a venue again only once it has dropped out', async () => {
+    let reads = 0;
+    const counted: Db = { ...ctx.db, query: (sql: string, params?: unknown[]) => (reads++, ctx.db.query(sql, params)) } as Db;
+    const cache = new VenueCache(counted, ctx.preset, 60_000, 2);
+    const ids = (await ctx.db.query<{ id: number }>('SELECT id FROM venues ORDER BY id LIMIT 4')).map((v) => v.id);
+    const [v1, v2, v3, v4] = ids;
+    const seen: number[] = [];
+    for (const id of [v1, v2, v1, v3, v1, v4, v1]) seen.push((await cache.get(id)).id);
+    // v1, in use all along, was read once; v2, unused for two generations, has dropped out.
+    expect(reads).toBe(4);
+    expect(seen).toEqual([v1, v2, v1, v3, v1, v4, v1]);
+    expect(cache.cached(v1)?.id).toBe(v1);
+    expect(cache.cached(v2)).toBeUndefined();
+    expect((await cache.get(v2)).id).toBe(v2);
+    expect(reads).toBe(5);
+    await expect(cache.get(-1)).rejects.toMatchObject({ status: 404 });
   });
 
   it('loses no acknowledged scan when many arrive at once', async () => {

@@ -23,23 +23,30 @@ export interface Venue {
   rule: EntryRule;
 }
 
-/** Venues change rarely and every scan needs one: kept for a minute. */
+/**
+ * Venues change rarely and every scan needs one: kept for a minute. A city has far more venues (Shanghai:
+ * 1.9 million codes) than are worth keeping, so the cache keeps two generations: when the newer one is full
+ * it becomes the older and a new one starts; a venue found in the older moves to the newer. The venues in
+ * use stay, and no moment empties the whole cache (a busy city's entrances would all ask the database at once).
+ */
 export class VenueCache {
-  private venues = new Map<number, { venue: Venue | null; at: number }>();
+  private newer = new Map<number, { venue: Venue | null; at: number }>();
+  private older = new Map<number, { venue: Venue | null; at: number }>();
   constructor(
     private db: Db,
     private preset: Preset,
     private ttlMs = 60_000,
+    private generation = 100_000,
   ) {}
 
   /** The venue if it is in the cache and fresh (no promise: the hot path of every scan). */
   cached(id: number): Venue | undefined {
-    const hit = this.venues.get(id);
+    const hit = this.entry(id);
     return hit?.venue && Date.now() - hit.at < this.ttlMs ? hit.venue : undefined;
   }
 
   async get(id: number): Promise<Venue> {
-    const hit = this.venues.get(id);
+    const hit = this.entry(id);
     if (hit && Date.now() - hit.at < this.ttlMs) {
       if (!hit.venue) throw notFound(`Venue ${id}`);
       return hit.venue;
@@ -49,14 +56,25 @@ export class VenueCache {
       [id],
     );
     const venue = r ? { id: r.id, name: r.name, kind: r.kind, districtId: r.district_id, streetId: r.street_id, lat: r.lat, lon: r.lon, rule: { ...this.preset.entry.default, ...(r.entry_rule ?? {}) } } : null;
-    if (this.venues.size > 100_000) this.venues.clear();
-    this.venues.set(id, { venue, at: Date.now() });
+    this.keep(id, { venue, at: Date.now() });
     if (!venue) throw notFound(`Venue ${id}`);
     return venue;
   }
 
-  forget(id: number): void {
-    this.venues.delete(id);
+  private entry(id: number): { venue: Venue | null; at: number } | undefined {
+    const hit = this.newer.get(id);
+    if (hit !== undefined) return hit;
+    const old = this.older.get(id);
+    if (old !== undefined) this.keep(id, old);
+    return old;
+  }
+
+  private keep(id: number, e: { venue: Venue | null; at: number }): void {
+    if (this.newer.size >= this.generation) {
+      this.older = this.newer;
+      this.newer = new Map();
+    }
+    this.newer.set(id, e);
   }
 }
 
