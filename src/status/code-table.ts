@@ -2,7 +2,7 @@
 // 16,777,216 keys (Shanghai has 25 million persons), holds each code as a string object the garbage
 // collector walks, and hashes a fresh string per look-up. A personal code is 16 characters of our base32
 // (10 bytes of HMAC, src/core/pii.ts): read as two 40-bit numbers, it is its own hash, and a person's code
-// is stored once, by person id. 1,000,000 persons take 24 MB here.
+// is stored once, by person id. 1,000,000 persons take about 25 MB here.
 import { BASE32_ALPHABET } from '../core/pii.ts';
 
 const CODE_LENGTH = 16;
