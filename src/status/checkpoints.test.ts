@@ -158,6 +158,12 @@ describe('checkpoints and status', () => {
     expect(er.body.because[0]).toMatch(/never refused/);
     expect((await sentinel(main.body.token, pool[2].code)).body).toMatchObject({ admit: false, colour: 'red' });
     expect((await sentinel('not-a-device-token', pool[2].code)).status).toBe(401);
+    // The series is the preset's: one dose of Ad5-nCoV completes it; three doses of ZF2001 complete it and are not a booster.
+    const [one, three] = [persons[30], persons[31]];
+    await ctx.db.query("INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) VALUES ($1, 1, 'Ad5-nCoV', '2021-07-01', 'test', now())", [one.id]);
+    await ctx.db.query("INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) SELECT $1, d, 'ZF2001', date '2021-03-01' + 30 * d, 'test', now() FROM generate_series(1, 3) d", [three.id]);
+    expect((await sentinel(main.body.token, one.code)).body.vaccination).toEqual({ doses: 1, lastDoseOn: '2021-07-01', fullyVaccinated: true, boosted: false });
+    expect((await sentinel(main.body.token, three.code)).body.vaccination).toEqual({ doses: 3, lastDoseOn: '2021-05-30', fullyVaccinated: true, boosted: false });
     const [scans] = await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checkins WHERE source = 'sentinel' AND person_id = $1", [pool[2].id]);
     expect(scans.n).toBe(2);
   });

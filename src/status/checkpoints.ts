@@ -11,6 +11,8 @@ import { distanceMetres } from '../core/geo.ts';
 import { entryDecision, type Colour, type EntryDecision, type EntryRule, type Reason } from './rules.ts';
 import { currentStatus } from './store.ts';
 import type { DoorIndex } from './door-index.ts';
+import { dosesOf, today } from '../support/vaccination.ts';
+import { vaccinationState } from '../support/rules.ts';
 
 export interface Venue {
   id: number;
@@ -310,8 +312,13 @@ function shownReasons(reasons: Reason[]): CheckResult['reasons'] {
   return shown;
 }
 
-/** A person's vaccination as an entrance device shows it (rules.md 26). */
-export async function vaccinationOf(db: Db, personId: number): Promise<{ doses: number; lastDoseOn: string | null; fullyVaccinated: boolean; boosted: boolean }> {
-  const [r] = await db.query<{ doses: number; last: string | null }>("SELECT count(*)::int AS doses, to_char(max(given_on), 'YYYY-MM-DD') AS last FROM vaccinations WHERE person_id = $1", [personId]);
-  return { doses: r.doses, lastDoseOn: r.last, fullyVaccinated: r.doses >= 2, boosted: r.doses >= 3 };
+/**
+ * A person's vaccination as an entrance device shows it (rules.md 26), by the preset's series: a one-dose
+ * product (Ad5-nCoV) completes the primary series with one dose, a three-dose one (ZF2001) needs three before
+ * a fourth is a booster.
+ */
+export async function vaccinationOf(db: Db, personId: number, preset: Preset, now: Date): Promise<{ doses: number; lastDoseOn: string | null; fullyVaccinated: boolean; boosted: boolean }> {
+  const doses = await dosesOf(db, personId);
+  const state = vaccinationState(doses, preset, today(preset, now));
+  return { doses: state.doses, lastDoseOn: doses.at(-1)?.givenOn ?? null, fullyVaccinated: state.primaryComplete, boosted: state.boosted };
 }

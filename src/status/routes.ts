@@ -142,7 +142,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       // A hospital's emergency entrance never refuses anyone, whatever their status (rules.md 24).
       const gate = d.entrance === 'emergency' ? 'medicalEmergency' : 'venue';
       const r = await checkAtEntrance(atDoor, { venueId: d.venueId, person: req.body.person, source: 'sentinel', deviceId: d.id, gate }, now());
-      const vaccination = await vaccinationOf(ctx.db, r.personId);
+      const vaccination = await vaccinationOf(ctx.db, r.personId, ctx.preset, now());
       reply.code(201);
       return { ...r.answer, vaccination, entrance: d.entrance };
     },
