@@ -3,7 +3,10 @@
 import type { AppContext } from '../core/context.ts';
 import type { Role } from '../core/auth.ts';
 import { createUser, type NewUser } from '../core/users.ts';
-import { generateCity, loadCity, type CityProgress } from './index.ts';
+import type { Queryable } from '../core/db.ts';
+import { generateCity, loadCity } from './index.ts';
+import type { EntityName } from '../registry/index.ts';
+import { Rng } from './rng.ts';
 
 export const DEMO_PASSWORD = 'cordon-demo';
 
@@ -18,10 +21,11 @@ export interface DemoUser {
 type Named = { id: number; code: string; name: string };
 
 /** Loads a synthetic city and creates the demo users. Users that exist already are left as they are. */
-export async function seedDemo(ctx: AppContext, opts: { persons: number; seed: number; onProgress?: CityProgress }): Promise<DemoUser[]> {
+export async function seedDemo(ctx: AppContext, opts: { persons: number; seed: number; onProgress?: (entity: EntityName | 'vaccinations', rows: number) => void }): Promise<DemoUser[]> {
   const city = generateCity({ persons: opts.persons, seed: opts.seed });
   await loadCity(ctx, city, opts.onProgress);
   const q = ctx.db;
+  opts.onProgress?.('vaccinations', await seedVaccinations(q, opts.seed, ctx.clock.now()));
   const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => {
     const [row] = await q.query<T>(sql, params);
     if (!row) throw new Error(`The demo city is missing what the demo users need (${sql})`);
@@ -56,4 +60,52 @@ export async function seedDemo(ctx: AppContext, opts: { persons: number; seed: n
     out.push({ username: u.username, password: DEMO_PASSWORD, role: u.role, jurisdiction });
   }
   return out;
+}
+
+/** Vaccination coverage of the demo: persons aged 60 and over as Shanghai's (rules.md 33); younger ones a demo assumption. */
+const COVERAGE = [
+  { fromAge: 60, fully: 0.62, boosted: 0.38 },
+  { fromAge: 3, fully: 0.9, boosted: 0.55 },
+];
+/** Products and their primary series: mostly two-dose inactivated vaccines, a few one-dose and three-dose ones. */
+const PRODUCTS = [
+  { product: 'CoronaVac', series: 2, share: 0.7 },
+  { product: 'BBIBP-CorV', series: 2, share: 0.22 },
+  { product: 'Ad5-nCoV', series: 1, share: 0.04 },
+  { product: 'ZF2001', series: 3, share: 0.04 },
+];
+const DAY = 86_400_000;
+
+/**
+ * Dose records, so that the vaccination pages and the entrance devices have something to show: drawn from
+ * the seed and each person's id (the same city gets the same records), none dated after `now`. A database
+ * that has dose records already is left as it is.
+ */
+export async function seedVaccinations(q: Queryable, seed: number, now: Date): Promise<number> {
+  if ((await q.query('SELECT 1 FROM vaccinations LIMIT 1')).length) return 0;
+  const persons = await q.query<{ id: number; born: string }>("SELECT id, to_char(birth_date, 'YYYY-MM-DD') AS born FROM persons ORDER BY id");
+  const rng = new Rng(seed, 0x7acc);
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const lines: string[] = [];
+  for (const p of persons) {
+    rng.reseed(seed, 0x7acc, p.id);
+    const born = Date.parse(p.born);
+    const age = (now.getTime() - born) / (365.25 * DAY);
+    const band = COVERAGE.find((c) => age >= c.fromAge);
+    if (!band) continue;
+    const draw = rng.next();
+    let pick = rng.next();
+    const product = PRODUCTS.find((x) => (pick -= x.share) < 0) ?? PRODUCTS[0];
+    // Fully vaccinated, boosted, or one dose short of the series (a few of those not fully vaccinated).
+    const doses = draw < band.boosted ? product.series + 1 : draw < band.fully ? product.series : draw < band.fully + 0.05 && product.series > 1 ? product.series - 1 : 0;
+    // The first dose from January to June 2021 (at age 3 at the earliest), the series 28 days apart, the booster 6 to 8 months after it: by mid-April 2022, as rules.md 33 counts.
+    let at = Math.max(Date.parse('2021-01-15') + rng.int(150) * DAY, born + 3 * 365.25 * DAY + DAY);
+    for (let dose = 1; dose <= doses; dose++) {
+      if (dose > 1) at += dose <= product.series ? 28 * DAY : (190 + rng.int(60)) * DAY;
+      if (at > now.getTime()) break;
+      lines.push(`${p.id},${dose},${product.product},${day(at)},demo,${now.toISOString()}\n`);
+    }
+  }
+  if (!lines.length) return 0;
+  return q.copyCsv('vaccinations', ['person_id', 'dose', 'product', 'given_on', 'recorded_by', 'recorded_at'], [lines.join('')]);
 }

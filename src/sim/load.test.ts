@@ -6,6 +6,8 @@ import { login, ROLES } from '../core/auth.ts';
 import { ENTITIES, type EntityName } from '../registry/index.ts';
 import { generateCity, loadCity, type City } from './index.ts';
 import { DEMO_PASSWORD, seedDemo, type DemoUser } from './demo.ts';
+import { coverage } from '../support/vaccination.ts';
+import { doseProblems } from '../support/rules.ts';
 
 const TABLE: Record<EntityName, string> = {
   districts: 'districts', streets: 'streets', compounds: 'compounds', compound_adjacency: 'compound_adjacency', buildings: 'buildings',
@@ -17,7 +19,7 @@ describe('a demo city in the database', () => {
   let users: DemoUser[];
   const opts = { persons: 5000, seed: 1 };
   const city = generateCity(opts);
-  const progress = new Map<EntityName, number>();
+  const progress = new Map<string, number>();
 
   beforeAll(async () => {
     ctx = await testContext({ now: new Date('2022-04-10T08:00:00Z') });
@@ -68,9 +70,37 @@ describe('a demo city in the database', () => {
     expect(resident.street_id).toBe(street.id);
   });
 
+  it('comes with dose records: the elderly covered as Shanghai’s were in April 2022, every series in order and in the past', async () => {
+    const now = ctx.clock.now();
+    const city = { role: 'city_command', districtId: null, streetId: null } as unknown as Parameters<typeof coverage>[1];
+    const { total } = await coverage(ctx.db, city, ctx.preset, now, 'district');
+    // rules.md 33: 62% fully vaccinated and 38% boosted, drawn here for about a thousand persons aged 60 and over.
+    expect(total.elderly.persons).toBeGreaterThan(500);
+    expect(total.elderly.fullyPercent).toBeGreaterThan(55);
+    expect(total.elderly.fullyPercent).toBeLessThan(69);
+    expect(total.elderly.boostedPercent).toBeGreaterThan(31);
+    expect(total.elderly.boostedPercent).toBeLessThan(45);
+    const doses = await ctx.db.query<{ person_id: number; dose: number; product: string; given_on: string; born: string }>(
+      "SELECT v.person_id, v.dose, v.product, to_char(v.given_on, 'YYYY-MM-DD') AS given_on, to_char(p.birth_date, 'YYYY-MM-DD') AS born FROM vaccinations v JOIN persons p ON p.id = v.person_id ORDER BY v.person_id, v.dose",
+    );
+    expect(new Set(doses.map((d) => d.product))).toEqual(new Set(['CoronaVac', 'BBIBP-CorV', 'Ad5-nCoV', 'ZF2001']));
+    const today = now.toISOString().slice(0, 10);
+    const before: { dose: number; product: string; givenOn: string }[] = [];
+    for (const [i, d] of doses.entries()) {
+      if (i > 0 && doses[i - 1].person_id !== d.person_id) before.length = 0;
+      const problems = doseProblems(before, { dose: d.dose, givenOn: d.given_on }, d.born, today);
+      if (problems.length) throw new Error(`person ${d.person_id} dose ${d.dose}: ${problems.join(' ')}`);
+      if (before.length && before[0].product !== d.product) throw new Error(`person ${d.person_id} changed product`);
+      before.push({ dose: d.dose, product: d.product, givenOn: d.given_on });
+    }
+  });
+
   it('seeds again without failing or duplicating: users are kept, records matched', async () => {
+    const [{ n: dosesBefore }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vaccinations');
     const again = await seedDemo(ctx, opts);
     expect(again.map((u) => u.username)).toEqual(users.map((u) => u.username));
+    const [{ n: dosesAfter }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM vaccinations');
+    expect(dosesAfter).toBe(dosesBefore);
     const [{ n }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM persons');
     expect(n).toBe(opts.persons);
   });
