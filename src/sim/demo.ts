@@ -25,7 +25,6 @@ export async function seedDemo(ctx: AppContext, opts: { persons: number; seed: n
   const city = generateCity({ persons: opts.persons, seed: opts.seed });
   await loadCity(ctx, city, opts.onProgress);
   const q = ctx.db;
-  opts.onProgress?.('vaccinations', await seedVaccinations(q, opts.seed, ctx.clock.now()));
   const one = async <T>(sql: string, params: unknown[] = []): Promise<T> => {
     const [row] = await q.query<T>(sql, params);
     if (!row) throw new Error(`The demo city is missing what the demo users need (${sql})`);
@@ -59,6 +58,9 @@ export async function seedDemo(ctx: AppContext, opts: { persons: number; seed: n
     if (!exists) await createUser(q, { ...u, password: DEMO_PASSWORD }, now, 'demo');
     out.push({ username: u.username, password: DEMO_PASSWORD, role: u.role, jurisdiction });
   }
+  // Last, so that a progress line started at 0 ends with the count: its time is the seeding's.
+  opts.onProgress?.('vaccinations', 0);
+  opts.onProgress?.('vaccinations', await seedVaccinations(q, opts.seed, now));
   return out;
 }
 
