@@ -72,7 +72,7 @@ describe('a demo city in the database', () => {
 
   it('comes with dose records: the elderly covered as Shanghai’s were in April 2022, every series in order and in the past', async () => {
     const now = ctx.clock.now();
-    const city = { role: 'city_command', districtId: null, streetId: null } as unknown as Parameters<typeof coverage>[1];
+    const city = (await login(ctx.db, 'city', DEMO_PASSWORD, now))!.principal;
     const { total } = await coverage(ctx.db, city, ctx.preset, now, 'district');
     // rules.md 33: 62% fully vaccinated and 38% boosted, drawn here for about a thousand persons aged 60 and over.
     expect(total.elderly.persons).toBeGreaterThan(500);

@@ -41,12 +41,8 @@ export class CodeTable {
       this.other.set(code, id);
       return;
     }
-    if (id >= this.high.length) {
-      let n = this.high.length;
-      while (n <= id) n *= 2;
-      this.high = grown(this.high, n);
-      this.low = grown(this.low, n);
-    }
+    this.high = toHold(this.high, id);
+    this.low = toHold(this.low, id);
     this.high[id] = halves.high;
     this.low[id] = halves.low;
     // At most 70% full, so a look-up probes a slot or two.
@@ -90,7 +86,11 @@ function split(code: string): boolean {
   return true;
 }
 
-function grown(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+/** The array itself when `index` fits, else a copy doubled in length until it does (arrays kept by person id). */
+export function toHold(a: Float64Array<ArrayBuffer>, index: number): Float64Array<ArrayBuffer> {
+  if (index < a.length) return a;
+  let n = a.length;
+  while (n <= index) n *= 2;
   const b = new Float64Array(n);
   b.set(a);
   return b;

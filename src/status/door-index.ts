@@ -10,7 +10,7 @@
 // change, is answered from the database as before.
 import type { Db } from '../core/db.ts';
 import { onStatusStale } from '../core/stale.ts';
-import { CodeTable } from './code-table.ts';
+import { CodeTable, toHold } from './code-table.ts';
 import type { Colour, Reason } from './rules.ts';
 
 export interface DoorEntry {
@@ -187,15 +187,8 @@ export class DoorIndex {
   }
 
   private grow(id: number): void {
-    if (id < this.lastSampled.length) return;
-    let n = this.lastSampled.length;
-    while (n <= id) n *= 2;
-    const a = new Float64Array(n);
-    a.set(this.lastSampled);
-    this.lastSampled = a;
-    const b = new Float64Array(n);
-    b.set(this.lastNegative);
-    this.lastNegative = b;
+    this.lastSampled = toHold(this.lastSampled, id);
+    this.lastNegative = toHold(this.lastNegative, id);
   }
 }
 
