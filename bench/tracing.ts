@@ -30,6 +30,8 @@ export default async function run(args: string[]): Promise<void> {
       let bar: Progress;
       const start = new Date(now.getTime() - days * DAY);
       const total = days * scansPerDay;
+      // A partition for each day, as the scan writer makes them (migrations/017).
+      await db.query('SELECT checkin_days($1, $2)', [start, now]);
       bar = progress(`${engine.name}: ${total.toLocaleString('en')} venue scans over ${days} days`, total);
       for (let done = 0; done < total; done += 500_000) {
         const n = Math.min(500_000, total - done);

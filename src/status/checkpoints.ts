@@ -123,6 +123,8 @@ export class ScanWriter {
   private gathered = 0;
   private gatherSince = 0;
   private readonly parallel: number;
+  /** The UTC days (epoch day numbers) whose partitions this process has made or found (migrations/017). */
+  private readonly days = new Set<number>();
   constructor(private db: Db) {
     this.parallel = db.engine === 'pg' ? 2 : 1;
   }
@@ -185,6 +187,7 @@ export class ScanWriter {
   // half the cost of a multi-row INSERT at a few dozen scans. A PostgreSQL server: one INSERT of column
   // arrays, which spares the COPY protocol's extra round trips.
   private async insert(rows: ScanRow[]): Promise<void> {
+    await this.haveDays(rows);
     if (this.db.engine === 'pglite') {
       await this.db.copyBinary('checkins', SCAN_COLUMNS, scansAsCopyBinary(rows));
       return;
@@ -211,7 +214,25 @@ export class ScanWriter {
     const column = <T>(f: (r: ScanRow) => T) => rows.map(f);
     await this.db.query(SCAN_INSERT, [venue, person, at, column((r) => r.source), column((r) => r.deviceId), column((r) => r.lat), column((r) => r.lon), column((r) => r.distanceM), column((r) => r.far), admitted, colour], 'scan-insert');
   }
+
+  /**
+   * Makes the partitions of the rows' days (and of the day after, so that it is ready before midnight) the
+   * first time this process writes them, in a statement of its own: making one waits for the readers of
+   * checkins, and holding them from inside a write could deadlock.
+   */
+  private async haveDays(rows: ScanRow[]): Promise<void> {
+    for (const r of rows) {
+      const d = dayOf(r.scannedAt);
+      if (this.days.has(d)) continue;
+      await this.db.query('SELECT checkin_days($1, $2)', [new Date(d * DAY_MS), new Date((d + 1) * DAY_MS)]);
+      this.days.add(d);
+    }
+  }
 }
+
+/** The UTC day of an instant, as days since 1970. */
+const dayOf = (at: Date) => Math.floor(at.getTime() / DAY_MS);
+const DAY_MS = 86_400_000;
 
 /** The scans as a COPY file in the binary format, in the column order of SCAN_COLUMNS. */
 export function scansAsCopyBinary(rows: ScanRow[]): Uint8Array<ArrayBuffer> {

@@ -1,6 +1,7 @@
 // The group commit of scans writes every field as given (on PGlite through binary COPY, on PostgreSQL
 // through column arrays): NULLs, positions, distances, times to the microsecond the clock gives (ms), and
-// every scan of concurrent groups exactly once; a group whose write fails is not acknowledged.
+// every scan of concurrent groups exactly once; a group whose write fails is not acknowledged. Each day's
+// scans go into that day's partition (migrations/017), made before the day is first written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, type TestContext } from '../../test/harness.ts';
 import { ScanWriter, scansAsCopyBinary, type ScanRow } from './checkpoints.ts';
@@ -62,6 +63,25 @@ describe('scan writer', () => {
     await Promise.all(waits);
     const [{ n, distinct }] = await ctx.db.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT person_id)::int AS distinct FROM checkins');
     expect({ n, distinct }).toEqual({ n: waits.length, distinct: waits.length });
+  });
+
+  it('writes each day into a partition of its own, made with the day after, and a day kept elsewhere stays there', async () => {
+    await ctx.db.query('DELETE FROM checkins');
+    // A scan of 2021-03-02 that arrived before its day had a partition (here: written straight into the table).
+    await ctx.db.query(`INSERT INTO checkins (venue_id, person_id, scanned_at, source) VALUES (1, 500, '2021-03-02T10:00:00Z', 'import')`);
+    const writer = new ScanWriter(ctx.db);
+    const scan = (personId: number, at: string): ScanRow => ({ venueId: 2, personId, scannedAt: new Date(at), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' });
+    await Promise.all([scan(501, '2021-03-01T23:59:59.999Z'), scan(502, '2021-03-02T00:00:00Z'), scan(503, '2021-03-02T23:00:00Z'), scan(504, '2021-03-05T12:00:00Z')].map((r) => writer.write(r)));
+    expect(await ctx.db.query(`SELECT person_id, tableoid::regclass::text AS part FROM checkins WHERE person_id BETWEEN 500 AND 504 ORDER BY person_id`)).toEqual([
+      { person_id: 500, part: 'checkins_other' },
+      { person_id: 501, part: 'checkins_20210301' },
+      { person_id: 502, part: 'checkins_other' },
+      { person_id: 503, part: 'checkins_other' },
+      { person_id: 504, part: 'checkins_20210305' },
+    ]);
+    // The day after each day written is ready; 2021-03-02 could not be made over the scan already kept.
+    const parts = await ctx.db.query<{ name: string }>(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'checkins'::regclass AND c.relname LIKE 'checkins_2021%' ORDER BY 1`);
+    expect(parts.map((r) => r.name)).toEqual(['checkins_20210301', 'checkins_20210303', 'checkins_20210305', 'checkins_20210306']);
   });
 
   it('does not acknowledge a group whose write fails', async () => {

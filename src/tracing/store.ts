@@ -137,24 +137,15 @@ interface Subject {
 
 /**
  * For each subject, their own scans in their window, and everyone's scans at those venues (and at the places
- * they named) within `windowMs` of them: one statement for all subjects, one index range per visit on
- * (person_id, scanned_at) and on (venue_id, scanned_at, person_id), the answer as one text value.
+ * they named) within `windowMs` of them: one call for all subjects of scans_around (migrations/018), one index
+ * range per visit on (person_id, scanned_at) and on (venue_id, scanned_at, person_id), each answer as one text value.
  */
 async function scansAround(q: Queryable, subjects: Subject[], windowMs: number): Promise<{ own: Scan[]; others: Scan[] }[]> {
   const out = subjects.map(() => ({ own: [] as Scan[], others: [] as Scan[] }));
   if (!subjects.length) return out;
   const named = subjects.flatMap((s, i) => s.namedPlaces.map((n) => ({ i, ...n })));
   const [{ own, others }] = await q.query<{ own: string | null; others: string | null }>(
-    `WITH s AS (SELECT * FROM unnest($1::int[], $2::int[], $3::timestamptz[], $4::timestamptz[]) AS s(i, person_id, t0, t1)),
-     own AS MATERIALIZED (SELECT s.i, c.venue_id, c.scanned_at FROM s CROSS JOIN LATERAL
-                            (SELECT venue_id, scanned_at FROM checkins WHERE person_id = s.person_id AND scanned_at >= s.t0 AND scanned_at <= s.t1) c),
-     spans AS (SELECT i, venue_id, scanned_at AS t0, scanned_at AS t1 FROM own
-               UNION ALL SELECT * FROM unnest($5::int[], $6::int[], $7::timestamptz[], $8::timestamptz[])),
-     others AS (SELECT DISTINCT sp.i, c.person_id, c.venue_id, c.scanned_at FROM spans sp CROSS JOIN LATERAL
-                  (SELECT person_id, venue_id, scanned_at FROM checkins
-                    WHERE venue_id = sp.venue_id AND scanned_at >= sp.t0 - $9 * interval '1 millisecond' AND scanned_at <= sp.t1 + $9 * interval '1 millisecond') c)
-     SELECT (SELECT string_agg(i || ',' || venue_id || ',' || floor(extract(epoch FROM scanned_at) * 1000), ';' ORDER BY i, scanned_at, venue_id) FROM own) AS own,
-            (SELECT string_agg(i || ',' || person_id || ',' || venue_id || ',' || floor(extract(epoch FROM scanned_at) * 1000), ';' ORDER BY i, venue_id, scanned_at, person_id) FROM others) AS others`,
+    'SELECT own, others FROM scans_around($1, $2, $3, $4, $5, $6, $7, $8, $9)',
     [subjects.map((_, i) => i), subjects.map((s) => s.personId), subjects.map((s) => s.from), subjects.map((s) => s.to), named.map((n) => n.i), named.map((n) => n.venueId), named.map((n) => n.from), named.map((n) => n.to), windowMs],
   );
   for (const row of own ? own.split(';') : []) {
