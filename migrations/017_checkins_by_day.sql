@@ -10,20 +10,8 @@ ALTER TABLE checkins RENAME TO checkins_before_017;
 DROP INDEX checkins_venue_time;
 DROP INDEX checkins_person_time;
 
-CREATE TABLE checkins (
-  venue_id int NOT NULL,
-  person_id int NOT NULL,
-  scanned_at timestamptz NOT NULL,
-  source text NOT NULL CHECK (source IN ('venueCode', 'sentinel', 'import')),
-  device_id int,
-  lat double precision,
-  lon double precision,
-  -- How far from the venue the scanning device said it was; far scans are kept and flagged.
-  distance_m real,
-  far boolean NOT NULL DEFAULT false,
-  admitted boolean,
-  colour text
-) PARTITION BY RANGE (scanned_at);
+-- The same columns, defaults and checks (migrations/006).
+CREATE TABLE checkins (LIKE checkins_before_017 INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (scanned_at);
 CREATE TABLE checkins_other PARTITION OF checkins DEFAULT;
 -- As before, on every partition: "who was here then" from the index alone, and a person's own scans.
 CREATE INDEX checkins_venue_time ON checkins (venue_id, scanned_at, person_id);
@@ -31,8 +19,10 @@ CREATE INDEX checkins_person_time ON checkins (person_id, scanned_at);
 
 -- The partitions checkins_YYYYMMDD of the UTC days from from_at to to_at that have none; the number made.
 -- Another process making the same day meanwhile, or scans of the day already in checkins_other, leave the
--- day as it is.
-CREATE FUNCTION checkin_days(from_at timestamptz, to_at timestamptz) RETURNS int LANGUAGE plpgsql AS $$
+-- day as it is. Making a partition locks checkins for a moment, after the transactions reading it: rather
+-- than make every check-in wait behind a long one, a day that cannot be made within 100 ms is left as it is
+-- (its scans land in checkins_other; the scan writer tries the day after again on its next day).
+CREATE FUNCTION checkin_days(from_at timestamptz, to_at timestamptz) RETURNS int LANGUAGE plpgsql SET lock_timeout = '100ms' AS $$
 DECLARE
   d date;
   made int := 0;
@@ -43,7 +33,7 @@ BEGIN
       EXECUTE format('CREATE TABLE %I PARTITION OF checkins FOR VALUES FROM (%L) TO (%L)',
                      'checkins_' || to_char(d, 'YYYYMMDD'), d::timestamp AT TIME ZONE 'UTC', (d + 1)::timestamp AT TIME ZONE 'UTC');
       made := made + 1;
-    EXCEPTION WHEN duplicate_table OR unique_violation OR check_violation THEN
+    EXCEPTION WHEN duplicate_table OR unique_violation OR check_violation OR lock_not_available THEN
       NULL;
     END;
   END LOOP;

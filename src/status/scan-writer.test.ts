@@ -3,7 +3,7 @@
 // every scan of concurrent groups exactly once; a group whose write fails is not acknowledged. Each day's
 // scans go into that day's partition (migrations/017), made before the day is first written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testContext, type TestContext } from '../../test/harness.ts';
+import { engine, testContext, type TestContext } from '../../test/harness.ts';
 import { ScanWriter, scansAsCopyBinary, type ScanRow } from './checkpoints.ts';
 
 describe('scan writer', () => {
@@ -82,6 +82,19 @@ describe('scan writer', () => {
     // The day after each day written is ready; 2021-03-02 could not be made over the scan already kept.
     const parts = await ctx.db.query<{ name: string }>(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'checkins'::regclass AND c.relname LIKE 'checkins_2021%' ORDER BY 1`);
     expect(parts.map((r) => r.name)).toEqual(['checkins_20210301', 'checkins_20210303', 'checkins_20210305', 'checkins_20210306']);
+  });
+
+  // PostgreSQL: a transaction reading checkins holds the lock a new partition needs. The scan does not wait for it.
+  it.runIf(engine === 'pg')('records a scan at once while a long transaction keeps its day from being made', async () => {
+    const writer = new ScanWriter(ctx.db);
+    let scanned: Promise<void> | null = null;
+    await ctx.db.tx(async (q) => {
+      await q.query('SELECT count(*) FROM checkins');
+      scanned = writer.write({ venueId: 3, personId: 601, scannedAt: new Date('2021-06-01T08:00:00Z'), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' });
+      await scanned;
+    });
+    await scanned;
+    expect(await ctx.db.query(`SELECT tableoid::regclass::text AS part FROM checkins WHERE person_id = 601`)).toEqual([{ part: 'checkins_other' }]);
   });
 
   it('does not acknowledge a group whose write fails', async () => {
