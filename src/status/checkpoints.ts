@@ -217,8 +217,8 @@ export class ScanWriter {
 
   /**
    * Makes the partitions of the rows' days (and of the day after, so that it is ready before midnight) the
-   * first time this process writes them, in a statement of its own: making one waits for the readers of
-   * checkins, and holding them from inside a write could deadlock.
+   * first time this process writes them, in a statement of its own, outside any transaction that reads
+   * checkins. A day that cannot be made at once keeps its scans in checkins_other (migrations/017).
    */
   private async haveDays(rows: ScanRow[]): Promise<void> {
     for (const r of rows) {
