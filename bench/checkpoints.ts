@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,8 @@ interface Load {
   serverCpuMs?: number;
   /** The whole machine's busy CPU over the run (every process, a PostgreSQL server's too). */
   machineCpuMs?: number;
+  /** The share of the run this process's thread was busy (event-loop utilisation): near 1, the server's thread was the limit. */
+  serverBusy?: number;
 }
 
 /** The machine's busy CPU time in ms (all processes), from /proc/stat; null where there is none. */
@@ -56,10 +59,12 @@ function machineBusyMs(): number | null {
 async function load(url: string, bodies: string | '-', connections: number, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
   const cpu = process.cpuUsage();
   const busy = machineBusyMs();
+  const loop = performance.eventLoopUtilization();
   const { stdout } = await run(process.execPath, [client, url, bodies, String(connections), String(seconds), JSON.stringify(headers)], { maxBuffer: 1 << 20 });
   const used = process.cpuUsage(cpu);
   const busyAfter = machineBusyMs();
-  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy };
+  const serverBusy = performance.eventLoopUtilization(loop).utilization;
+  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy, serverBusy };
 }
 
 /** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
@@ -206,7 +211,7 @@ export default async function runBench(args: string[]): Promise<void> {
         // The rest of the machine's busy time is the database server's (pg) and anything else running: a run
         // shared with other work shows a large rest, and its ratio means little.
         const cpu = (l: Load) =>
-          `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us, client ${Math.round((l.cpuMs * 1000) / l.requests)} us` +
+          `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us` +
           (l.machineCpuMs === undefined ? '' : `, rest of the machine ${Math.round(((l.machineCpuMs - l.serverCpuMs! - l.cpuMs) * 1000) / l.requests)} us`);
         process.stdout.write(
           `${engine.name.padEnd(7)} check-ins ${line('', c).trim()}   bare node:http ${line('', b).trim()}   ratio ${(c.rps / b.rps).toFixed(3)}   (goal >= 0.40, p99 < 10 ms; the median of ${pairs.length} pairs)\n` +
