@@ -4,10 +4,9 @@
 import type { Db } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { raiseAlerts, type NewAlert } from '../core/work.ts';
-import { addDays, localDay } from './stats.ts';
+import { DAY_MS, addDays, localDay } from '../core/days.ts';
 import { societyCasesByDay } from '../zoning/index.ts';
 
-const DAY = 86_400_000;
 
 export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Promise<number> {
   const rules = preset.command.alerts;
@@ -20,7 +19,7 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
       `SELECT c.id, c.compound_id, co.name, c.district_id, c.street_id, c.reported_at FROM cases c JOIN compounds co ON co.id = c.compound_id
         WHERE c.reported_at >= $1 AND c.reported_at <= $2
           AND NOT EXISTS (SELECT 1 FROM cases e WHERE e.compound_id = c.compound_id AND (e.reported_at < c.reported_at OR (e.reported_at = c.reported_at AND e.id < c.id)))`,
-      [new Date(now.getTime() - 2 * DAY), now],
+      [new Date(now.getTime() - 2 * DAY_MS), now],
     )) {
       alerts.push({
         kind: 'firstCaseInCompound',
@@ -61,7 +60,7 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
        JOIN LATERAL (SELECT verdict FROM lab_results lr WHERE lr.tube_id = t.id AND lr.state = 'applied' LIMIT 1) r ON true
       WHERE t.opened_at >= $1 AND t.opened_at <= $3
       GROUP BY sp.id, sp.name, sp.district_id, sp.street_id`,
-    [new Date(now.getTime() - 2 * n * DAY), new Date(now.getTime() - n * DAY), now],
+    [new Date(now.getTime() - 2 * n * DAY_MS), new Date(now.getTime() - n * DAY_MS), now],
   )) {
     if (p.now_tubes < rules.positivityMinTubes || p.now_pos === 0) continue;
     const nowRate = p.now_pos / p.now_tubes;
@@ -80,7 +79,7 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
   }
 
   // Beds and quarantine rooms running out within N days at the admissions of the last three days.
-  const since = new Date(now.getTime() - 3 * DAY);
+  const since = new Date(now.getTime() - 3 * DAY_MS);
   const capacity = await db.query<{ kind: string; free: number; per_day: number }>(
     `SELECT 'shelterHospital' AS kind, (SELECT sum(beds_general - occupied_general) FROM facilities WHERE kind = 'shelterHospital')::int AS free,
             (SELECT count(*) FROM case_events e JOIN facilities f ON f.id = e.facility_id WHERE e.kind = 'bedTaken' AND e.at >= $1 AND f.kind = 'shelterHospital' AND e.bed_type = 'general')::float / 3 AS per_day

@@ -4,7 +4,7 @@
 import type { Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { conflict, notFound } from '../core/errors.ts';
-import { addDays } from './stats.ts';
+import { addDays } from '../core/days.ts';
 
 export interface BulletinContent {
   day: string;

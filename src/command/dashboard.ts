@@ -5,7 +5,7 @@
 import type { Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { estimateR } from './rt.ts';
-import { addDays, localDay } from './stats.ts';
+import { addDays, localDay } from '../core/days.ts';
 
 export interface DashboardOptions {
   districtId: number | null;

@@ -10,7 +10,7 @@ import { createTasks } from '../core/work.ts';
 import { dashboardData } from './dashboard.ts';
 import { changeTasks, listTasks, TASK_STATUSES, type TaskChange, type TaskFilter } from './tasks.ts';
 import { advanceBulletin, curveSvg, draftBulletin, getBulletin, publicBulletin, redactBulletin } from './bulletin.ts';
-import { localDay } from './stats.ts';
+import { localDay } from '../core/days.ts';
 
 const tags = ['command'];
 const TASKERS: readonly Role[] = [...STAFF];

@@ -5,16 +5,7 @@ import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { quarantineTimeliness } from '../tracing/index.ts';
 import { societyCasesByDay } from '../zoning/index.ts';
-
-/** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
-export function localDay(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
-
-/** The day `n` days after `day` (YYYY-MM-DD; calendar arithmetic, no time zone involved). */
-export function addDays(day: string, n: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
-}
+import { addDays, localDay } from '../core/days.ts';
 
 // Each metric is one aggregate over the facts of days >= $1 (a local date), days counted in time zone $2:
 // rows of (metric, day, district_id, value). District 0 holds facts without a district.

@@ -6,6 +6,7 @@
 import { CARE_NEEDS, COMORBIDITIES, VENUE_KINDS, type CsvRecord, type EntityName } from '../registry/index.ts';
 import { withCheckDigit } from '../core/pii.ts';
 import { apportion, hash32, pickCumulative, Rng, unit } from './rng.ts';
+import { DAY_MS } from '../core/days.ts';
 import {
   COMPOUND_SUFFIXES, DISTRICTS, GIVEN_F, GIVEN_M, OTHER_REGIONS, OTHERS, PHARMACIES, RESTAURANTS, SCHOOLS, SUPERMARKETS,
   SURNAME_CUM, SURNAMES, SYLLABLES,
@@ -451,7 +452,6 @@ const BEDRIDDEN = [0, 0.0005, 0.001, 0.004, 0.012, 0.05];
 const FEMALE = [0.48, 0.49, 0.49, 0.51, 0.53, 0.58];
 const PHONE_PREFIXES = ['138', '139', '135', '136', '137', '150', '151', '152', '157', '158', '159', '187', '188', '186', '189', '180', '181', '133', '177', '199'];
 
-const DAY_MS = 86_400_000;
 const EPOCH = Date.UTC(1900, 0, 1);
 const REF_DAY = (Date.parse(REFERENCE_DATE + 'T00:00:00Z') - EPOCH) / DAY_MS;
 let dateText: string[] | null = null;

@@ -7,6 +7,7 @@ import type { Queryable } from '../core/db.ts';
 import { generateCity, loadCity } from './index.ts';
 import type { EntityName } from '../registry/index.ts';
 import { Rng } from './rng.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export const DEMO_PASSWORD = 'cordon-demo';
 
@@ -76,7 +77,6 @@ const PRODUCTS = [
   { product: 'Ad5-nCoV', series: 1, share: 0.04 },
   { product: 'ZF2001', series: 3, share: 0.04 },
 ];
-const DAY = 86_400_000;
 
 /**
  * Dose records, so that the vaccination pages and the entrance devices have something to show: drawn from
@@ -92,7 +92,7 @@ export async function seedVaccinations(q: Queryable, seed: number, now: Date): P
   for (const p of persons) {
     rng.reseed(seed, 0x7acc, p.id);
     const born = Date.parse(p.born);
-    const age = (now.getTime() - born) / (365.25 * DAY);
+    const age = (now.getTime() - born) / (365.25 * DAY_MS);
     const band = COVERAGE.find((c) => age >= c.fromAge);
     if (!band) continue;
     const draw = rng.next();
@@ -101,9 +101,9 @@ export async function seedVaccinations(q: Queryable, seed: number, now: Date): P
     // Fully vaccinated, boosted, or one dose short of the series (a few of those not fully vaccinated).
     const doses = draw < band.boosted ? product.series + 1 : draw < band.fully ? product.series : draw < band.fully + 0.05 && product.series > 1 ? product.series - 1 : 0;
     // The first dose from January to June 2021 (at age 3 at the earliest), the series 28 days apart, the booster 6 to 8 months after it: by mid-April 2022, as rules.md 33 counts.
-    let at = Math.max(Date.parse('2021-01-15') + rng.int(150) * DAY, born + 3 * 365.25 * DAY + DAY);
+    let at = Math.max(Date.parse('2021-01-15') + rng.int(150) * DAY_MS, born + 3 * 365.25 * DAY_MS + DAY_MS);
     for (let dose = 1; dose <= doses; dose++) {
-      if (dose > 1) at += dose <= product.series ? 28 * DAY : (190 + rng.int(60)) * DAY;
+      if (dose > 1) at += dose <= product.series ? 28 * DAY_MS : (190 + rng.int(60)) * DAY_MS;
       if (at > now.getTime()) break;
       lines.push(`${p.id},${dose},${product.product},${day(at)},demo,${now.toISOString()}\n`);
     }

@@ -8,13 +8,13 @@ import type { AppContext } from '../core/context.ts';
 import { recordTubeBatch, parseResultsCsv, uploadResults, type BatchTube } from '../testing/index.ts';
 import { admit, careUpkeep, discharge } from '../cases/index.ts';
 import { allocateRooms, issueOrders, recordInterview, traceCase } from '../tracing/index.ts';
-import { raiseCommandAlerts, refreshStats, localDay } from '../command/index.ts';
+import { raiseCommandAlerts, refreshStats } from '../command/index.ts';
+import { DAY_MS, localDay } from '../core/days.ts';
 import { fileRequest } from '../support/index.ts';
 import { zoningUpkeep } from '../zoning/index.ts';
 import { Rng } from './rng.ts';
 
 const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 interface Resident {
   id: number;
@@ -46,7 +46,7 @@ export async function seedOutbreak(ctx: AppContext, o: OutbreakOptions = {}): Pr
   // Day 0 starts at midnight of the city's local day, `days` days ago.
   const [{ start }] = await db.query<{ start: Date }>(`SELECT ((($1::timestamptz AT TIME ZONE $2)::date - $3::int)::timestamp AT TIME ZONE $2) AS start`, [end, preset.reporting.timeZone, days]);
   const day0 = new Date(start).getTime();
-  const at = (d: number, hours: number) => new Date(day0 + d * DAY + hours * HOUR);
+  const at = (d: number, hours: number) => new Date(day0 + d * DAY_MS + hours * HOUR);
 
   const residents = (await db.query<{ id: number; code: string; compound: number; household: number | null }>(
     'SELECT id, personal_code AS code, compound_id AS compound, household_id AS household FROM persons WHERE compound_id IS NOT NULL ORDER BY id',

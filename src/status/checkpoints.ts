@@ -13,6 +13,7 @@ import { currentStatus } from './store.ts';
 import type { DoorIndex } from './door-index.ts';
 import { dosesOf, today } from '../support/vaccination.ts';
 import { vaccinationState } from '../support/rules.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export interface Venue {
   id: number;
@@ -232,7 +233,6 @@ export class ScanWriter {
 
 /** The UTC day of an instant, as days since 1970. */
 const dayOf = (at: Date) => Math.floor(at.getTime() / DAY_MS);
-const DAY_MS = 86_400_000;
 
 /** The scans as a COPY file in the binary format, in the column order of SCAN_COLUMNS. */
 export function scansAsCopyBinary(rows: ScanRow[]): Uint8Array<ArrayBuffer> {

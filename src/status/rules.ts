@@ -2,6 +2,7 @@
 // function of recorded facts, the preset and `now`. Every reason names the fact that caused it and the rule.
 import type { Preset } from '../core/presets.ts';
 import { presetLabel } from '../core/presets.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export type Colour = 'green' | 'yellow' | 'red';
 export const COLOURS = ['green', 'yellow', 'red'] as const satisfies readonly Colour[];
@@ -71,7 +72,6 @@ export interface Status {
   preset: string;
 }
 
-const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const rank: Record<Colour, number> = { green: 0, yellow: 1, red: 2 };
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -111,7 +111,7 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
     if (c.dischargedAt === null || c.dischargedAt.getTime() > t) {
       add(c.kind, { kind: 'case', id: c.id, at: c.since.toISOString() }, 'rules.md 29', null, c.kind === 'confirmed' ? 'Confirmed case' : 'Asymptomatic infection');
     } else {
-      const until = new Date(c.dischargedAt.getTime() + preset.status.revert.dischargedYellowDays * DAY);
+      const until = new Date(c.dischargedAt.getTime() + preset.status.revert.dischargedYellowDays * DAY_MS);
       if (t < until.getTime()) add('dischargedMonitoring', { kind: 'case', id: c.id, at: c.dischargedAt.toISOString() }, 'rules.md 29-30', until, 'Discharged, in home health monitoring');
     }
   }
@@ -120,7 +120,7 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
     if (from > t) continue;
     const fact = { kind: 'contact', id: c.id, at: c.lastExposureAt.toISOString() };
     if (c.level === 'close') {
-      const greenDay = new Date(from + preset.status.revert.closeContactGreenDay * DAY);
+      const greenDay = new Date(from + preset.status.revert.closeContactGreenDay * DAY_MS);
       const released = c.releasedAt !== null && c.releasedAt.getTime() <= t;
       if (!released && t < greenDay.getTime()) add('closeContact', fact, 'rules.md 29-30', greenDay, 'Close contact of a case');
       else if (t < greenDay.getTime() || !negativeSince(c.lastExposureAt)) {
@@ -128,7 +128,7 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
         add('closeContactMonitoring', fact, 'rules.md 29-30', t < greenDay.getTime() ? greenDay : null, t < greenDay.getTime() ? 'Close contact, released from quarantine, in health monitoring' : 'Close contact: a negative test after the exposure is needed');
       }
     } else {
-      const greenAt = new Date(from + preset.status.revert.secondaryGreenDaysAfterContact * DAY);
+      const greenAt = new Date(from + preset.status.revert.secondaryGreenDaysAfterContact * DAY_MS);
       if (t < greenAt.getTime() || !negativeSince(c.lastExposureAt)) {
         add('secondaryContact', fact, 'rules.md 29-30', t < greenAt.getTime() ? greenAt : null, t < greenAt.getTime() ? 'Secondary contact' : 'Secondary contact: a negative test after the exposure is needed');
       }

@@ -2,10 +2,10 @@
 // from households, buildings and venue scans, and what quarantine order follows. Pure functions of facts,
 // the preset and `now`; every contact carries the evidence that made it one.
 import type { Preset } from '../core/presets.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export type ContactLevel = 'close' | 'secondary';
 
-const DAY = 86_400_000;
 const MINUTE = 60_000;
 const rank: Record<ContactLevel, number> = { secondary: 1, close: 2 };
 
@@ -65,7 +65,7 @@ export interface Contact {
 /** The time during which the case could infect (rules.md 7): look-back from onset, or from sampling when asymptomatic. */
 export function infectiousWindow(c: CaseFacts, preset: Preset, now: Date): { from: Date; to: Date } {
   const anchor = c.symptomatic && c.onsetAt ? c.onsetAt : c.sampledAt;
-  const from = new Date(anchor.getTime() - preset.contacts.lookBackDays * DAY);
+  const from = new Date(anchor.getTime() - preset.contacts.lookBackDays * DAY_MS);
   const to = c.isolatedAt && c.isolatedAt.getTime() < now.getTime() ? c.isolatedAt : now;
   return { from, to };
 }
@@ -178,14 +178,14 @@ export interface QuarantineOrder {
 export function quarantineOrder(level: ContactLevel, lastExposureAt: Date, preset: Preset): QuarantineOrder {
   const q = level === 'close' ? preset.quarantine.close : preset.quarantine.secondary;
   const start = lastExposureAt.getTime();
-  const centralUntil = q.centralDays > 0 ? new Date(start + q.centralDays * DAY) : null;
+  const centralUntil = q.centralDays > 0 ? new Date(start + q.centralDays * DAY_MS) : null;
   const homeStart = centralUntil ? centralUntil.getTime() : start;
-  const homeUntil = q.homeDays > 0 ? new Date(homeStart + q.homeDays * DAY) : null;
+  const homeUntil = q.homeDays > 0 ? new Date(homeStart + q.homeDays * DAY_MS) : null;
   const endsAt = homeUntil ?? centralUntil ?? new Date(start);
   const where = q.centralDays > 0 ? 'central' : 'home';
-  const tests = q.pcrDays.map((day) => ({ day, at: new Date(start + day * DAY), where: where as 'central' | 'home' }));
+  const tests = q.pcrDays.map((day) => ({ day, at: new Date(start + day * DAY_MS), where: where as 'central' | 'home' }));
   const homePcr = 'homePcrDays' in q ? (q as { homePcrDays: number[] }).homePcrDays : [];
-  if (centralUntil) for (const day of homePcr) tests.push({ day: q.centralDays + day, at: new Date(homeStart + day * DAY), where: 'home' });
+  if (centralUntil) for (const day of homePcr) tests.push({ day: q.centralDays + day, at: new Date(homeStart + day * DAY_MS), where: 'home' });
   return { level, centralUntil, homeUntil, endsAt, tests, rule: q.rule };
 }
 
@@ -246,7 +246,7 @@ export function exposuresTo(facts: CaseFacts, s: Surroundings, preset: Preset, n
  * look-back is not theirs to apply) until their isolation (their first quarantine order) or now.
  */
 export function closeContactAsSource(close: Contact, isolatedAt: Date | null, home: Home | null, preset: Preset): CaseFacts {
-  return { personId: close.personId, symptomatic: false, onsetAt: null, sampledAt: new Date(close.firstExposureAt.getTime() + preset.contacts.lookBackDays * DAY), isolatedAt, home };
+  return { personId: close.personId, symptomatic: false, onsetAt: null, sampledAt: new Date(close.firstExposureAt.getTime() + preset.contacts.lookBackDays * DAY_MS), isolatedAt, home };
 }
 
 /** The exposures a close contact passes on (rules.md 7): their household and the venues they scanned at. */

@@ -10,8 +10,9 @@ import { caller } from '../core/http.ts';
 import { COMMAND, STAFF, type Principal } from '../core/auth.ts';
 import { conflict, notFound, Problem } from '../core/errors.ts';
 import { presetLabel } from '../core/presets.ts';
-import { addDays, clearance, compoundHistory, freeAreasOn, localDay, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
+import { clearance, compoundHistory, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
 import { ZONES, type Zone } from './rules.ts';
+import { addDays, localDay } from '../core/days.ts';
 
 const tags = ['zoning'];
 const day = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A local day (YYYY-MM-DD) in the preset’s reporting time zone; today (or the last day computed) when left out' } as const;

@@ -17,6 +17,7 @@
 //   sealed it); a later positive inside it keeps its building sealed until day sealedBuildingExtendsToDay
 //   of the same sealing (released that day), even when the compound has moved on before.
 import { presetLabel, type Preset } from '../core/presets.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export type Day = string;
 export type Zone = 'sealed' | 'controlled' | 'precaution';
@@ -60,7 +61,6 @@ export interface ZoneDay {
   preset: string;
 }
 
-const DAY_MS = 86_400_000;
 /** The zones, strictest first. */
 export const ZONES: readonly Zone[] = ['sealed', 'controlled', 'precaution'];
 const zoneIndex: Record<Zone, number> = { sealed: 0, controlled: 1, precaution: 2 };

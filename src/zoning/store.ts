@@ -15,13 +15,7 @@ import { csvField, type Db, type Queryable } from '../core/db.ts';
 import { presetLabel, type Preset } from '../core/presets.ts';
 import { respan, type Span } from './spans.ts';
 import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, ZONES, type AreaGraph, type Zone, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
-
-/** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
-export function localDay(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
-}
-
-export const addDays = (day: string, n: number): string => dayText(dayNumber(day) + n);
+import { addDays, localDay } from '../core/days.ts';
 
 /** One text out of a query whose single row has a column `t` (empty when nothing was aggregated). */
 async function text(q: Queryable, sql: string, params: unknown[] = []): Promise<string> {

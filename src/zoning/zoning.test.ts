@@ -9,7 +9,8 @@ import { createUser } from '../core/users.ts';
 import { openCases } from '../cases/store.ts';
 import { districtClearance, epidemicFree, freeAreas, zoneOn, type CompoundFacts } from './rules.ts';
 import { D, EDGES, GRID, POPULATION, TZ, at, building, buildGrid, person, screen } from './grid.test-helpers.ts';
-import { localDay, zoningUpkeep } from './store.ts';
+import { zoningUpkeep } from './store.ts';
+import { localDay } from '../core/days.ts';
 import { societyCasesByDay, zoneCountsOn } from './index.ts';
 
 for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
