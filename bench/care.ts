@@ -10,8 +10,8 @@ import { progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
 import { careUpkeep, capacityPicture, facilityBeds, transferQueue } from '../src/cases/index.ts';
 import { benchContext, benchEngines, benchServer, loadBenchCity, numberArg, rateLine, timed, timeLine } from './lib.ts';
+import { DAY_MS } from '../src/core/days.ts';
 
-const DAY = 86_400_000;
 
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
@@ -63,7 +63,7 @@ export default async function run(args: string[]): Promise<void> {
           [...Array(8)].map(async () => {
             while (next < rest.length) {
               const personId = rest[next++];
-              const r = await fetch(url + '/api/v1/care/cases', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ personId, classification: 'asymptomatic', sampledAt: new Date(now.getTime() - DAY).toISOString() }) });
+              const r = await fetch(url + '/api/v1/care/cases', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ personId, classification: 'asymptomatic', sampledAt: new Date(now.getTime() - DAY_MS).toISOString() }) });
               if (r.status !== 201) throw new Error(`case for ${personId}: ${r.status} ${await r.text()}`);
               bar.update(next);
             }

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +21,10 @@ import { progress, type Progress } from '../src/core/progress.ts';
 import { doorIndexFor, signVenueCode } from '../src/status/index.ts';
 import type { Db } from '../src/core/db.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad } from './lib.ts';
+import { DAY_MS } from '../src/core/days.ts';
 
 const run = promisify(execFile);
 const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.mjs');
-const DAY = 86_400_000;
 
 interface Load {
   requests: number;
@@ -43,7 +43,15 @@ interface Load {
   machineCpuMs?: number;
   /** The share of the run this process's thread was busy (event-loop utilisation): near 1, the server's thread was the limit. */
   serverBusy?: number;
+  /** The share of the run this process spent in garbage collection pauses. */
+  serverGc?: number;
 }
+
+/** Garbage collection pauses of this process, in ms, summed since it started. */
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcMs += e.duration;
+}).observe({ entryTypes: ['gc'] });
 
 /** The machine's busy CPU time in ms (all processes), from /proc/stat; null where there is none. */
 function machineBusyMs(): number | null {
@@ -60,16 +68,20 @@ async function load(url: string, bodies: string | '-', connections: number, seco
   const cpu = process.cpuUsage();
   const busy = machineBusyMs();
   const loop = performance.eventLoopUtilization();
+  const gcBefore = gcMs;
   const { stdout } = await run(process.execPath, [client, url, bodies, String(connections), String(seconds), JSON.stringify(headers)], { maxBuffer: 1 << 20 });
   const used = process.cpuUsage(cpu);
   const busyAfter = machineBusyMs();
-  const serverBusy = performance.eventLoopUtilization(loop).utilization;
-  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy, serverBusy };
+  const serverBusy = performance.eventLoopUtilization(loop);
+  // GC entries arrive after the pause: wait a turn so the last ones are counted.
+  await new Promise((resolve) => setImmediate(resolve));
+  const serverGc = (gcMs - gcBefore) / (serverBusy.idle + serverBusy.active);
+  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy, serverBusy: serverBusy.utilization, serverGc };
 }
 
 /** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
 async function history(engine: string, db: Db, o: { persons: number; venues: number; days: number; scansPerDay: number; rounds: number; now: Date }): Promise<void> {
-  const start = new Date(o.now.getTime() - o.days * DAY);
+  const start = new Date(o.now.getTime() - o.days * DAY_MS);
   const scans = o.days * o.scansPerDay;
   // A partition for each day, as the scan writer makes them (migrations/017).
   await db.query('SELECT checkin_days($1, $2)', [start, o.now]);
@@ -88,7 +100,7 @@ async function history(engine: string, db: Db, o: { persons: number; venues: num
   // Screening rounds every few days: everyone in tubes of 10, all negative but one tube in a thousand.
   bar = progress(`${engine}: ${o.rounds} screening rounds with results`, o.rounds * o.persons);
   for (let r = 0; r < o.rounds; r++) {
-    const at = new Date(start.getTime() + ((r + 0.5) * o.days * DAY) / o.rounds);
+    const at = new Date(start.getTime() + ((r + 0.5) * o.days * DAY_MS) / o.rounds);
     const tubes = Math.ceil(o.persons / 10);
     await db.query(
       `INSERT INTO tubes (id, barcode, sampling_point_id, capacity, opened_by, opened_at, closed_at, samples)
@@ -142,7 +154,7 @@ export default async function runBench(args: string[]): Promise<void> {
     for (const engine of await benchEngines()) {
       const db = await engine.open();
       // Noon: the check-ins measured go into a day that holds half a day's history, as they would in the city.
-      const now = new Date(Date.parse('2022-04-01T12:00:00Z') + (days + 1) * DAY);
+      const now = new Date(Date.parse('2022-04-01T12:00:00Z') + (days + 1) * DAY_MS);
       const ctx = benchContext(db, now);
       try {
         await loadBenchCity(engine.name, ctx, city);
@@ -211,7 +223,7 @@ export default async function runBench(args: string[]): Promise<void> {
         // The rest of the machine's busy time is the database server's (pg) and anything else running: a run
         // shared with other work shows a large rest, and its ratio means little.
         const cpu = (l: Load) =>
-          `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us` +
+          `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%, in GC ${Math.round(l.serverGc! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us` +
           (l.machineCpuMs === undefined ? '' : `, rest of the machine ${Math.round(((l.machineCpuMs - l.serverCpuMs! - l.cpuMs) * 1000) / l.requests)} us`);
         process.stdout.write(
           `${engine.name.padEnd(7)} check-ins ${line('', c).trim()}   bare node:http ${line('', b).trim()}   ratio ${(c.rps / b.rps).toFixed(3)}   (goal >= 0.40, p99 < 10 ms; the median of ${pairs.length} pairs)\n` +

@@ -7,8 +7,8 @@ import { progress } from '../src/core/progress.ts';
 import { refreshStatistics } from '../src/core/maintenance.ts';
 import { dashboardData, refreshStats } from '../src/command/index.ts';
 import { benchContext, benchEngines, benchServer, numberArg, timed, timeLine } from './lib.ts';
+import { DAY_MS } from '../src/core/days.ts';
 
-const DAY = 86_400_000;
 
 export default async function run(args: string[]): Promise<void> {
   const cases = numberArg(args, '--cases', 1_000_000);
@@ -16,10 +16,10 @@ export default async function run(args: string[]): Promise<void> {
   const days = numberArg(args, '--days', 60);
   for (const engine of await benchEngines()) {
     const db = await engine.open();
-    const now = new Date(Date.parse('2022-03-01T04:00:00Z') + days * DAY);
+    const now = new Date(Date.parse('2022-03-01T04:00:00Z') + days * DAY_MS);
     const ctx = benchContext(db, now);
     try {
-      const start = new Date(now.getTime() - days * DAY);
+      const start = new Date(now.getTime() - days * DAY_MS);
       await db.exec(`INSERT INTO districts (id, code, name, population) SELECT g, 'D' || g, '区' || g, 1500000 FROM generate_series(1, 16) g;
                      INSERT INTO streets (id, code, district_id, name) SELECT g, 'S' || g, 1 + g % 16, '街道' || g FROM generate_series(1, 160) g;
                      INSERT INTO compounds (id, code, street_id, district_id, name) SELECT g, 'C' || g, 1 + g % 160, 1 + (g % 160) % 16, '小区' || g FROM generate_series(1, 20000) g;

@@ -12,8 +12,8 @@ import { generateCity } from '../src/sim/index.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
 import { findExposures, traceCase, traceCases } from '../src/tracing/index.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad, timed, timeLine } from './lib.ts';
+import { DAY_MS } from '../src/core/days.ts';
 
-const DAY = 86_400_000;
 
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
@@ -23,12 +23,12 @@ export default async function run(args: string[]): Promise<void> {
   const city = generateCity({ persons, seed: 1 });
   for (const engine of await benchEngines()) {
     const db = await engine.open();
-    const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY);
+    const now = new Date(Date.parse('2022-04-01T00:00:00Z') + (days + 1) * DAY_MS);
     const ctx = benchContext(db, now);
     try {
       await loadBenchCity(engine.name, ctx, city);
       let bar: Progress;
-      const start = new Date(now.getTime() - days * DAY);
+      const start = new Date(now.getTime() - days * DAY_MS);
       const total = days * scansPerDay;
       // A partition for each day, as the scan writer makes them (migrations/017).
       await db.query('SELECT checkin_days($1, $2)', [start, now]);
@@ -51,7 +51,7 @@ export default async function run(args: string[]): Promise<void> {
       await db.query(
         `INSERT INTO interviews (case_person_id, symptomatic, sampled_at, isolated_at, recorded_by, recorded_at, reported_at)
          SELECT unnest($1::int[]), false, $2, $3, 'bench', $3, $3`,
-        [ids, new Date(now.getTime() - DAY), new Date(now.getTime() - DAY / 2)],
+        [ids, new Date(now.getTime() - DAY_MS), new Date(now.getTime() - DAY_MS / 2)],
       );
       await settleLoad(engine.name, db);
 
@@ -63,7 +63,7 @@ export default async function run(args: string[]): Promise<void> {
         db.query(
           `SELECT count(DISTINCT (a.person_id, b.person_id)) FROM checkins a JOIN checkins b ON b.venue_id = a.venue_id
             WHERE a.person_id = ANY($1) AND a.scanned_at >= $2 AND abs(extract(epoch FROM b.scanned_at - a.scanned_at)) <= $3 AND b.person_id <> a.person_id`,
-          [caseIds, new Date(now.getTime() - DAY - lookBack * DAY), window * 60],
+          [caseIds, new Date(now.getTime() - DAY_MS - lookBack * DAY_MS), window * 60],
         );
 
       // Two sets of 200 cases, each case read for the first time when measured: the first found only, the second
