@@ -27,7 +27,7 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
         title: `First case in compound ${c.name}`,
         districtId: c.district_id,
         streetId: c.street_id,
-        facts: { caseId: Number(c.id), compoundId: c.compound_id, reportedAt: new Date(c.reported_at).toISOString(), rule: 'command.alerts.firstCaseInCompound' },
+        facts: { caseId: Number(c.id), compoundId: c.compound_id, compoundName: c.name, reportedAt: new Date(c.reported_at).toISOString(), rule: 'command.alerts.firstCaseInCompound' },
         assignee: 'street_worker',
         dedupeKey: `firstCase:${c.compound_id}`,
       });
@@ -72,7 +72,7 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
       title: `Positivity rising at sampling point ${p.name}: ${(nowRate * 100).toFixed(1)}% of ${p.now_tubes} tubes (was ${(beforeRate * 100).toFixed(1)}%)`,
       districtId: p.district_id,
       streetId: p.street_id,
-      facts: { samplingPointId: p.id, days: n, tubes: p.now_tubes, positive: p.now_pos, tubesBefore: p.before_tubes, positiveBefore: p.before_pos, rule: `command.alerts.positivityRiseFactor ${rules.positivityRiseFactor}` },
+      facts: { samplingPointId: p.id, samplingPointName: p.name, days: n, tubes: p.now_tubes, positive: p.now_pos, tubesBefore: p.before_tubes, positiveBefore: p.before_pos, rule: `command.alerts.positivityRiseFactor ${rules.positivityRiseFactor}` },
       assignee: 'district_command',
       dedupeKey: `positivity:${p.id}:${today}`,
     });

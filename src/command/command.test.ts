@@ -149,7 +149,9 @@ describe('command', () => {
     expect(kinds).toContain('positivityRising');
     expect(kinds).toContain('tasksOverdue');
     const rising = alerts.find((a: { kind: string }) => a.kind === 'positivityRising');
-    expect(rising.facts).toMatchObject({ samplingPointId: 1, positive: 30, tubes: 300 });
+    const [point] = await ctx.db.query<{ name: string }>('SELECT name FROM sampling_points WHERE id = 1');
+    // The facts carry the point's name, so that a page can say the sentence in its reader's language.
+    expect(rising.facts).toMatchObject({ samplingPointId: 1, samplingPointName: point.name, positive: 30, tubes: 300 });
     expect(rising.assignee).toBe('district_command');
     // Running again raises nothing twice.
     expect(await raiseCommandAlerts(ctx.db, ctx.preset, ctx.clock.now())).toBe(0);

@@ -170,7 +170,7 @@ async function fileComplaint(q: Queryable, c: NewComplaint, by: string, now: Dat
     title: `Complaint (${c.kind}) about ${s ? `supplier ${s.name}` : "the street's own delivery"}`,
     districtId: c.districtId,
     streetId: c.streetId,
-    facts: { complaintId: id, supplierId: c.supplierId, requestId: c.requestId ?? null, roundId: c.roundId ?? null, kind: c.kind },
+    facts: { complaintId: id, supplierId: c.supplierId, supplierName: s?.name ?? null, requestId: c.requestId ?? null, roundId: c.roundId ?? null, kind: c.kind },
     dedupeKey: `supply-complaint:${id}`,
   }, now);
   return id;

@@ -164,8 +164,8 @@ describe('livelihood requests', () => {
     const record = await srv.call('GET', `/api/v1/support/suppliers/${supplierId}`, { as: district1 });
     expect(record.body).toMatchObject({ name: '盒马鲜生', requestsDone: 1, complaints: 1, byKind: { spoiled: 1 }, deliveries: 1, complaintsPer100: 100 });
     expect(record.body.latest[0]).toMatchObject({ kind: 'spoiled', requestId: food.body.id, text: 'The vegetables were rotten and the milk expired' });
-    const [alert] = await ctx.db.query<{ district_id: number; title: string }>("SELECT district_id, title FROM alerts WHERE kind = 'supplyComplaint'");
-    expect(alert).toMatchObject({ district_id: 1, title: expect.stringContaining('盒马鲜生') });
+    const [alert] = await ctx.db.query<{ district_id: number; title: string; facts: unknown }>("SELECT district_id, title, facts FROM alerts WHERE kind = 'supplyComplaint'");
+    expect(alert).toMatchObject({ district_id: 1, title: expect.stringContaining('盒马鲜生'), facts: { supplierId, supplierName: '盒马鲜生', kind: 'spoiled' } });
   });
 
   it('plans a supply round to a sealed compound, counts packages delivered and households missed, and takes complaints per supplier', async () => {

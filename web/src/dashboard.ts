@@ -11,7 +11,7 @@ import { GeoComponent, GridComponent, LegendComponent, MarkLineComponent, Toolti
 import { CanvasRenderer } from 'echarts/renderers';
 import { api, ApiError } from './api.ts';
 import { byId, h } from './dom.ts';
-import { formatNumber, t, tMaybe } from './i18n.ts';
+import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
 import { when } from './my-status.ts';
 import { axisLine, axisText, chartIn, dayAxis, legendText, splitLine, tooltipStyle, valueAxis } from './charts.ts';
@@ -530,7 +530,7 @@ function alertItem(a: Alert): HTMLElement {
       { class: 'alert-head' },
       h('span', { class: `tag alert-sev ${a.severity}` }, tMaybe(`alertSev.${a.severity}`, a.severity)),
       h('span', { class: 'tag' }, tMaybe(`alertKind.${a.kind}`, a.kind)),
-      h('strong', { class: 'alert-title' }, a.title),
+      h('strong', { class: 'alert-title' }, alertTitle(a)),
     ),
     h(
       'div',
@@ -543,6 +543,75 @@ function alertItem(a: Alert): HTMLElement {
   );
   if (mayResolve) li.append(resolveForm(a));
   return li;
+}
+
+/**
+ * An alert's sentence in the reader's language, from its kind and the facts that raised it. The server's
+ * own title (English) where the kind has no sentence here or a fact it needs is missing (an alert raised
+ * before that fact was kept).
+ */
+function alertTitle(a: { kind: string; title: string; facts: unknown }): string {
+  const vars = alertTitleVars(a.kind, (a.facts ?? {}) as Record<string, unknown>);
+  if (!vars || Object.values(vars).some((v) => v === undefined || v === null)) return a.title;
+  return t(`alertTitle.${a.kind}` as Key, vars as Record<string, string | number>);
+}
+
+// Function declarations, not consts: the page renders during the module's own top-level await.
+/** The values of each kind's sentence (alertTitle.<kind> in i18n.ts); null for a kind without one. */
+function alertTitleVars(kind: string, f: Record<string, unknown>): Record<string, string | number | null | undefined> | null {
+  switch (kind) {
+    case 'firstCaseInCompound':
+      return { compound: text(f.compoundName) };
+    case 'societyLevelCase':
+      return { cases: num(f.cases), day: text(f.day) };
+    case 'positivityRising':
+      return { point: text(f.samplingPointName), tubes: num(f.tubes), rate: share(f.positive, f.tubes), before: share(f.positiveBefore, f.tubesBefore) };
+    case 'capacityRunningOut':
+      return { what: bedsOf(f.kind), free: num(f.free), perDay: num(f.perDay)?.toFixed(1), daysLeft: num(f.daysLeft)?.toFixed(1) };
+    case 'tasksOverdue':
+      return { overdue: num(f.overdue) };
+    case 'labOverdue':
+      return { lab: num(f.labId), tubes: num(f.tubes), hours: num(f.deadlineHours) };
+    case 'noBed':
+      return { caseId: num(f.caseId), what: bedsOf(f.destination) };
+    case 'supportOverdue':
+      return { requestId: num(f.requestId), kind: vocab('sup.kind', f.kind) };
+    case 'supportMedicalRefused':
+      return { kind: vocab('sup.kind', f.kind) };
+    case 'supplyComplaint': {
+      // About the street's own delivery when there is no supplier; about a supplier, only with its name.
+      const supplier = text(f.supplierName);
+      return { kind: vocab('sup.complaint', f.kind), about: f.supplierId === null ? t('alertTitle.streetDelivery') : supplier === undefined ? undefined : t('alertTitle.supplier', { name: supplier }) };
+    }
+    default:
+      return null;
+  }
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** part / whole as a percentage with one decimal (0 of nothing is 0). */
+function share(part: unknown, whole: unknown): string | undefined {
+  const p = num(part);
+  const w = num(whole);
+  return p === undefined || w === undefined ? undefined : ((w ? p / w : 0) * 100).toFixed(1);
+}
+
+/** The beds or rooms a capacity or bed alert is about (its facts' kind or destination). */
+function bedsOf(v: unknown): string | undefined {
+  if (v === 'quarantineRooms') return t('kind.quarantineSite');
+  return v === 'shelterHospital' || v === 'designatedHospital' || v === 'icu' ? bedLabel(v) : undefined;
+}
+
+/** A vocabulary word (a request or complaint kind) in the reader's language, or as it came. */
+function vocab(prefix: string, v: unknown): string | undefined {
+  return typeof v === 'string' ? tMaybe(`${prefix}.${v}`, v) : undefined;
 }
 
 /** "Resolve" opens a note; the alert is resolved with it, then the screen is read again. */
