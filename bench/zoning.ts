@@ -15,6 +15,7 @@ import { refreshStatistics } from '../src/core/maintenance.ts';
 import { loadPreset } from '../src/core/presets.ts';
 import { recomputeDay, recomputeHistory, zoneCountsOn, zoningUpkeep, zonesGeoJson } from '../src/zoning/index.ts';
 import { benchEngines, numberArg, timed, timeLine } from './lib.ts';
+import { DAY_MS } from '../src/core/days.ts';
 
 const WIDTH = 400;
 
@@ -85,7 +86,7 @@ export default async function run(args: string[]): Promise<void> {
   const tz = preset.reporting.timeZone;
   // Day 0 is 1 April 2022 (Shanghai); the job runs at noon of the last day.
   const start = '2022-04-01';
-  const now = new Date(Date.parse(`${start}T12:00:00+08:00`) + (days - 1) * 86_400_000);
+  const now = new Date(Date.parse(`${start}T12:00:00+08:00`) + (days - 1) * DAY_MS);
   for (const engine of await benchEngines()) {
     const db = await engine.open();
     try {
@@ -131,7 +132,7 @@ export default async function run(args: string[]): Promise<void> {
       const phase = phases[oneDay.indexOf(median)];
 
       // The job's first minute after midnight: the new day for every compound.
-      const tomorrow = new Date(now.getTime() + 86_400_000);
+      const tomorrow = new Date(now.getTime() + DAY_MS);
       const newDay = await timed(() => zoningUpkeep(db, preset, tomorrow));
 
       // A minute of the job: 1,000 new cases reported this morning, in and out of the band.

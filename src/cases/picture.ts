@@ -6,6 +6,7 @@ import type { Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { readinessFacts } from './store.ts';
 import type { DischargeReadiness } from './rules.ts';
+import { DAY_MS } from '../core/days.ts';
 
 /** A SQL condition on cases `c` and facilities `f` for the caller's reach, its parameters pushed. */
 export type Scope = { districtId: number | null; streetId: number | null; facilityId: number | null };
@@ -116,7 +117,7 @@ export async function capacityPicture(q: Queryable, preset: Preset, now: Date, d
   const qWhere = districtId !== null ? `AND c.district_id = $${qParams.push(districtId)}` : '';
   const queue = await q.query<{ destination: string; n: number }>(`SELECT destination, count(*)::int AS n FROM cases c WHERE c.waiting_since IS NOT NULL ${qWhere} GROUP BY destination`, qParams);
   // Beds taken and given back per local day, by the facility's district and the kind of bed.
-  const eParams: unknown[] = [new Date(now.getTime() - days * 86_400_000), preset.reporting.timeZone];
+  const eParams: unknown[] = [new Date(now.getTime() - days * DAY_MS), preset.reporting.timeZone];
   const eWhere = districtId !== null ? `AND f.district_id = $${eParams.push(districtId)}` : '';
   const moves = await q.query<{ day: string; kind: string; taken: number; released: number }>(
     `SELECT to_char(e.at AT TIME ZONE $2, 'YYYY-MM-DD') AS day, CASE WHEN e.bed_type = 'icu' THEN 'icu' ELSE f.kind END AS kind,
@@ -159,7 +160,7 @@ export async function capacityPicture(q: Queryable, preset: Preset, now: Date, d
 function lastDays(now: Date, n: number, timeZone: string): string[] {
   const fmt = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
   const out: string[] = [];
-  for (let i = n - 1; i >= 0; i--) out.push(fmt.format(new Date(now.getTime() - i * 86_400_000)));
+  for (let i = n - 1; i >= 0; i--) out.push(fmt.format(new Date(now.getTime() - i * DAY_MS)));
   return out;
 }
 

@@ -2,6 +2,7 @@
 // triage to a shelter hospital, a designated hospital or its ICU, and readiness for discharge.
 // Numbers and lists come from the preset's `triage` and `discharge` (rules.md 19-23).
 import { presetLabel, type Preset } from '../core/presets.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export const SEVERITIES = ['mild', 'moderate', 'severe', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -180,7 +181,7 @@ export function dischargeReadiness(
   }
   if (c.inHospital) {
     const afebrileSince = c.lastFeverAt ?? c.reportedAt;
-    const days = (now.getTime() - afebrileSince.getTime()) / 86_400_000;
+    const days = (now.getTime() - afebrileSince.getTime()) / DAY_MS;
     if (days < d.hospitalAfebrileDays) missing.push(`afebrile ${Math.max(0, Math.floor(days))} of ${d.hospitalAfebrileDays} days (${label} discharge.hospitalAfebrileDays)`);
     if (c.improving !== true) missing.push('clinician has not recorded improvement');
   }

@@ -10,6 +10,7 @@ import { markStatusStale } from '../core/stale.ts';
 import { createTasks, raiseAlerts, type NewTask } from '../core/work.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
 import { bedFor, dischargeReadiness, severityOf, triage, type BedType, type CareTest, type Destination, type DischargeReadiness, type Observation, type Patient, type Severity, type Triage } from './rules.ts';
+import { DAY_MS } from '../core/days.ts';
 
 type Classification = 'confirmed' | 'asymptomatic';
 const OPEN = `('waiting', 'assigned', 'admitted')`;
@@ -104,7 +105,7 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   );
   // A positive within the preset's days after a discharge (or found before it) is a re-positive of that
   // case, not a new one (rules.md 23).
-  const windowMs = preset.discharge.notRepositiveWithinDays * 86_400_000;
+  const windowMs = preset.discharge.notRepositiveWithinDays * DAY_MS;
   const discharged = new Map(
     (await q.query<{ id: number; person_id: number; discharged_at: Date }>(
       `SELECT DISTINCT ON (person_id) id, person_id, discharged_at FROM cases WHERE person_id = ANY($1) AND state = 'discharged' ORDER BY person_id, discharged_at DESC`,
@@ -402,7 +403,7 @@ export async function discharge(q: Queryable, caseId: number, preset: Preset, by
   if (c.state !== 'admitted') throw conflict(`Case ${caseId} is ${c.state}: only an admitted case is discharged.`);
   const r = await readiness(q, caseId, preset, now);
   if (!r.ready) throw conflict(`Case ${caseId} does not meet the discharge criteria yet: ${r.missing.join('; ')}.`, { missing: r.missing });
-  const monitoringUntil = new Date(now.getTime() + preset.discharge.homeMonitoringDays * 86_400_000);
+  const monitoringUntil = new Date(now.getTime() + preset.discharge.homeMonitoringDays * DAY_MS);
   await releaseBed(q, caseId, { facilityId: c.facility_id!, bedType: c.bed_type! }, by, now, 'discharged');
   await q.query(`UPDATE cases SET state = 'discharged', discharged_at = $2, monitoring_until = $3, facility_id = NULL, bed_type = NULL, updated_at = $2 WHERE id = $1`, [caseId, now, monitoringUntil]);
   await recordEvents(q, [{ caseId, kind: 'discharged', at: now, detail: { tests: r.tests, monitoringUntil: monitoringUntil.toISOString(), preset: r.preset }, bed: { facilityId: c.facility_id!, bedType: c.bed_type! } }], by);

@@ -4,6 +4,7 @@
 // dropping of windows that end too early. Pure functions: the dashboard and `cordon rt` both call them.
 import { parse } from 'csv-parse/sync';
 import { gammaCdf, gammaQuantile } from './gamma.ts';
+import { DAY_MS } from '../core/days.ts';
 
 /** Posterior quantiles EpiEstim reports, in its column order. */
 export const RT_QUANTILES = [0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975] as const;
@@ -347,7 +348,7 @@ function parseDay(text: string): { ordinal: number; kind: 'number' | 'date' } | 
   const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   const d = new Date(ms);
   if (d.getUTCFullYear() !== Number(m[1]) || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) return undefined;
-  return { ordinal: ms / 86_400_000, kind: 'date' };
+  return { ordinal: ms / DAY_MS, kind: 'date' };
 }
 
 export const RT_CSV_HEADER = 't_start,t_end,mean,std,q025,q05,q25,median,q75,q95,q975';

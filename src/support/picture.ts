@@ -8,6 +8,7 @@ import type { Db } from '../core/db.ts';
 import type { Principal } from '../core/auth.ts';
 import { byIndex, OPEN_SQL, reachSql } from './store.ts';
 import { percentile, type RequestKind } from './rules.ts';
+import { DAY_MS } from '../core/days.ts';
 
 export interface KindFigures {
   kind: RequestKind;
@@ -54,7 +55,7 @@ export async function supportPicture(q: Db, p: Principal, now: Date, opts: { day
       lParams,
     ),
   );
-  const sinceDay = new Date(now.getTime() - (days - 1) * 86_400_000).toISOString().slice(0, 10);
+  const sinceDay = new Date(now.getTime() - (days - 1) * DAY_MS).toISOString().slice(0, 10);
   const today = now.toISOString().slice(0, 10);
   const histogram = p.streetId
     ? await q.query<Bucket>(

@@ -4,6 +4,7 @@
 // vaccination state (primary series, booster due) and whether a booking slot can be taken.
 // Numbers and lists come from the preset's `support` and `vaccination`.
 import { presetLabel, type Preset } from '../core/presets.ts';
+import { addDays } from '../core/days.ts';
 
 export const REQUEST_KINDS = ['medicalEmergency', 'maternity', 'dialysis', 'chemotherapy', 'medicineRefill', 'food', 'other'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
@@ -145,7 +146,6 @@ export interface VaccinationState {
 }
 
 const ymd = (d: Date) => d.toISOString().slice(0, 10);
-const addDays = (day: string, n: number) => ymd(new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000));
 function addMonths(day: string, n: number): string {
   const d = new Date(`${day}T00:00:00Z`);
   const target = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + n, 1));

@@ -9,6 +9,7 @@ import { BinaryCopy } from '../core/binary-copy.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
 import { createTasks, type NewTask } from '../core/work.ts';
 import { closeContactAsSource, exposuresTo, floorsReached, infectiousWindow, mergeContacts, passedOn, quarantineOrder, secondaryContacts, type CaseFacts, type ContactLevel, type Home, type NamedPerson, type NamedPlace, type PersonExposure, type Resident, type Scan, type Surroundings } from './rules.ts';
+import { DAY_MS } from '../core/days.ts';
 
 const MINUTE = 60_000;
 
@@ -475,7 +476,7 @@ export async function overdueTests(q: Queryable, orderId: number, now: Date): Pr
   const samples = (await q.query<{ sampled_at: Date }>('SELECT sampled_at FROM samples WHERE person_id = $1', [o.person_id])).map((s) => new Date(s.sampled_at).getTime());
   return o.tests.filter((t) => {
     const due = Date.parse(t.at);
-    return due + 86_400_000 <= now.getTime() && !samples.some((s) => s >= due && s < due + 86_400_000);
+    return due + DAY_MS <= now.getTime() && !samples.some((s) => s >= due && s < due + DAY_MS);
   });
 }
 
@@ -488,7 +489,7 @@ export async function releaseOrder(q: Queryable, orderId: number, by: string, no
   const negatives = (
     await q.query<{ sampled_at: Date }>(`SELECT s.sampled_at FROM samples s JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'negative' WHERE s.person_id = $1`, [o.person_id])
   ).map((s) => new Date(s.sampled_at).getTime());
-  const missing = o.tests.filter((t) => !negatives.some((s) => s >= Date.parse(t.at) && s < Date.parse(t.at) + 86_400_000));
+  const missing = o.tests.filter((t) => !negatives.some((s) => s >= Date.parse(t.at) && s < Date.parse(t.at) + DAY_MS));
   if (missing.length) throw conflict(`Not released: no negative result for test day(s) ${missing.map((t) => t.day).join(', ')}.`, { missing });
   await q.query('UPDATE quarantine_orders SET released_at = $2, released_by = $3 WHERE id = $1', [orderId, now, by]);
   await q.query('UPDATE quarantine_placements SET left_at = $2 WHERE person_id = $1 AND left_at IS NULL', [o.person_id, now]);
