@@ -11,8 +11,9 @@ import { CanvasRenderer } from 'echarts/renderers';
 import { api, ApiError } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
-import { actorName, boot, showError } from './shell.ts';
+import { actorName, boot, guarded, showError } from './shell.ts';
 import { when } from './my-status.ts';
+import { axisLine, axisText, chartIn, dayAxis, legendText, tooltipStyle, valueAxis } from './charts.ts';
 import type { capacityPicture, dischargeList, facilityBeds, QueueEntry } from '../../src/cases/picture.ts';
 import type { Destination, DischargeReadiness, Observation, Severity, Triage } from '../../src/cases/rules.ts';
 
@@ -66,9 +67,6 @@ const COMMAND_ROLES = ['city_command', 'district_command'];
 // One colour a kind of bed, the same in the cards and both charts.
 const COLOURS: Record<KindPicture['kind'], string> = { shelterHospital: '#22b8cf', designatedHospital: '#a78bfa', icu: '#f05252' };
 const PAGE = 50;
-// Chart styles (declared before the first load below: the charts are drawn while this module is still running).
-const axisText = { color: '#8aa0bb' };
-const tooltipStyle = { backgroundColor: 'rgba(10, 18, 32, 0.94)', borderColor: '#2b4a6f', textStyle: { color: '#e6edf7' } };
 // Why a bed was given back (src/cases/store.ts), in words.
 const WHY: Record<string, Key> = { 'reassigned before arrival': 'care.whyReassigned', 'referred elsewhere': 'care.whyReferred', discharged: 'care.whyDischarged', died: 'care.whyDied' };
 
@@ -117,20 +115,6 @@ async function loadAll(): Promise<void> {
   if (openId !== null) await showCase(openId);
 }
 
-/** Runs a load; a problem goes to the page's message (a 401 back to sign-in). */
-async function guarded(busy: HTMLElement, fn: () => Promise<void>): Promise<void> {
-  busy.setAttribute('aria-busy', 'true');
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) location.reload();
-    showError(message, e);
-    if (e instanceof ApiError) message.dataset.status = String(e.status);
-  } finally {
-    busy.setAttribute('aria-busy', 'false');
-  }
-}
-
 async function loadDistrictNames(): Promise<void> {
   if (districtNames.size) return;
   try {
@@ -142,7 +126,7 @@ async function loadDistrictNames(): Promise<void> {
 }
 
 async function loadCapacity(): Promise<void> {
-  await guarded(byId('kinds'), async () => {
+  await guarded(message, byId('kinds'), async () => {
     const cap = await api<Capacity>('/api/v1/care/capacity');
     byId('as-of').textContent = t('care.asOf', { time: when(cap.at), n: cap.rateDays });
     renderKinds(cap);
@@ -152,7 +136,7 @@ async function loadCapacity(): Promise<void> {
 }
 
 async function loadBeds(): Promise<void> {
-  await guarded(byId('beds'), async () => {
+  await guarded(message, byId('beds'), async () => {
     const { items } = await api<{ items: FacilityBeds[] }>('/api/v1/care/beds');
     for (const f of items) facilityNames.set(f.facilityId, f.name);
     if (user.role === 'facility_manager' && items.length === 1) byId('scope-line').textContent = t('care.scopeOne', { name: items[0].name });
@@ -161,7 +145,7 @@ async function loadBeds(): Promise<void> {
 }
 
 async function loadQueue(): Promise<void> {
-  await guarded(byId('queue'), async () => {
+  await guarded(message, byId('queue'), async () => {
     const r = await api<{ total: number; items: QueueEntry[] }>('/api/v1/care/queue');
     queue = r.items;
     renderQueue(r.total, r.items);
@@ -169,7 +153,7 @@ async function loadQueue(): Promise<void> {
 }
 
 async function loadCases(more = false): Promise<void> {
-  await guarded(byId('cases'), async () => {
+  await guarded(message, byId('cases'), async () => {
     const params = new URLSearchParams({ limit: String(PAGE) });
     if (stateFilter.value) params.set('state', stateFilter.value);
     if (more && casesNext !== null) params.set('after', String(casesNext));
@@ -181,7 +165,7 @@ async function loadCases(more = false): Promise<void> {
 }
 
 async function loadDischarges(): Promise<void> {
-  await guarded(byId('discharges'), async () => {
+  await guarded(message, byId('discharges'), async () => {
     const { items } = await api<{ items: ReadyItem[] }>(`/api/v1/care/discharges${dischargesAll.checked ? '?all=true' : ''}`);
     for (const d of items) facilityNames.set(d.facilityId, d.facility);
     renderDischarges(items);
@@ -234,12 +218,6 @@ function kindCard(k: KindPicture): HTMLElement {
   );
 }
 
-function chartIn(el: HTMLElement): echarts.ECharts {
-  const c = echarts.init(el, undefined, { renderer: 'canvas' });
-  new ResizeObserver(() => c.resize()).observe(el);
-  return c;
-}
-
 /** Occupancy at the end of each day, one line a kind of bed; the tooltip adds the beds taken and given back. */
 function renderPerDay(cap: Capacity): void {
   const el = byId('occupancy-chart');
@@ -251,7 +229,7 @@ function renderPerDay(cap: Capacity): void {
       backgroundColor: 'transparent',
       animation: false,
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
-      legend: { top: 0, right: 8, textStyle: { color: '#9fb3cc' } },
+      legend: { top: 0, right: 8, textStyle: legendText },
       tooltip: {
         trigger: 'axis',
         ...tooltipStyle,
@@ -264,8 +242,8 @@ function renderPerDay(cap: Capacity): void {
           return [days[i], ...lines].join('<br>');
         },
       },
-      xAxis: { type: 'category', boundaryGap: false, data: days.map((d) => d.slice(5)), axisLabel: axisText, axisLine: { lineStyle: { color: '#2b4a6f' } } },
-      yAxis: { type: 'value', minInterval: 1, axisLabel: axisText, splitLine: { lineStyle: { color: '#1d3350' } } },
+      xAxis: dayAxis(days, false),
+      yAxis: valueAxis(),
       series: cap.kinds.map((k) => ({
         name: capKindLabel(k.kind),
         type: 'line',
@@ -293,10 +271,10 @@ function renderDistricts(cap: Capacity): void {
       backgroundColor: 'transparent',
       animation: false,
       grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
-      legend: { top: 0, right: 8, textStyle: { color: '#9fb3cc' }, data: cap.kinds.map((k) => capKindLabel(k.kind)) },
+      legend: { top: 0, right: 8, textStyle: legendText, data: cap.kinds.map((k) => capKindLabel(k.kind)) },
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, ...tooltipStyle },
-      xAxis: { type: 'category', data: ids.map(districtName), axisLabel: { ...axisText, interval: 0, overflow: 'truncate', width: 90 }, axisLine: { lineStyle: { color: '#2b4a6f' } } },
-      yAxis: { type: 'value', minInterval: 1, axisLabel: axisText, splitLine: { lineStyle: { color: '#1d3350' } } },
+      xAxis: { type: 'category', data: ids.map(districtName), axisLabel: { ...axisText, interval: 0, overflow: 'truncate', width: 90 }, axisLine },
+      yAxis: valueAxis(),
       series: cap.kinds.flatMap((k) => {
         const of = (id: number) => k.byDistrict.find((d) => d.districtId === id);
         return [
