@@ -12,7 +12,6 @@ import { careUpkeep, capacityPicture, facilityBeds, transferQueue } from '../src
 import { benchContext, benchEngines, benchServer, loadBenchCity, numberArg, rateLine, timed, timeLine } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
 
-
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
   const cases = numberArg(args, '--cases', 20_000);

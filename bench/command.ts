@@ -9,7 +9,6 @@ import { dashboardData, refreshStats } from '../src/command/index.ts';
 import { benchContext, benchEngines, benchServer, numberArg, timed, timeLine } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
 
-
 export default async function run(args: string[]): Promise<void> {
   const cases = numberArg(args, '--cases', 1_000_000);
   const contacts = numberArg(args, '--contacts', 5_000_000);

@@ -14,7 +14,6 @@ import { findExposures, traceCase, traceCases } from '../src/tracing/index.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad, timed, timeLine } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
 
-
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
   const days = numberArg(args, '--days', 14);

@@ -7,7 +7,6 @@ import { raiseAlerts, type NewAlert } from '../core/work.ts';
 import { DAY_MS, addDays, localDay } from '../core/days.ts';
 import { societyCasesByDay } from '../zoning/index.ts';
 
-
 export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Promise<number> {
   const rules = preset.command.alerts;
   const today = localDay(now, preset.reporting.timeZone);
