@@ -10,6 +10,23 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { engine, testDb } from '../../test/harness.ts';
 import type { Db } from './db.ts';
+import { BinaryCopy } from './binary-copy.ts';
+
+/** A transaction that has inserted `id` into things and stays open until released; then it commits or throws 'rolled back'. */
+async function openTransaction(db: Db, id: number, end: 'commit' | 'roll back'): Promise<{ tx: Promise<void>; release: () => void }> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let inside!: () => void;
+  const started = new Promise<void>((resolve) => (inside = resolve));
+  const tx = db.tx(async (q) => {
+    await q.query('INSERT INTO things (id) VALUES ($1)', [id]);
+    inside();
+    await held;
+    if (end === 'roll back') throw new Error('rolled back');
+  });
+  await started;
+  return { tx, release };
+}
 
 describe('the database interface', () => {
   let db: Db;
@@ -48,16 +65,7 @@ describe('the database interface', () => {
   });
 
   it('keeps a transaction apart: what it wrote is seen by others only after it commits', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let inside!: () => void;
-    const started = new Promise<void>((resolve) => (inside = resolve));
-    const tx = db.tx(async (q) => {
-      await q.query('INSERT INTO things (id) VALUES (5)');
-      inside();
-      await held;
-    });
-    await started;
+    const { tx, release } = await openTransaction(db, 5, 'commit');
     // Read while the transaction is open: it answers without the uncommitted row (PostgreSQL), or only after
     // the commit (PGlite runs one transaction at a time); never the row of a transaction still open.
     let committed = false;
@@ -77,6 +85,36 @@ describe('the database interface', () => {
     const file = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 12, 0xff, 0xff])]);
     expect(await db.copyBinary('things', ['id'], new Uint8Array(file))).toBe(1);
     expect(await db.query('SELECT id, on_day FROM things WHERE id >= 10 ORDER BY id')).toEqual([{ id: 10, on_day: '2022-01-01' }, { id: 11, on_day: null }, { id: 12, on_day: null }]);
+  });
+
+  it('loads a binary COPY larger than one message of data, and refuses a failing one whole, with the database fields', async () => {
+    const ids = (from: number, n: number) => {
+      const file = new BinaryCopy(n * 10);
+      for (let i = 0; i < n; i++) file.tuple(1).int4(from + i);
+      return file.done();
+    };
+    // 60,000 tuples of 10 bytes: more than one CopyData message (src/core/db.ts).
+    expect(await db.copyBinary('things', ['id'], ids(100_000, 60_000))).toBe(60_000);
+    expect(await db.query('SELECT count(*)::int AS n, min(id), max(id) FROM things WHERE id >= 100000')).toEqual([{ n: 60_000, min: 100_000, max: 159_999 }]);
+    // The last tuple repeats a kept id: nothing of this COPY is kept.
+    const e = await db.copyBinary('things', ['id'], ids(159_990, 20)).then(() => null, (x: Error) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect(e).toMatchObject({ code: '23505', message: expect.stringContaining('duplicate key') });
+    expect(await db.query('SELECT count(*)::int AS n FROM things WHERE id >= 100000')).toEqual([{ n: 60_000 }]);
+    expect(await db.copyBinary('things', ['id'], ids(160_000, 1))).toBe(1);
+    await db.query('DELETE FROM things WHERE id >= 100000');
+  });
+
+  it('never loads a COPY into another caller\'s open transaction', async () => {
+    const { tx, release } = await openTransaction(db, 20, 'roll back');
+    const file = new BinaryCopy();
+    file.tuple(1).int4(21);
+    const copied = db.copyBinary('things', ['id'], file.done());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await expect(tx).rejects.toThrow('rolled back');
+    expect(await copied).toBe(1);
+    expect(await db.query('SELECT id FROM things WHERE id IN (20, 21)')).toEqual([{ id: 21 }]);
   });
 });
 

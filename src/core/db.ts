@@ -84,12 +84,71 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   const base = queryable(db);
   return {
     ...base,
+    // Outside a transaction (the scan writer's group commit): the statement and its data go to the engine
+    // as wire messages in one call, which spares the extended protocol's five calls and the Blob passed
+    // through PGlite's file system: 150-165 us a group of 46 scans instead of 270-430 (.prof/s12/fixed4.ts).
+    // Under PGlite's two locks, as its own statements run: never inside another caller's open transaction.
+    async copyBinary(table, columns, data) {
+      await db._checkReady();
+      const reply = await db._runExclusiveTransaction(() => db._runExclusiveQuery(() => db.execProtocolRaw(copyInMessages(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT binary)`, data))));
+      return copiedRows(reply);
+    },
     async exec(sql) {
       await db.exec(sql);
     },
     tx: (fn) => db.transaction((t) => fn(queryable(t as unknown as Runner))),
     close: () => db.close(),
   };
+}
+
+/** CopyData messages carry at most this much each (the protocol allows more; the engine's buffers need not grow). */
+const COPY_DATA_CHUNK = 256 * 1024;
+
+/** The frontend messages of a whole COPY FROM STDIN: Query, the data as CopyData messages, CopyDone. */
+export function copyInMessages(sql: string, data: Uint8Array): Uint8Array {
+  const text = new TextEncoder().encode(`${sql}\0`);
+  const chunks = Math.max(1, Math.ceil(data.length / COPY_DATA_CHUNK));
+  const out = new Uint8Array(5 + text.length + chunks * 5 + data.length + 5);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const message = (type: string, body: Uint8Array) => {
+    out[at] = type.charCodeAt(0);
+    view.setInt32(at + 1, 4 + body.length);
+    out.set(body, at + 5);
+    at += 5 + body.length;
+  };
+  message('Q', text);
+  for (let i = 0; i < chunks; i++) message('d', data.subarray(i * COPY_DATA_CHUNK, (i + 1) * COPY_DATA_CHUNK));
+  message('c', new Uint8Array(0));
+  return out;
+}
+
+/**
+ * The rows a COPY loaded, from the backend's reply to copyInMessages; its ErrorResponse as an Error carrying
+ * the SQLSTATE (code), detail and message, as PGlite's own errors do.
+ */
+export function copiedRows(reply: Uint8Array): number {
+  const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
+  const text = new TextDecoder();
+  let rows: number | null = null;
+  for (let at = 0; at + 5 <= reply.length; at += 1 + view.getInt32(at + 1)) {
+    const type = String.fromCharCode(reply[at]);
+    const body = reply.subarray(at + 5, at + 1 + view.getInt32(at + 1));
+    if (type === 'E') {
+      // Fields: a type byte and a NUL-ended string each, a NUL at the end.
+      const fields: Record<string, string> = {};
+      for (let i = 0; i < body.length && body[i] !== 0; ) {
+        const end = body.indexOf(0, i + 1);
+        fields[String.fromCharCode(body[i])] = text.decode(body.subarray(i + 1, end));
+        i = end + 1;
+      }
+      throw Object.assign(new Error(fields.M ?? 'COPY failed'), { code: fields.C, detail: fields.D, severity: fields.S });
+    }
+    // CommandComplete: "COPY <rows>".
+    if (type === 'C') rows = Number(text.decode(body.subarray(0, body.length - 1)).split(' ')[1]);
+  }
+  if (rows === null) throw new Error('COPY ended without a reply');
+  return rows;
 }
 
 export async function openPg(url: string): Promise<Db> {
