@@ -101,6 +101,8 @@ describe('the database interface', () => {
     expect(e).toBeInstanceOf(Error);
     expect(e).toMatchObject({ code: '23505', message: expect.stringContaining('duplicate key') });
     expect(await db.query('SELECT count(*)::int AS n FROM things WHERE id >= 100000')).toEqual([{ n: 60_000 }]);
+    // A statement that fails before any data is read (no such table) leaves the connection working too.
+    await expect(db.copyBinary('no_such_things', ['id'], ids(1, 1))).rejects.toMatchObject({ code: '42P01' });
     expect(await db.copyBinary('things', ['id'], ids(160_000, 1))).toBe(1);
     await db.query('DELETE FROM things WHERE id >= 100000');
   });
