@@ -107,6 +107,24 @@ describe('the database interface', () => {
     await db.query('DELETE FROM things WHERE id >= 100000');
   });
 
+  it('loads a binary COPY inside a transaction as part of it: kept when it commits, gone when it does not', async () => {
+    const one = (id: number) => {
+      const file = new BinaryCopy();
+      file.tuple(1).int4(id);
+      return file.done();
+    };
+    expect(await db.tx(async (q) => q.copyBinary('things', ['id'], one(30)))).toBe(1);
+    await expect(db.tx(async (q) => {
+      await q.copyBinary('things', ['id'], one(31));
+      throw new Error('changed my mind');
+    })).rejects.toThrow('changed my mind');
+    await expect(db.tx(async (q) => {
+      await q.copyBinary('things', ['id'], one(32));
+      await q.copyBinary('things', ['id'], one(30));
+    })).rejects.toMatchObject({ code: '23505' });
+    expect(await db.query('SELECT id FROM things WHERE id BETWEEN 30 AND 32')).toEqual([{ id: 30 }]);
+  });
+
   it('never loads a COPY into another caller\'s open transaction', async () => {
     const { tx, release } = await openTransaction(db, 20, 'roll back');
     const file = new BinaryCopy();

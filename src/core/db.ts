@@ -51,7 +51,15 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
   });
   type Runner = Pick<PGlite, 'query'>;
-  const queryable = (r: Runner): Queryable => ({
+  // A binary COPY goes to the engine as wire messages in one call (Query, CopyData, CopyDone): that spares
+  // the extended protocol's five calls and the Blob passed through PGlite's file system, 150-165 us a group
+  // of 46 scans instead of 270-430 (.prof/s12/fixed4.ts). It takes PGlite's locks as its own statements do:
+  // outside a transaction both (never inside another caller's open one), inside one the statement lock.
+  const copyBinaryUnder = (locked: <T>(fn: () => Promise<T>) => Promise<T>): Queryable['copyBinary'] => async (table, columns, data) => {
+    await db._checkReady();
+    return copiedRows(await locked(() => db.execProtocolRaw(copyInMessages(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT binary)`, data))));
+  };
+  const queryable = (r: Runner, copyBinary: Queryable['copyBinary']): Queryable => ({
     engine: 'pglite',
     async query<T>(sql: string, params?: unknown[]) {
       return (await r.query<T>(sql, params as unknown[])).rows;
@@ -76,27 +84,15 @@ export async function openPglite(dataDir?: string): Promise<Db> {
       await flush();
       return total;
     },
-    async copyBinary(table, columns, data) {
-      const res = await r.query(`COPY ${table} (${columns.join(',')}) FROM '/dev/blob' WITH (FORMAT binary)`, [], { blob: new Blob([data]) });
-      return res.affectedRows ?? 0;
-    },
+    copyBinary,
   });
-  const base = queryable(db);
+  const inTransaction = copyBinaryUnder((fn) => db._runExclusiveQuery(fn));
   return {
-    ...base,
-    // Outside a transaction (the scan writer's group commit): the statement and its data go to the engine
-    // as wire messages in one call, which spares the extended protocol's five calls and the Blob passed
-    // through PGlite's file system: 150-165 us a group of 46 scans instead of 270-430 (.prof/s12/fixed4.ts).
-    // Under PGlite's two locks, as its own statements run: never inside another caller's open transaction.
-    async copyBinary(table, columns, data) {
-      await db._checkReady();
-      const reply = await db._runExclusiveTransaction(() => db._runExclusiveQuery(() => db.execProtocolRaw(copyInMessages(`COPY ${table} (${columns.join(',')}) FROM STDIN WITH (FORMAT binary)`, data))));
-      return copiedRows(reply);
-    },
+    ...queryable(db, copyBinaryUnder((fn) => db._runExclusiveTransaction(() => db._runExclusiveQuery(fn)))),
     async exec(sql) {
       await db.exec(sql);
     },
-    tx: (fn) => db.transaction((t) => fn(queryable(t as unknown as Runner))),
+    tx: (fn) => db.transaction((t) => fn(queryable(t as unknown as Runner, inTransaction))),
     close: () => db.close(),
   };
 }
