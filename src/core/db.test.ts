@@ -99,7 +99,7 @@ describe('the database interface', () => {
     // The last tuple repeats a kept id: nothing of this COPY is kept.
     const e = await db.copyBinary('things', ['id'], ids(159_990, 20)).then(() => null, (x: Error) => x);
     expect(e).toBeInstanceOf(Error);
-    expect(e).toMatchObject({ code: '23505', message: expect.stringContaining('duplicate key') });
+    expect(e).toMatchObject({ code: '23505', constraint: 'things_pkey', message: expect.stringContaining('duplicate key') });
     expect(await db.query('SELECT count(*)::int AS n FROM things WHERE id >= 100000')).toEqual([{ n: 60_000 }]);
     // A statement that fails before any data is read (no such table) leaves the connection working too.
     await expect(db.copyBinary('no_such_things', ['id'], ids(1, 1))).rejects.toMatchObject({ code: '42P01' });

@@ -52,7 +52,7 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   });
   type Runner = Pick<PGlite, 'query'>;
   // A binary COPY goes to the engine as wire messages in one call (Query, CopyData, CopyDone): that spares
-  // the extended protocol's five calls and the Blob passed through PGlite's file system, 150-165 us a group
+  // the extended protocol's six calls and the Blob passed through PGlite's file system, 150-165 us a group
   // of 46 scans instead of 270-430 (.prof/s12/fixed4.ts). It takes PGlite's locks as its own statements do:
   // outside a transaction both (never inside another caller's open one), inside one the statement lock.
   const copyBinaryUnder = (locked: <T>(fn: () => Promise<T>) => Promise<T>): Queryable['copyBinary'] => async (table, columns, data) => {
@@ -100,9 +100,11 @@ export async function openPglite(dataDir?: string): Promise<Db> {
 /** CopyData messages carry at most this much each (the protocol allows more; the engine's buffers need not grow). */
 const COPY_DATA_CHUNK = 256 * 1024;
 
+const utf8 = { encoder: new TextEncoder(), decoder: new TextDecoder() };
+
 /** The frontend messages of a whole COPY FROM STDIN: Query, the data as CopyData messages, CopyDone. */
-export function copyInMessages(sql: string, data: Uint8Array): Uint8Array {
-  const text = new TextEncoder().encode(`${sql}\0`);
+function copyInMessages(sql: string, data: Uint8Array): Uint8Array {
+  const text = utf8.encoder.encode(`${sql}\0`);
   const chunks = Math.max(1, Math.ceil(data.length / COPY_DATA_CHUNK));
   const out = new Uint8Array(5 + text.length + chunks * 5 + data.length + 5);
   const view = new DataView(out.buffer);
@@ -120,12 +122,12 @@ export function copyInMessages(sql: string, data: Uint8Array): Uint8Array {
 }
 
 /**
- * The rows a COPY loaded, from the backend's reply to copyInMessages; its ErrorResponse as an Error carrying
- * the SQLSTATE (code), detail and message, as PGlite's own errors do.
+ * The rows a COPY loaded, from the backend's reply to copyInMessages; its ErrorResponse as an Error with the
+ * fields PGlite's own errors carry (message, code, detail, constraint...).
  */
-export function copiedRows(reply: Uint8Array): number {
+function copiedRows(reply: Uint8Array): number {
   const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-  const text = new TextDecoder();
+  const text = utf8.decoder;
   let rows: number | null = null;
   for (let at = 0; at + 5 <= reply.length; at += 1 + view.getInt32(at + 1)) {
     const type = String.fromCharCode(reply[at]);
@@ -138,7 +140,7 @@ export function copiedRows(reply: Uint8Array): number {
         fields[String.fromCharCode(body[i])] = text.decode(body.subarray(i + 1, end));
         i = end + 1;
       }
-      throw Object.assign(new Error(fields.M ?? 'COPY failed'), { code: fields.C, detail: fields.D, severity: fields.S });
+      throw Object.assign(new Error(fields.M ?? 'COPY failed'), { severity: fields.S, code: fields.C, detail: fields.D, schema: fields.s, table: fields.t, column: fields.c, constraint: fields.n });
     }
     // CommandComplete: "COPY <rows>".
     if (type === 'C') rows = Number(text.decode(body.subarray(0, body.length - 1)).split(' ')[1]);
