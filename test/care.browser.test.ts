@@ -1,11 +1,11 @@
 // Cases and care in a real browser against the real server, on a hand-built town (as in src/cases/care.test.ts):
 // two shelters and a hospital with one ICU bed; cases opened through the API, one of them critical with no ICU
 // bed left, so it waits in the queue. City command signs in through the login page, opens /care.html and sees
-// the queue row with its reason and wait, the bed numbers the API gives, the charts drawn; opens a case and
-// reads its triage reasons; records an observation that refers a shelter patient to hospital and sees the new
-// bed with the old one still held; is refused a discharge and reads what is missing; sees a server problem in
-// words; the same in English. A shelter’s manager then sees only the shelter’s patients. Screenshots go to
-// /tmp/cordon-care-*.png.
+// the queue row with its wait and its reason (in the reader's language, though the server words it in
+// English), the bed numbers the API gives, the charts drawn; opens a case and reads its triage reasons;
+// records an observation that refers a shelter patient to hospital and sees the new bed with the old one still
+// held; is refused a discharge and reads what is missing; sees a server problem in words; the same in
+// English. A shelter’s manager then sees only the shelter’s patients. Screenshots go to /tmp/cordon-care-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from './harness.ts';
@@ -99,7 +99,9 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     expect(await row.locator('td.waited').textContent()).toBe('2:35');
     expect(await row.textContent()).toContain('定点医院 ICU');
     expect(await row.textContent()).toContain('危重型');
-    expect(await row.locator('td.reason').textContent()).toBe('No free ICU bed at any designated hospital in the city');
+    // In the reader's language; the server's own sentence stays in the title.
+    expect(await row.locator('td.reason').textContent()).toBe('全市定点医院 ICU均无空床');
+    expect(await row.locator('td.reason').getAttribute('title')).toBe('No free ICU bed at any designated hospital in the city');
     expect(await page.locator('#queue-count').textContent()).toBe('1');
   });
 
@@ -151,7 +153,8 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     const reasons = await page.locator('#triage-reasons li').allTextContents();
     expect(reasons[0]).toMatch(/^critical -> icu \(shanghai-2022-05@.+ triage\.critical\)$/);
     expect(await page.locator('#bed-queue').textContent()).toContain('已等待 2:35');
-    expect(await page.locator('#bed-queue').textContent()).toContain('No free ICU bed');
+    expect(await page.locator('#bed-queue').textContent()).toContain('全市定点医院 ICU均无空床');
+    expect(await page.locator('#case-events li[data-kind="queued"]').textContent()).toContain('全市定点医院 ICU均无空床');
     const events = await page.locator('#case-events li').evaluateAll((li) => li.map((x) => x.getAttribute('data-kind')));
     expect(events).toEqual(['queued', 'triaged', 'observation', 'reported']);
     // Waiting: nothing to admit or discharge; command may look for a bed again.
@@ -231,6 +234,7 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     expect(await page.locator('h1').textContent()).toBe('Cases, beds and transfers');
     expect(await page.locator('#kind-icu h2').textContent()).toBe('ICU beds');
     expect(await page.locator(`#queue-body tr[data-case="${ids.queued}"]`).textContent()).toContain('Hospital ICU');
+    expect(await page.locator(`#queue-body tr[data-case="${ids.queued}"] td.reason`).textContent()).toBe('No free bed in any Hospital ICU in the city');
     expect(await page.locator('#case-title').textContent()).toBe(`Case ${ids.notReady} · 患者2`);
     await page.click('#discharge');
     await page.waitForSelector('#case-result[data-status="409"]');

@@ -337,7 +337,7 @@ function renderQueue(total: number, items: QueueEntry[]): void {
         ),
         h('td', {}, destinationLabel(e.destination)),
         h('td', {}, severityTag(e.severity)),
-        h('td', { class: 'wrap reason' }, e.reason ?? '—'),
+        h('td', { class: 'wrap reason', title: e.reason ?? '' }, e.reason ? noFreeBed(e.destination) : '—'),
       ),
     ),
   );
@@ -505,7 +505,7 @@ function renderCase(c: CaseDetail): void {
           h('strong', {}, t('care.inQueueFor', { dest: destinationLabel(c.destination) })),
           ' ',
           waited ? t('care.waitedFor', { hm: hoursMinutes(waited.waitedMinutes) }) : t('care.waitingSince', { time: when(c.waitingSince) }),
-          c.queueReason ? h('div', {}, c.queueReason) : null,
+          c.queueReason ? h('div', { title: c.queueReason }, noFreeBed(c.destination)) : null,
         )
       : null,
   ];
@@ -567,7 +567,7 @@ function eventText(e: CaseEvent): HTMLElement | null {
     case 'triaged':
       return line(`→ ${destinationLabel(d.destination)}`, ...((d.reasons as string[] | undefined) ?? []));
     case 'queued':
-      return line(d.reason);
+      return line(d.destination ? noFreeBed(d.destination) : d.reason);
     case 'bedTaken':
       return line(at, d.waitedMs ? t('care.waitedFor', { hm: hoursMinutes(Math.floor(Number(d.waitedMs) / 60_000)) }) : null);
     case 'bedReleased':
@@ -668,7 +668,7 @@ function observed(c: CaseDetail | null, r: { severity: Severity; triage: Triage;
   const a = r.assignment;
   if (!a) return base;
   if (a.assigned) return `${base} ${t(a.referral ? 'care.referredTo' : 'care.assignedOk', { facility: c?.bed?.name ?? facilityName(a.facilityId) })}`;
-  return `${base} ${t('care.queuedNow', { reason: a.reason })}`;
+  return `${base} ${t('care.queuedNow', { reason: noFreeBed(r.triage.destination) })}`;
 }
 
 function readObservation(): Observation {
@@ -747,6 +747,14 @@ function capKindLabel(kind: KindPicture['kind']): string {
 
 function destinationLabel(d: string): string {
   return d === 'icu' ? t('care.icuDest') : tMaybe(`kind.${d}`, d);
+}
+
+/**
+ * Why a case waits, in the reader's language: the server queues a case only when no bed of its destination's
+ * kind is free anywhere in the city (src/cases/store.ts), and says so in English.
+ */
+function noFreeBed(destination: string): string {
+  return t('care.noFreeBed', { place: destinationLabel(destination) });
 }
 
 function severityLabel(s: string): string {
