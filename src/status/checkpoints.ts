@@ -112,23 +112,21 @@ const GATHER_ROWS = 1_000;
 const GATHER_MS = 2;
 
 /**
- * Group commit of scans: requests that arrive while a write is running go into the next one together. On
- * PostgreSQL two groups may be written at once, on two connections: a request then waits for about one
- * commit instead of the end of the one running and then its own (the server flushes both commits to disk
- * together). Embedded PGlite runs one statement at a time, so one write at a time.
+ * Group commit of scans: requests that arrive while a write is running go into the next one together, one
+ * write at a time. Embedded PGlite runs one statement at a time anyway. On a PostgreSQL server two writes at
+ * once would spare a request part of a wait, but halve the groups: groups of 23 cost the machine 30-39 us a
+ * scan (node and server), groups of 46 one at a time 18-21 (.prof/s12/pgins.ts), and the check-in bench
+ * on 2 cores took 125-129 us of the machine a check-in instead of 139-142.
  */
 export class ScanWriter {
   private group: ScanGroup | null = null;
   private gathering = false;
-  private writing = 0;
+  private writing = false;
   private gathered = 0;
   private gatherSince = 0;
-  private readonly parallel: number;
   /** The UTC days (epoch day numbers) whose partitions this process has made or found (migrations/017). */
   private readonly days = new Set<number>();
-  constructor(private db: Db) {
-    this.parallel = db.engine === 'pg' ? 2 : 1;
-  }
+  constructor(private db: Db) {}
 
   /** Resolves once the scan is committed (with the other scans of its group); rejects if that write failed. */
   write(scan: ScanRow): Promise<void> {
@@ -136,7 +134,7 @@ export class ScanWriter {
     group.rows.push(scan);
     // Start after the requests already read from the sockets have queued theirs: embedded PGlite runs
     // a statement on this thread, so a write started at once would carry one scan.
-    if (!this.gathering && this.writing < this.parallel) {
+    if (!this.gathering && !this.writing) {
       this.gathering = true;
       this.gathered = 0;
       this.gatherSince = performance.now();
@@ -165,11 +163,11 @@ export class ScanWriter {
   /** Writes the waiting group, if a write may start. */
   private takeGroup(): void {
     const group = this.group;
-    if (!group || this.writing >= this.parallel || this.gathering) return;
+    if (!group || this.writing || this.gathering) return;
     this.group = null;
-    this.writing++;
+    this.writing = true;
     void this.flush(group).finally(() => {
-      this.writing--;
+      this.writing = false;
       // The group that gathered meanwhile is written at once.
       this.takeGroup();
     });
