@@ -549,7 +549,7 @@ function renderCase(c: CaseDetail): void {
   );
 }
 
-/** An event's detail in words (the server's own reasons as they are). */
+/** An event's detail in words (the server's own reasons as they are, but why a case waits: noFreeBed). */
 function eventText(e: CaseEvent): HTMLElement | null {
   const d = e.detail ?? {};
   const at = e.facilityId !== null ? `${facilityName(e.facilityId)}${e.bedType ? ` · ${bedTypeLabel(e.bedType)}` : ''}` : '';
