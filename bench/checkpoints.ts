@@ -31,6 +31,8 @@ interface Load {
   rps: number;
   p50: number;
   p99: number;
+  /** More of the latency distribution, in ms: what the p99 is made of. */
+  tail: { p90: number; p97_5: number; p99_9: number; max: number; mean: number };
   ok: number;
   non2xx: number;
   errors: number;
@@ -45,12 +47,19 @@ interface Load {
   serverBusy?: number;
   /** The share of the run this process spent in garbage collection pauses. */
   serverGc?: number;
+  /** This process's longest garbage collection pause in the run, in ms. */
+  serverGcMax?: number;
 }
 
 /** Garbage collection pauses of this process, in ms, summed since it started. */
 let gcMs = 0;
+/** The longest pause since it was last reset. */
+let gcMaxMs = 0;
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcMs += e.duration;
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+  }
 }).observe({ entryTypes: ['gc'] });
 
 /** The machine's busy CPU time in ms (all processes), from /proc/stat; null where there is none. */
@@ -69,6 +78,7 @@ async function load(url: string, bodies: string | '-', connections: number, seco
   const busy = machineBusyMs();
   const loop = performance.eventLoopUtilization();
   const gcBefore = gcMs;
+  gcMaxMs = 0;
   const { stdout } = await run(process.execPath, [client, url, bodies, String(connections), String(seconds), JSON.stringify(headers)], { maxBuffer: 1 << 20 });
   const used = process.cpuUsage(cpu);
   const busyAfter = machineBusyMs();
@@ -76,7 +86,7 @@ async function load(url: string, bodies: string | '-', connections: number, seco
   // GC entries arrive after the pause: wait a turn so the last ones are counted.
   await new Promise((resolve) => setImmediate(resolve));
   const serverGc = (gcMs - gcBefore) / (serverBusy.idle + serverBusy.active);
-  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy, serverBusy: serverBusy.utilization, serverGc };
+  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy, serverBusy: serverBusy.utilization, serverGc, serverGcMax: gcMaxMs };
 }
 
 /** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
@@ -222,12 +232,15 @@ export default async function runBench(args: string[]): Promise<void> {
         // CPU per request on each side (the server's includes its database when embedded): which one was the bottleneck.
         // The rest of the machine's busy time is the database server's (pg) and anything else running: a run
         // shared with other work shows a large rest, and its ratio means little.
+        const tail = (l: Load) => `mean ${l.tail.mean.toFixed(1)}, p50 ${l.p50}, p90 ${l.tail.p90}, p97.5 ${l.tail.p97_5}, p99 ${l.p99}, p99.9 ${l.tail.p99_9}, max ${l.tail.max} ms (longest GC pause in the server ${l.serverGcMax!.toFixed(1)} ms)`;
         const cpu = (l: Load) =>
           `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%, in GC ${Math.round(l.serverGc! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us` +
           (l.machineCpuMs === undefined ? '' : `, rest of the machine ${Math.round(((l.machineCpuMs - l.serverCpuMs! - l.cpuMs) * 1000) / l.requests)} us`);
         process.stdout.write(
           `${engine.name.padEnd(7)} check-ins ${line('', c).trim()}   bare node:http ${line('', b).trim()}   ratio ${(c.rps / b.rps).toFixed(3)}   (goal >= 0.40, p99 < 10 ms; the median of ${pairs.length} pairs)\n` +
             `${engine.name.padEnd(7)} every pair: ${pairs.map((x) => `check-ins ${Math.round(x.c.rps).toLocaleString('en')} req/s p99 ${x.c.p99} ms / bare ${Math.round(x.b.rps).toLocaleString('en')} req/s = ${ratioOf(x).toFixed(3)}`).join('; ')}\n` +
+            // p99 follows the mean (50 connections in a closed loop: the mean is 50 / the rate) and the tail beyond it.
+            `${engine.name.padEnd(7)} latency (median pair): check-ins ${tail(c)}; bare node:http ${tail(b)}\n` +
             `${engine.name.padEnd(7)} CPU a request: check-ins ${cpu(c)}; bare node:http ${cpu(b)}\n` +
             // Scans still in flight when the load stopped are recorded without being counted as answered.
             `${engine.name.padEnd(7)} scans acknowledged ${acknowledged.toLocaleString('en')}${profiled ? ' (with the profiled run)' : ''}, in the database ${(after - before).toLocaleString('en')}, lost ${Math.max(0, acknowledged - (after - before)).toLocaleString('en')}; non-2xx ${sum((x) => x.non2xx)}, errors ${sum((x) => x.errors)}, timeouts ${sum((x) => x.timeouts)}\n`,
