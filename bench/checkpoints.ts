@@ -39,6 +39,9 @@ interface Load {
   timeouts: number;
   /** The load client's CPU. */
   cpuMs: number;
+  /** The load client's garbage collection pauses, summed and the longest, in ms. */
+  gcMs: number;
+  gcMaxMs: number;
   /** The server's CPU (this process), filled in here. */
   serverCpuMs?: number;
   /** The whole machine's busy CPU over the run (every process, a PostgreSQL server's too). */
@@ -232,9 +235,9 @@ export default async function runBench(args: string[]): Promise<void> {
         // CPU per request on each side (the server's includes its database when embedded): which one was the bottleneck.
         // The rest of the machine's busy time is the database server's (pg) and anything else running: a run
         // shared with other work shows a large rest, and its ratio means little.
-        const tail = (l: Load) => `mean ${l.tail.mean.toFixed(1)}, p50 ${l.p50}, p90 ${l.tail.p90}, p97.5 ${l.tail.p97_5}, p99 ${l.p99}, p99.9 ${l.tail.p99_9}, max ${l.tail.max} ms (longest GC pause in the server ${l.serverGcMax!.toFixed(1)} ms)`;
+        const tail = (l: Load) => `mean ${l.tail.mean.toFixed(1)}, p50 ${l.p50}, p90 ${l.tail.p90}, p97.5 ${l.tail.p97_5}, p99 ${l.p99}, p99.9 ${l.tail.p99_9}, max ${l.tail.max} ms (longest GC pause in the server ${l.serverGcMax!.toFixed(1)} ms, in the client ${l.gcMaxMs.toFixed(1)} ms)`;
         const cpu = (l: Load) =>
-          `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%, in GC ${Math.round(l.serverGc! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us` +
+          `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%, in GC ${Math.round(l.serverGc! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us (in GC ${Math.round((l.gcMs / l.cpuMs) * 100)}% of its CPU)` +
           (l.machineCpuMs === undefined ? '' : `, rest of the machine ${Math.round(((l.machineCpuMs - l.serverCpuMs! - l.cpuMs) * 1000) / l.requests)} us`);
         process.stdout.write(
           `${engine.name.padEnd(7)} check-ins ${line('', c).trim()}   bare node:http ${line('', b).trim()}   ratio ${(c.rps / b.rps).toFixed(3)}   (goal >= 0.40, p99 < 10 ms; the median of ${pairs.length} pairs)\n` +

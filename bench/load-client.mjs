@@ -2,6 +2,7 @@
 // the server's thread: autocannon against one URL, each connection sending its share of the bodies of a
 // JSON file in turn; prints the result as one JSON line.  node bench/load-client.mjs URL BODIES.json|- CONNECTIONS SECONDS [HEADERS.json]
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 
 const [url, bodiesFile, connections, seconds, headersJson] = process.argv.slice(2);
@@ -12,6 +13,14 @@ const headers = { 'content-type': 'application/json', ...(headersJson ? JSON.par
 // shares with it.
 let clients = 0;
 const share = bodies && Math.max(1, Math.floor(bodies.length / Number(connections)));
+// This process's own garbage collection: its pauses delay the responses it reads, and so the latency it reports.
+const gc = { ms: 0, max: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.ms += e.duration;
+    gc.max = Math.max(gc.max, e.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
 const cpuBefore = process.cpuUsage();
 const result = await autocannon({
   url,
@@ -39,5 +48,7 @@ process.stdout.write(
     timeouts: result.timeouts,
     // This process's own CPU (user + system), so that a run shows which side was busy.
     cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpuBefore)),
+    gcMs: gc.ms,
+    gcMaxMs: gc.max,
   }) + '\n',
 );
