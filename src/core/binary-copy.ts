@@ -19,10 +19,17 @@ export class BinaryCopy {
   constructor(sizeHint = 1 << 16) {
     this.bytes = new Uint8Array(Math.max(64, sizeHint));
     this.view = new DataView(this.bytes.buffer);
+    this.reset();
+  }
+
+  /** Starts a new file in the same buffer (the last one's bytes are overwritten). */
+  reset(): this {
+    this.o = 0;
     for (const b of SIGNATURE) this.bytes[this.o++] = b;
     this.view.setInt32(this.o, 0); // flags
     this.view.setInt32(this.o + 4, 0); // header extension length
     this.o += 8;
+    return this;
   }
 
   private room(n: number): void {

@@ -107,6 +107,15 @@ describe('the database interface', () => {
     await db.query('DELETE FROM things WHERE id >= 100000');
   });
 
+  it('loads a binary COPY file written again into the same buffer, without the last file\'s bytes', async () => {
+    const file = new BinaryCopy(64);
+    // Three tuples (the buffer grows), then one in the same buffer.
+    for (const id of [40, 41, 42]) file.tuple(1).int4(id);
+    expect(await db.copyBinary('things', ['id'], file.done())).toBe(3);
+    expect(await db.copyBinary('things', ['id'], file.reset().tuple(1).int4(43).done())).toBe(1);
+    expect(await db.query('SELECT id FROM things WHERE id BETWEEN 40 AND 49 ORDER BY id')).toEqual([{ id: 40 }, { id: 41 }, { id: 42 }, { id: 43 }]);
+  });
+
   it('loads a binary COPY inside a transaction as part of it: kept when it commits, gone when it does not', async () => {
     const one = (id: number) => {
       const file = new BinaryCopy();
