@@ -12,7 +12,7 @@ import { heavyWorkInFlight, httpActivity, installHttpCore } from './core/http.ts
 import { coreRoutes } from './core/routes.ts';
 import { registryRoutes } from './registry/index.ts';
 import { alertOverdueTubes, testingRoutes } from './testing/index.ts';
-import { doorIndexFor, refreshDue, statusRoutes, venueCodeRoutes } from './status/index.ts';
+import { doorIndexFor, refreshDue, removeExpiredScans, statusRoutes, venueCodeRoutes } from './status/index.ts';
 import { checkpointIfDue, refreshStatistics } from './core/maintenance.ts';
 import { tracingRoutes } from './tracing/index.ts';
 import { careUpkeep, casesRoutes } from './cases/index.ts';
@@ -109,6 +109,8 @@ export function startJobs(ctx: AppContext, log: (msg: string, level: 'error' | '
     { name: 'zoning', everyMs: 60_000, run: whenQuiet(120_000, () => zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now())) },
     // Requests past their deadline go to their district (a task and an alert each, once): never deferred.
     { name: 'support escalation', everyMs: 60_000, run: () => escalateOverdue(ctx.db, ctx.preset, ctx.clock.now()) },
+    // Venue scans older than the preset keeps them, a day at a time (a partition dropped locks check-ins a moment).
+    { name: 'scan retention', everyMs: 600_000, run: whenQuiet(3_600_000, () => removeExpiredScans(ctx.db, ctx.preset, ctx.clock.now())) },
   ];
   const running = new Set<string>();
   const timers = jobs.map((j) =>

@@ -28,6 +28,10 @@ export function loadPreset(idOrFile: string): Preset {
   if (missing.length) throw new Error(`Preset ${file} lacks settings: ${missing.join(', ')}`);
   if (!Number.isInteger(preset.version) || preset.version < 1) throw new Error(`Preset ${file}: version must be a positive integer`);
   if (preset.testing.maxPoolSize > 20) throw new Error(`Preset ${file}: testing.maxPoolSize may not exceed 20 (rules.md 14)`);
+  // Tracing reads venue scans that far back: scans removed sooner would hide contacts.
+  if (!(preset.entry.scanRetentionDays >= preset.contacts.colocationLookBackDays)) {
+    throw new Error(`Preset ${file}: entry.scanRetentionDays (${preset.entry.scanRetentionDays}) must be at least contacts.colocationLookBackDays (${preset.contacts.colocationLookBackDays})`);
+  }
   return preset;
 }
 
