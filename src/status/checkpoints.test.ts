@@ -139,8 +139,15 @@ describe('checkpoints and status', () => {
     expect(answered.body.state).toBe('rejected');
     const own = await srv.call('GET', '/api/v1/status/appeals', { as: me });
     expect(own.body.items).toMatchObject([{ id: appeal.body.id, state: 'rejected', answer: 'Your status is green; the prompt is only a reminder.' }]);
-    // A resident checks in for themselves only.
+    // A resident checks in for themselves only, and the refused scan is not recorded (it would put the
+    // other person at the venue for tracing).
+    const scansOf = async (personId: number) => (await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE person_id = $1', [personId]))[0].n;
+    const before = await scansOf(persons[6].id);
     expect((await checkin(persons[6].code, me)).status).toBe(403);
+    expect(await scansOf(persons[6].id)).toBe(before);
+    const mineBefore = await scansOf(persons[5].id);
+    expect((await checkin(persons[5].code, me)).status).toBe(201);
+    expect(await scansOf(persons[5].id)).toBe(mineBefore + 1);
   });
 
   it('never refuses anyone at a hospital’s emergency entrance, and refuses a red person at its main one', async () => {

@@ -6,7 +6,7 @@ import { BinaryCopy } from '../core/binary-copy.ts';
 import type { PiiKeys } from '../core/pii.ts';
 import { idNumberProblem } from '../core/pii.ts';
 import type { Preset } from '../core/presets.ts';
-import { badRequest, notFound } from '../core/errors.ts';
+import { badRequest, forbidden, notFound } from '../core/errors.ts';
 import { distanceMetres } from '../core/geo.ts';
 import { entryDecision, type Colour, type EntryDecision, type EntryRule, type Reason } from './rules.ts';
 import { currentStatus } from './store.ts';
@@ -303,12 +303,14 @@ export interface CheckResult {
 /** One scan at an entrance: decide, record (group commit), answer. */
 export async function checkAtEntrance(
   o: { db: Db; pii: PiiKeys; preset: Preset; venues: VenueCache; writer: ScanWriter; door?: DoorIndex },
-  scan: { venueId: number; person: string; source: 'venueCode' | 'sentinel'; deviceId: number | null; gate: 'venue' | 'medicalEmergency'; lat?: number | null; lon?: number | null },
+  scan: { venueId: number; person: string; source: 'venueCode' | 'sentinel'; deviceId: number | null; gate: 'venue' | 'medicalEmergency'; lat?: number | null; lon?: number | null; onlyFor?: number },
   now: Date,
 ): Promise<{ personId: number; decision: EntryDecision; answer: CheckResult }> {
   const venue = o.venues.cached(scan.venueId) ?? (await o.venues.get(scan.venueId));
   // From memory when the index knows the person and trusts their status; from the database otherwise.
   const person = o.door?.get(scan.person, now) ?? (await personAtDoor(o.db, o.pii, scan.person, o.preset, now));
+  // Refused before anything is recorded: a scan of someone else would put them at this venue for tracing.
+  if (scan.onlyFor !== undefined && person.personId !== scan.onlyFor) throw forbidden('A resident checks in for themselves only.');
   const decision = entryDecision({ colour: person.colour }, person, venue.rule, scan.gate, o.preset, now);
   const hasPosition = typeof scan.lat === 'number' && typeof scan.lon === 'number';
   if (hasPosition && (Math.abs(scan.lat!) > 90 || Math.abs(scan.lon!) > 180)) throw badRequest('lat must be within ±90 and lon within ±180.');

@@ -66,9 +66,9 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = caller(req);
       const venueId = venueOf(req.body.venueCode);
       if (p.role === 'venue_operator' && p.venueId !== venueId) throw forbidden(`You operate venue ${p.venueId}, not venue ${venueId}.`);
-      const r = await checkAtEntrance(atDoor, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon }, now());
       // A resident scans for themselves only: the code is theirs to show, not anyone's to use.
-      if (p.role === 'resident' && r.personId !== p.personId) throw forbidden('A resident checks in for themselves only.');
+      const onlyFor = p.role === 'resident' ? (p.personId ?? -1) : undefined;
+      const r = await checkAtEntrance(atDoor, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon, onlyFor }, now());
       reply.code(201);
       return r.answer;
     },
