@@ -33,6 +33,8 @@ async function buildTown(q: Queryable): Promise<void> {
   for (let p = 1; p <= 20; p++) {
     await q.query(`INSERT INTO persons (id, personal_code, name, sex, birth_date, compound_id, street_id, district_id) VALUES ($1, $2, $3, 'F', '1985-01-01', 1, 1, 1)`, [p, `PC${String(p).padStart(4, '0')}`, `患者${p}`]);
   }
+  // The one waiting for ICU has high-risk conditions, which do not change a critical case's place.
+  await q.query(`UPDATE persons SET comorbidities = '{hypertension,diabetes}' WHERE id = 6`);
   await q.query(`INSERT INTO facilities (id, code, name, kind, district_id, lon, lat, beds_general, beds_icu) VALUES
     (1, 'F1', '方舱一', 'shelterHospital', 1, 121.4, 31.2, 3, 0), (2, 'F2', '方舱二', 'shelterHospital', 2, 121.45, 31.2, 10, 0),
     (3, 'H1', '定点医院一', 'designatedHospital', 1, 121.41, 31.2, 2, 1)`);
@@ -150,8 +152,12 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     await page.waitForSelector(`#case-panel[data-case="${ids.queued}"]`);
     expect(new URL(page.url()).search).toBe(`?case=${ids.queued}`);
     expect(await page.getAttribute('#triage-destination', 'data-destination')).toBe('icu');
-    const reasons = await page.locator('#triage-reasons li').allTextContents();
-    expect(reasons[0]).toMatch(/^critical -> icu \(shanghai-2022-05@.+ triage\.critical\)$/);
+    // The rules' reasons in the reader's language, the server's own words in the title.
+    const reasons = page.locator('#triage-reasons li');
+    expect(await reasons.allTextContents()).toEqual([expect.stringMatching(/^危重型 → 定点医院 ICU（shanghai-2022-05@.+ triage\.critical）$/), '已记录高风险因素：高血压、糖尿病']);
+    expect(await reasons.first().getAttribute('title')).toMatch(/^critical -> icu \(shanghai-2022-05@.+ triage\.critical\)$/);
+    expect(await reasons.nth(1).getAttribute('title')).toBe('risk factors noted: hypertension, diabetes');
+    expect(await page.locator('#risk-factors li').allTextContents()).toEqual(['高血压 ', '糖尿病 ']);
     expect(await page.locator('#bed-queue').textContent()).toContain('已等待 2:35');
     expect(await page.locator('#bed-queue').textContent()).toContain('全市定点医院 ICU均无空床');
     expect(await page.locator('#case-events li[data-kind="queued"]').textContent()).toContain('全市定点医院 ICU均无空床');
@@ -189,11 +195,11 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     expect(await page.getAttribute('#bed-old', 'data-facility')).toBe('1');
     expect(await page.locator('#bed-old').textContent()).toBe('原床位 方舱一（普通床）保留至到达新床位');
     expect(await page.getAttribute('#triage-destination', 'data-destination')).toBe('designatedHospital');
-    expect((await page.locator('#triage-reasons li').first().textContent())).toMatch(/^severe -> designatedHospital/);
+    expect((await page.locator('#triage-reasons li').first().textContent())).toMatch(/^重型 → 定点医院（/);
     const events = await page.locator('#case-events li').evaluateAll((li) => li.map((x) => x.getAttribute('data-kind')));
     expect(events.slice(0, 4)).toEqual(['referred', 'bedTaken', 'triaged', 'observation']);
     expect(await page.locator('#case-events li[data-kind="referred"]').textContent()).toContain('方舱一 → 定点医院一');
-    expect(await page.locator('#case-events li[data-kind="observation"]').first().textContent()).toContain('SpO2 91% <= 93%');
+    expect(await page.locator('#case-events li[data-kind="observation"]').first().textContent()).toContain('静息指氧饱和度 91% ≤ 93%');
     // The lists and the numbers follow: the hospital's general beds, the row in the case list.
     await page.waitForSelector('#kind-designatedHospital[data-occupied="1"]');
     expect(await page.getAttribute(`#case-list tr[data-case="${ids.referred}"]`, 'data-state')).toBe('assigned');
@@ -211,12 +217,14 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     await page.waitForSelector(`#case-panel[data-case="${ids.notReady}"]`);
     // Readiness says it before anyone tries.
     expect(await page.getAttribute('#readiness', 'data-ready')).toBe('false');
-    expect(await page.locator('#readiness li').first().textContent()).toContain('Ct >= 35');
+    expect(await page.locator('#readiness li').first().textContent()).toContain('Ct 值均 ≥ 35');
+    expect(await page.locator('#readiness li').first().getAttribute('title')).toContain('Ct >= 35');
     await page.click('#discharge');
     await page.waitForSelector('#case-result[data-kind="error"][data-status="409"]');
     expect(await page.locator('#case-result strong').textContent()).toBe('未达到出院标准，尚缺：');
     const missing = await page.locator('#refused-missing li').allTextContents();
-    expect(missing).toEqual([expect.stringMatching(/^2 more result\(s\) with ORF1ab and N Ct >= 35, >= 24 h apart/)]);
+    expect(missing).toEqual([expect.stringMatching(/^还需 2 次 ORF1ab 和 N 基因 Ct 值均 ≥ 35 的结果，间隔 ≥ 24 小时（shanghai-2022-05@.+ 出院标准）$/)]);
+    expect(await page.locator('#refused-missing li').first().getAttribute('title')).toMatch(/^2 more result\(s\) with ORF1ab and N Ct >= 35, >= 24 h apart/);
     const [row] = await ctx.db.query<{ state: string }>('SELECT state FROM cases WHERE id = $1', [ids.notReady]);
     expect(row.state).toBe('admitted');
     // Nobody is ready today.
@@ -239,6 +247,8 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
     await page.click('#discharge');
     await page.waitForSelector('#case-result[data-status="409"]');
     expect(await page.locator('#case-result strong').textContent()).toBe('Not ready for discharge. Still missing:');
+    expect(await page.locator('#refused-missing li').allTextContents()).toEqual([expect.stringMatching(/^2 more result\(s\) with ORF1ab and N Ct ≥ 35, ≥ 24 h apart \(shanghai-2022-05@.+ discharge\)$/)]);
+    expect(await page.locator('#triage-reasons li').first().textContent()).toMatch(/^Mild → Shelter hospital \(shanghai-2022-05@.+ triage\.mild\)$/);
     await page.screenshot({ path: '/tmp/cordon-care-en.png', fullPage: true });
     await page.click('#lang-switch');
     await page.waitForSelector('#queue-body[data-count="1"]');

@@ -210,6 +210,8 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(refused.status).toBe(409);
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
       expect(refused.body.missing.join(' ')).toMatch(/Ct >= 35/);
+      // The same as data, for a page to word in its reader's language.
+      expect(refused.body.missingWhy).toEqual([expect.objectContaining({ code: 'moreResults', count: 2, ct: 35, hours: 24 })]);
       // Day 7 and day 8 (24 h apart): Ct 36/37 (a "positive" under the Ct 40 cutoff, still >= 35), then negative.
       ctx.clock.set(at(7, 21), 0);
       await single('D0001', 1, at(7, 8));

@@ -1,7 +1,7 @@
 // Triage, severity and discharge readiness under both presets, table-driven (rules.md 19-23).
 import { describe, expect, it } from 'vitest';
 import { loadPreset } from '../core/presets.ts';
-import { dischargeReadiness, severityOf, triage, type CareTest, type Patient, type Severity } from './rules.ts';
+import { careText, dischargeReadiness, severityOf, triage, type CareTest, type Patient, type Severity } from './rules.ts';
 
 const cn = loadPreset('cn-2022-9th');
 const sh = loadPreset('shanghai-2022-05');
@@ -46,6 +46,29 @@ describe('triage', () => {
     expect(t.reasons.join(' ')).toMatch(/never a shelter/);
     // Age and hypertension are high-risk factors (rules.md 20) but not what sends a Shanghai case to hospital.
     expect(t.riskFactors.filter((f) => !f.toHospital).map((f) => f.group).sort()).toEqual(['ageOver', 'comorbidity']);
+  });
+
+  it('gives its reasons and risk factors as data too, which the words are made from (a page words them in its own language)', () => {
+    const t = triage(patient({ birthDate: born(70), comorbidities: ['cancer'], pregnancy: 'none', careNeeds: ['dialysis'] }), 'mild', sh, now);
+    const label = `shanghai-2022-05@${sh.version}`;
+    expect(t.why).toEqual([
+      { code: 'place', severity: 'mild', destination: 'shelterHospital', preset: label },
+      { code: 'highRisk', factors: 'cancer, dialysis', preset: label },
+    ]);
+    expect(t.reasons).toEqual(t.why.map(careText));
+    expect(t.reasons[0]).toBe(`mild -> shelterHospital (${label} triage.mild)`);
+    expect(t.riskFactors).toEqual([
+      { group: 'ageOver', value: 'age 70 > 60', toHospital: false, age: 70, limit: 60 },
+      { group: 'comorbidity', value: 'cancer', toHospital: true, item: 'cancer' },
+      { group: 'careNeed', value: 'dialysis', toHospital: true, item: 'dialysis' },
+    ]);
+    const noted = triage(patient({ birthDate: born(6) }), 'critical', cn, now);
+    expect(noted.why.map((w) => w.code)).toEqual(['place', 'riskNoted']);
+    expect(noted.riskFactors).toEqual([{ group: 'child', value: 'age 6 < 18', toHospital: true, age: 6, limit: 18 }]);
+    const sev = severityOf({ severity: 'mild', spo2: 90, mechanicalVentilation: true }, null, sh);
+    expect(sev.why).toEqual([{ code: 'clinician', severity: 'mild' }, { code: 'spo2', value: 90, limit: 93 }, { code: 'ventilation' }]);
+    expect(sev.reasons).toEqual(['clinician: mild', 'SpO2 90% <= 93%', 'mechanical ventilation']);
+    expect(severityOf({}, 'moderate', sh).why).toEqual([{ code: 'unchanged', severity: 'moderate' }]);
   });
 
   it('sends no high-risk case to a shelter when the preset says so, and may when it does not', () => {
@@ -106,6 +129,18 @@ describe('discharge readiness', () => {
       }
     });
   }
+
+  it('says what is missing as data too, in the same order as the words', () => {
+    const r = dischargeReadiness({ ...hospital, lastFeverAt: at(30), improving: false }, [test(6, 36, 36)], sh, now);
+    const label = `shanghai-2022-05@${sh.version}`;
+    expect(r.missingWhy).toEqual([
+      { code: 'moreResults', count: 1, ct: 35, hours: 24, preset: label },
+      { code: 'afebrile', days: 1, of: 3, preset: label },
+      { code: 'notImproving' },
+    ]);
+    expect(r.missing).toEqual(r.missingWhy.map(careText));
+    expect(r.missing[0]).toBe(`1 more result(s) with ORF1ab and N Ct >= 35, >= 24 h apart (${label} discharge)`);
+  });
 
   it('takes its numbers from the preset', () => {
     const strict = { ...cn, discharge: { ...cn.discharge, ctAtLeast: 38 } };

@@ -41,6 +41,60 @@ export interface Observation {
 
 const order = (s: Severity) => SEVERITIES.indexOf(s);
 
+/**
+ * A reason of the care rules as data: its code and the numbers in it. The server words it in English
+ * (`careText`, what the API's `reasons` and `missing` carry and the audit keeps); a page words the same data
+ * in its reader's language.
+ */
+export type CareWhy =
+  | { code: 'clinician' | 'unchanged'; severity: Severity }
+  | { code: 'pneumonia' | 'ventilation' | 'shock' | 'organFailure' | 'noSigns' | 'notImproving' }
+  | { code: 'respiratoryRate' | 'spo2' | 'pao2Fio2' | 'lesionGrowth'; value: number; limit: number }
+  | { code: 'place'; severity: Severity; destination: Destination; preset: string }
+  | { code: 'highRisk' | 'riskNoted'; factors: string; preset: string }
+  | { code: 'moreResults'; count: number; ct: number; hours: number; preset: string }
+  | { code: 'afebrile'; days: number; of: number; preset: string };
+
+/** A care reason in the server's words (English). */
+export function careText(w: CareWhy): string {
+  switch (w.code) {
+    case 'clinician':
+      return `clinician: ${w.severity}`;
+    case 'unchanged':
+      return `unchanged (${w.severity})`;
+    case 'noSigns':
+      return 'no signs beyond mild';
+    case 'pneumonia':
+      return 'pneumonia on imaging (moderate)';
+    case 'respiratoryRate':
+      return `respiratory rate ${w.value} >= ${w.limit}`;
+    case 'spo2':
+      return `SpO2 ${w.value}% <= ${w.limit}%`;
+    case 'pao2Fio2':
+      return `PaO2/FiO2 ${w.value} <= ${w.limit}`;
+    case 'lesionGrowth':
+      return `lesions +${w.value}% in 24-48 h`;
+    case 'ventilation':
+      return 'mechanical ventilation';
+    case 'shock':
+      return 'shock';
+    case 'organFailure':
+      return 'other organ failure';
+    case 'place':
+      return `${w.severity} -> ${w.destination} (${w.preset} triage.${w.severity})`;
+    case 'highRisk':
+      return `high risk: ${w.factors} -> designatedHospital, never a shelter (${w.preset} triage.toHospital)`;
+    case 'riskNoted':
+      return `risk factors noted: ${w.factors}`;
+    case 'moreResults':
+      return `${w.count} more result(s) with ORF1ab and N Ct >= ${w.ct}, >= ${w.hours} h apart (${w.preset} discharge)`;
+    case 'afebrile':
+      return `afebrile ${w.days} of ${w.of} days (${w.preset} discharge.hospitalAfebrileDays)`;
+    case 'notImproving':
+      return 'clinician has not recorded improvement';
+  }
+}
+
 /** Age in whole years on `now`. */
 export function ageOn(birthDate: Date, now: Date): number {
   let age = now.getUTCFullYear() - birthDate.getUTCFullYear();
@@ -53,27 +107,27 @@ export function ageOn(birthDate: Date, now: Date): number {
  * one (severe: RR, SpO2, PaO2/FiO2 or lesion growth past the preset's limits; critical: ventilation,
  * shock, organ failure; moderate: pneumonia). Never lower than `previous` unless the clinician says so.
  */
-export function severityOf(o: Observation, previous: Severity | null, preset: Preset): { severity: Severity; reasons: string[] } {
+export function severityOf(o: Observation, previous: Severity | null, preset: Preset): { severity: Severity; reasons: string[]; why: CareWhy[] } {
   const c = preset.triage.severeCriteria;
-  const reasons: string[] = [];
+  const why: CareWhy[] = [];
   let s: Severity = o.severity ?? previous ?? 'mild';
-  if (o.severity) reasons.push(`clinician: ${o.severity}`);
-  const raise = (to: Severity, why: string) => {
+  if (o.severity) why.push({ code: 'clinician', severity: o.severity });
+  const raise = (to: Severity, w: CareWhy) => {
     if (order(to) > order(s)) {
       s = to;
-      reasons.push(why);
+      why.push(w);
     }
   };
-  if (o.pneumonia) raise('moderate', 'pneumonia on imaging (moderate)');
-  if (o.respiratoryRate != null && o.respiratoryRate >= c.respiratoryRateAtLeast) raise('severe', `respiratory rate ${o.respiratoryRate} >= ${c.respiratoryRateAtLeast}`);
-  if (o.spo2 != null && o.spo2 <= c.spo2AtMost) raise('severe', `SpO2 ${o.spo2}% <= ${c.spo2AtMost}%`);
-  if (o.pao2Fio2 != null && o.pao2Fio2 <= c.pao2Fio2AtMost) raise('severe', `PaO2/FiO2 ${o.pao2Fio2} <= ${c.pao2Fio2AtMost}`);
-  if (o.lesionGrowthPercent48h != null && o.lesionGrowthPercent48h >= c.lesionGrowthPercentIn48h) raise('severe', `lesions +${o.lesionGrowthPercent48h}% in 24-48 h`);
-  if (o.mechanicalVentilation) raise('critical', 'mechanical ventilation');
-  if (o.shock) raise('critical', 'shock');
-  if (o.organFailure) raise('critical', 'other organ failure');
-  if (!reasons.length) reasons.push(previous ? `unchanged (${previous})` : 'no signs beyond mild');
-  return { severity: s, reasons };
+  if (o.pneumonia) raise('moderate', { code: 'pneumonia' });
+  if (o.respiratoryRate != null && o.respiratoryRate >= c.respiratoryRateAtLeast) raise('severe', { code: 'respiratoryRate', value: o.respiratoryRate, limit: c.respiratoryRateAtLeast });
+  if (o.spo2 != null && o.spo2 <= c.spo2AtMost) raise('severe', { code: 'spo2', value: o.spo2, limit: c.spo2AtMost });
+  if (o.pao2Fio2 != null && o.pao2Fio2 <= c.pao2Fio2AtMost) raise('severe', { code: 'pao2Fio2', value: o.pao2Fio2, limit: c.pao2Fio2AtMost });
+  if (o.lesionGrowthPercent48h != null && o.lesionGrowthPercent48h >= c.lesionGrowthPercentIn48h) raise('severe', { code: 'lesionGrowth', value: o.lesionGrowthPercent48h, limit: c.lesionGrowthPercentIn48h });
+  if (o.mechanicalVentilation) raise('critical', { code: 'ventilation' });
+  if (o.shock) raise('critical', { code: 'shock' });
+  if (o.organFailure) raise('critical', { code: 'organFailure' });
+  if (!why.length) why.push(previous ? { code: 'unchanged', severity: previous } : { code: 'noSigns' });
+  return { severity: s, reasons: why.map(careText), why };
 }
 
 export interface RiskFactor {
@@ -82,6 +136,10 @@ export interface RiskFactor {
   value: string;
   /** Whether the preset sends this group to a designated hospital rather than a shelter. */
   toHospital: boolean;
+  /** The listed item (a comorbidity, a stage of pregnancy, a care need), or for an age group the age and the preset's limit: what a page words in its language. */
+  item?: string;
+  age?: number;
+  limit?: number;
 }
 
 /** The patient's high-risk factors under the preset (rules.md 20, 22), and which of them decide the place. */
@@ -90,16 +148,16 @@ export function riskFactors(p: Patient, preset: Preset, now: Date): RiskFactor[]
   const h = t.toHospital;
   const age = ageOn(p.birthDate, now);
   const out: RiskFactor[] = [];
-  if (age > t.highRiskAgeOver) out.push({ group: 'ageOver', value: `age ${age} > ${t.highRiskAgeOver}`, toHospital: h.ageOver });
-  if (age < t.childAgeUnder) out.push({ group: 'child', value: `age ${age} < ${t.childAgeUnder}`, toHospital: h.children });
+  if (age > t.highRiskAgeOver) out.push({ group: 'ageOver', value: `age ${age} > ${t.highRiskAgeOver}`, toHospital: h.ageOver, age, limit: t.highRiskAgeOver });
+  if (age < t.childAgeUnder) out.push({ group: 'child', value: `age ${age} < ${t.childAgeUnder}`, toHospital: h.children, age, limit: t.childAgeUnder });
   for (const c of p.comorbidities) {
     const listed = t.highRiskComorbidities.includes(c);
     const hospital = h.comorbidities.includes(c);
-    if (listed || hospital) out.push({ group: 'comorbidity', value: c, toHospital: hospital });
+    if (listed || hospital) out.push({ group: 'comorbidity', value: c, toHospital: hospital, item: c });
   }
-  if (t.highRiskPregnancy.includes(p.pregnancy) || h.pregnancy.includes(p.pregnancy)) out.push({ group: 'pregnancy', value: `pregnancy (${p.pregnancy})`, toHospital: h.pregnancy.includes(p.pregnancy) });
+  if (t.highRiskPregnancy.includes(p.pregnancy) || h.pregnancy.includes(p.pregnancy)) out.push({ group: 'pregnancy', value: `pregnancy (${p.pregnancy})`, toHospital: h.pregnancy.includes(p.pregnancy), item: p.pregnancy });
   for (const n of p.careNeeds) {
-    if (t.highRiskCareNeeds.includes(n) || h.careNeeds.includes(n)) out.push({ group: 'careNeed', value: n, toHospital: h.careNeeds.includes(n) });
+    if (t.highRiskCareNeeds.includes(n) || h.careNeeds.includes(n)) out.push({ group: 'careNeed', value: n, toHospital: h.careNeeds.includes(n), item: n });
   }
   return out;
 }
@@ -110,6 +168,8 @@ export interface Triage {
   /** What the registry said of the patient when triaged. */
   patient: { age: number; vaccineDoses: number };
   reasons: string[];
+  /** The same reasons as data (CareWhy), in the same order. */
+  why: CareWhy[];
   riskFactors: RiskFactor[];
   preset: string;
 }
@@ -124,16 +184,16 @@ export function triage(p: Patient, severity: Severity, preset: Preset, now: Date
   const t = preset.triage;
   const label = presetLabel(preset);
   let destination = t[severity] as Destination;
-  const reasons = [`${severity} -> ${destination} (${label} triage.${severity})`];
+  const why: CareWhy[] = [{ code: 'place', severity, destination, preset: label }];
   const factors = riskFactors(p, preset, now);
   const decisive = factors.filter((f) => f.toHospital);
   if (t.highRiskToHospital && decisive.length && rank(destination) < rank('designatedHospital')) {
     destination = 'designatedHospital';
-    reasons.push(`high risk: ${decisive.map((f) => f.value).join(', ')} -> designatedHospital, never a shelter (${label} triage.toHospital)`);
+    why.push({ code: 'highRisk', factors: decisive.map((f) => f.value).join(', '), preset: label });
   } else if (factors.length) {
-    reasons.push(`risk factors noted: ${factors.map((f) => f.value).join(', ')}`);
+    why.push({ code: 'riskNoted', factors: factors.map((f) => f.value).join(', '), preset: label });
   }
-  return { destination, severity, patient: { age: ageOn(p.birthDate, now), vaccineDoses: p.vaccineDoses }, reasons, riskFactors: factors, preset: label };
+  return { destination, severity, patient: { age: ageOn(p.birthDate, now), vaccineDoses: p.vaccineDoses }, reasons: why.map(careText), why, riskFactors: factors, preset: label };
 }
 
 /** A PCR result of the patient's own (single) tube. A negative without Ct values counts as not detected. */
@@ -150,6 +210,8 @@ export interface DischargeReadiness {
   tests: CareTest[];
   /** What is still missing, in words; empty when ready. */
   missing: string[];
+  /** The same as data (CareWhy), in the same order. */
+  missingWhy: CareWhy[];
   preset: string;
 }
 
@@ -175,15 +237,13 @@ export function dischargeReadiness(
   const run = sorted.slice(start);
   const used: CareTest[] = [];
   for (const x of run) if (!used.length || x.sampledAt.getTime() - used[used.length - 1].sampledAt.getTime() >= d.hoursApart * 3_600_000) used.push(x);
-  const missing: string[] = [];
-  if (used.length < d.negativeSamples) {
-    missing.push(`${d.negativeSamples - used.length} more result(s) with ORF1ab and N Ct >= ${d.ctAtLeast}, >= ${d.hoursApart} h apart (${label} discharge)`);
-  }
+  const missing: CareWhy[] = [];
+  if (used.length < d.negativeSamples) missing.push({ code: 'moreResults', count: d.negativeSamples - used.length, ct: d.ctAtLeast, hours: d.hoursApart, preset: label });
   if (c.inHospital) {
     const afebrileSince = c.lastFeverAt ?? c.reportedAt;
     const days = (now.getTime() - afebrileSince.getTime()) / DAY_MS;
-    if (days < d.hospitalAfebrileDays) missing.push(`afebrile ${Math.max(0, Math.floor(days))} of ${d.hospitalAfebrileDays} days (${label} discharge.hospitalAfebrileDays)`);
-    if (c.improving !== true) missing.push('clinician has not recorded improvement');
+    if (days < d.hospitalAfebrileDays) missing.push({ code: 'afebrile', days: Math.max(0, Math.floor(days)), of: d.hospitalAfebrileDays, preset: label });
+    if (c.improving !== true) missing.push({ code: 'notImproving' });
   }
-  return { ready: missing.length === 0, tests: missing.length ? [] : used.slice(0, d.negativeSamples), missing, preset: label };
+  return { ready: missing.length === 0, tests: missing.length ? [] : used.slice(0, d.negativeSamples), missing: missing.map(careText), missingWhy: missing, preset: label };
 }

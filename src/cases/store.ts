@@ -150,7 +150,7 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   for (const { c, sev, t, found } of rows) {
     const caseId = created.get(c.personId)!;
     events.push({ caseId, kind: 'reported', at: c.reportedAt, detail: { source: c.source, tubeId: c.findingTubeId ?? null, classification: c.classification, foundUnder: found } });
-    if (c.observation) events.push({ caseId, kind: 'observation', at: now, detail: { ...c.observation, severity: sev.severity, reasons: sev.reasons } });
+    if (c.observation) events.push({ caseId, kind: 'observation', at: now, detail: { ...c.observation, severity: sev.severity, reasons: sev.reasons, why: sev.why } });
     events.push({ caseId, kind: 'triaged', at: now, detail: { ...t } });
   }
   // Every other finding is an event of the person's case (open before, or opened just now).
@@ -363,7 +363,7 @@ export async function observe(q: Queryable, caseId: number, o: Observation, pres
   const sev = severityOf(o, c.severity, preset);
   const p = (await patientsOf(q, [{ personId: c.person_id, at: now }])).get(Number(c.person_id))!;
   const t = triage(asPatient(p), sev.severity, preset, now);
-  await recordEvents(q, [{ caseId, kind: 'observation', at: now, detail: { ...o, severity: sev.severity, reasons: sev.reasons } }], by);
+  await recordEvents(q, [{ caseId, kind: 'observation', at: now, detail: { ...o, severity: sev.severity, reasons: sev.reasons, why: sev.why } }], by);
   await q.query('UPDATE cases SET severity = $2, destination = $3, triage = $4, updated_at = $5 WHERE id = $1', [caseId, sev.severity, t.destination, JSON.stringify(t), now]);
   if (t.destination !== c.destination) await recordEvents(q, [{ caseId, kind: 'triaged', at: now, detail: { ...t } }], by);
   const assignment = t.destination !== c.destination ? await assignBed(q, caseId, preset, by, now) : null;
@@ -402,7 +402,7 @@ export async function discharge(q: Queryable, caseId: number, preset: Preset, by
   const c = await lockCase(q, caseId);
   if (c.state !== 'admitted') throw conflict(`Case ${caseId} is ${c.state}: only an admitted case is discharged.`);
   const r = await readiness(q, caseId, preset, now);
-  if (!r.ready) throw conflict(`Case ${caseId} does not meet the discharge criteria yet: ${r.missing.join('; ')}.`, { missing: r.missing });
+  if (!r.ready) throw conflict(`Case ${caseId} does not meet the discharge criteria yet: ${r.missing.join('; ')}.`, { missing: r.missing, missingWhy: r.missingWhy });
   const monitoringUntil = new Date(now.getTime() + preset.discharge.homeMonitoringDays * DAY_MS);
   await releaseBed(q, caseId, { facilityId: c.facility_id!, bedType: c.bed_type! }, by, now, 'discharged');
   await q.query(`UPDATE cases SET state = 'discharged', discharged_at = $2, monitoring_until = $3, facility_id = NULL, bed_type = NULL, updated_at = $2 WHERE id = $1`, [caseId, now, monitoringUntil]);

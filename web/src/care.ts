@@ -15,7 +15,7 @@ import { actorName, boot, guarded, showError } from './shell.ts';
 import { when } from './my-status.ts';
 import { axisLine, axisText, chartIn, dayAxis, legendText, tooltipStyle, valueAxis } from './charts.ts';
 import type { capacityPicture, dischargeList, facilityBeds, QueueEntry } from '../../src/cases/picture.ts';
-import type { Destination, DischargeReadiness, Observation, Severity, Triage } from '../../src/cases/rules.ts';
+import type { CareWhy, Destination, DischargeReadiness, Observation, RiskFactor, Severity, Triage } from '../../src/cases/rules.ts';
 
 echarts.use([LineChart, BarChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
 
@@ -383,7 +383,7 @@ function renderDischarges(items: ReadyItem[]): void {
         h('td', {}, d.facility),
         h('td', {}, when(d.admittedAt)),
         h('td', {}, severityTag(d.severity)),
-        h('td', { class: 'wrap' }, d.readiness.ready ? h('span', { class: 'tag ok' }, t('care.ready')) : h('span', { class: 'muted small' }, d.readiness.missing.join('; '))),
+        h('td', { class: 'wrap' }, d.readiness.ready ? h('span', { class: 'tag ok' }, t('care.ready')) : h('span', { class: 'muted small', title: d.readiness.missing.join('; ') }, whyList(d.readiness.missing, d.readiness.missingWhy).join('; '))),
       ),
     ),
   );
@@ -467,7 +467,7 @@ function renderCase(c: CaseDetail): void {
   const tr = c.triage;
   byId('case-triage').replaceChildren(
     h('div', { class: 'triage-dest', id: 'triage-destination', 'data-destination': tr.destination }, destinationLabel(tr.destination), h('span', { class: 'muted small' }, ` · ${severityLabel(tr.severity)}`)),
-    h('ul', { id: 'triage-reasons', class: 'care-list' }, ...tr.reasons.map((r) => h('li', {}, r))),
+    h('ul', { id: 'triage-reasons', class: 'care-list' }, ...whyItems(tr.reasons, tr.why, tr.riskFactors)),
     tr.riskFactors.length
       ? h(
           'div',
@@ -476,7 +476,7 @@ function renderCase(c: CaseDetail): void {
           h(
             'ul',
             { id: 'risk-factors', class: 'care-list' },
-            ...tr.riskFactors.map((f) => h('li', { 'data-group': f.group, 'data-decides': String(f.toHospital) }, f.value, ' ', f.toHospital ? h('span', { class: 'tag warn' }, t('care.decides')) : null)),
+            ...tr.riskFactors.map((f) => h('li', { 'data-group': f.group, 'data-decides': String(f.toHospital), title: f.value }, riskLabel(f), ' ', f.toHospital ? h('span', { class: 'tag warn' }, t('care.decides')) : null)),
           ),
         )
       : h('div', { class: 'muted small', id: 'risk-factors-none' }, t('care.noRiskFactors')),
@@ -519,7 +519,7 @@ function renderCase(c: CaseDetail): void {
     byId('case-readiness').replaceChildren(
       r.ready
         ? h('div', { id: 'readiness', class: 'notice small', 'data-ready': 'true' }, t('care.readyWith', { n: r.tests.length, preset: r.preset }))
-        : h('div', { id: 'readiness', 'data-ready': 'false' }, h('div', { class: 'small muted' }, t('care.missing')), h('ul', { class: 'care-list missing-list' }, ...r.missing.map((m) => h('li', {}, m)))),
+        : h('div', { id: 'readiness', 'data-ready': 'false' }, h('div', { class: 'small muted' }, t('care.missing')), h('ul', { class: 'care-list missing-list' }, ...whyItems(r.missing, r.missingWhy))),
     );
   }
 
@@ -563,9 +563,9 @@ function eventText(e: CaseEvent): HTMLElement | null {
     case 'finding':
       return line(t('care.evFinding'), d.tubeId ? t('care.tube', { id: d.tubeId }) : null);
     case 'observation':
-      return line(severityLabel(d.severity), signs(d as Observation), ...((d.reasons as string[] | undefined) ?? []));
+      return line(severityLabel(d.severity), signs(d as Observation), ...whyList((d.reasons as string[] | undefined) ?? [], d.why as CareWhy[] | undefined));
     case 'triaged':
-      return line(`→ ${destinationLabel(d.destination)}`, ...((d.reasons as string[] | undefined) ?? []));
+      return line(`→ ${destinationLabel(d.destination)}`, ...whyList((d.reasons as string[] | undefined) ?? [], d.why as CareWhy[] | undefined, d.riskFactors as RiskFactor[] | undefined));
     case 'queued':
       return line(d.destination ? noFreeBed(d.destination) : d.reason);
     case 'bedTaken':
@@ -726,8 +726,9 @@ function problem(e: unknown, action: string): void {
   if (!(e instanceof ApiError)) return void (result.textContent = e instanceof Error ? e.message : String(e));
   result.dataset.status = String(e.status);
   const missing = Array.isArray(e.problem.missing) ? (e.problem.missing as unknown[]).map(String) : [];
+  const missingWhy = Array.isArray(e.problem.missingWhy) ? (e.problem.missingWhy as CareWhy[]) : undefined;
   if (missing.length) {
-    result.replaceChildren(h('strong', {}, t(action === 'discharge' ? 'care.dischargeRefused' : 'care.refused')), h('ul', { class: 'care-list missing-list', id: 'refused-missing' }, ...missing.map((m) => h('li', {}, m))));
+    result.replaceChildren(h('strong', {}, t(action === 'discharge' ? 'care.dischargeRefused' : 'care.refused')), h('ul', { class: 'care-list missing-list', id: 'refused-missing' }, ...whyItems(missing, missingWhy)));
   } else {
     result.replaceChildren(h('strong', {}, `${e.status} · ${e.title}`), ' ', e.detail);
   }
@@ -755,6 +756,54 @@ function destinationLabel(d: string): string {
  */
 function noFreeBed(destination: string): string {
   return t('care.noFreeBed', { place: destinationLabel(destination) });
+}
+
+/**
+ * The care rules' reasons in the reader's language, from the data the server sends beside its English words
+ * (src/cases/rules.ts CareWhy); the server's words stay in each item's title. Events recorded before the
+ * server sent the data keep its words.
+ */
+function whyItems(words: string[], why: CareWhy[] | undefined, factors?: RiskFactor[]): HTMLElement[] {
+  return whyList(words, why, factors).map((text, i) => h('li', { title: words[i] ?? '', 'data-code': why?.[i]?.code ?? '' }, text));
+}
+
+function whyList(words: string[], why: CareWhy[] | undefined, factors?: RiskFactor[]): string[] {
+  if (!why || why.length !== words.length) return words;
+  return why.map((w) => whyText(w, factors));
+}
+
+function whyText(w: CareWhy, factors: RiskFactor[] = []): string {
+  switch (w.code) {
+    case 'clinician':
+    case 'unchanged':
+      return t(`care.why.${w.code}`, { severity: severityLabel(w.severity) });
+    case 'respiratoryRate':
+    case 'spo2':
+    case 'pao2Fio2':
+    case 'lesionGrowth':
+      return t(`care.why.${w.code}`, { value: w.value, limit: w.limit });
+    case 'place':
+      return t('care.why.place', { severity: severityLabel(w.severity), destination: destinationLabel(w.destination), preset: w.preset, rule: w.severity });
+    case 'highRisk':
+    case 'riskNoted': {
+      // The factors in the reader's words when the triage came with them (the decisive ones for a hospital).
+      const listed = factors.filter((f) => w.code === 'riskNoted' || f.toHospital);
+      return t(`care.why.${w.code}`, { factors: listed.length ? listed.map(riskLabel).join('、') : w.factors, preset: w.preset });
+    }
+    case 'moreResults':
+      return t('care.why.moreResults', { count: w.count, ct: w.ct, hours: w.hours, preset: w.preset });
+    case 'afebrile':
+      return t('care.why.afebrile', { days: w.days, of: w.of, preset: w.preset });
+    default:
+      return t(`care.why.${w.code}`);
+  }
+}
+
+/** A risk factor in the reader's words (the server's in `value`). */
+function riskLabel(f: RiskFactor): string {
+  if ((f.group === 'ageOver' || f.group === 'child') && f.age !== undefined && f.limit !== undefined) return t(f.group === 'ageOver' ? 'care.risk.ageOver' : 'care.risk.child', { age: f.age, limit: f.limit });
+  if (f.group === 'pregnancy' && f.item) return t('care.risk.pregnancy', { stage: tMaybe(`pregnancy.${f.item}`, f.item) });
+  return f.item ? tMaybe(`vocab.${f.item}`, f.item) : f.value;
 }
 
 function severityLabel(s: string): string {
