@@ -348,7 +348,11 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       expect(await page.getAttribute('#screen', 'data-colour')).toBe('green');
       expect(await page.locator('#verdict').textContent()).toContain('禁止通行');
       expect(await page.locator('#answer-negative').textContent()).toContain('无阴性记录');
-      expect(await page.locator('#answer-because').textContent()).toContain('No negative PCR sampled within 72 h');
+      // The decision in the reader's language; the server's words in the title.
+      const because = page.locator('#answer-because li').first();
+      expect(await because.textContent()).toBe('无 72 小时内采样的阴性核酸结果');
+      expect(await because.getAttribute('data-code')).toBe('noNegative');
+      expect(await because.getAttribute('title')).toBe('No negative PCR sampled within 72 h');
       await page.screenshot({ path: '/tmp/cordon-status-sentinel-refuse-zh.png' });
       // And back to scanning by itself (hold=2 s here).
       await page.waitForSelector('#screen[data-state="idle"]', { timeout: 5000 });
@@ -379,7 +383,7 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       await page.waitForSelector('#screen[data-state="admit"]');
       expect(await page.getAttribute('#screen', 'data-colour')).toBe('red');
       expect(await page.locator('#answer-colour').textContent()).toBe('红码');
-      expect(await page.locator('#answer-because').textContent()).toContain('Medical emergency entrance');
+      expect(await page.locator('#answer-because').textContent()).toBe('急诊通道：任何人都不拒之门外（rules.md 24）；当前红码');
       expect(await page.locator('#entrance').textContent()).toBe('急诊通道');
       expect(await page.locator('#venue-name').textContent()).toBe(hospital.name);
       await page.screenshot({ path: '/tmp/cordon-status-sentinel-emergency-zh.png' });
@@ -395,6 +399,7 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       await page.waitForSelector('#screen[data-state="admit"]');
       expect(await page.locator('#verdict').textContent()).toContain('ADMIT');
       expect(await page.locator('#entrance').textContent()).toBe('Emergency entrance');
+      expect(await page.locator('#answer-because').textContent()).toBe('Medical emergency entrance: never refused (rules.md 24); status Red');
       await page.screenshot({ path: '/tmp/cordon-status-sentinel-phone-en.png' });
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     });

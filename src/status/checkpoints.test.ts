@@ -163,6 +163,8 @@ describe('checkpoints and status', () => {
     expect(er.status).toBe(201);
     expect(er.body).toMatchObject({ admit: true, colour: 'red', entrance: 'emergency', vaccination: { doses: 2, fullyVaccinated: true, boosted: false } });
     expect(er.body.because[0]).toMatch(/never refused/);
+    // The device's screen words the decision from its data.
+    expect(er.body.why).toEqual([{ code: 'emergency', colour: 'red' }]);
     expect((await sentinel(main.body.token, pool[2].code)).body).toMatchObject({ admit: false, colour: 'red' });
     expect((await sentinel('not-a-device-token', pool[2].code)).status).toBe(401);
     // The series is the preset's: one dose of Ad5-nCoV completes it; three doses of ZF2001 complete it and are not a booster.

@@ -131,6 +131,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
             properties: {
               ...entranceAnswer,
               entrance: { type: 'string' },
+              why: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, colour: { type: 'string' }, hours: { type: 'number' }, sampledHours: { type: ['number', 'null'] } } } },
               vaccination: { type: 'object', properties: { doses: { type: 'integer' }, lastDoseOn: { type: ['string', 'null'] }, fullyVaccinated: { type: 'boolean' }, boosted: { type: 'boolean' } } },
             },
           },
@@ -144,7 +145,9 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       const r = await checkAtEntrance(atDoor, { venueId: d.venueId, person: req.body.person, source: 'sentinel', deviceId: d.id, gate }, now());
       const vaccination = await vaccinationOf(ctx.db, r.personId, ctx.preset, now());
       reply.code(201);
-      return { ...r.answer, vaccination, entrance: d.entrance };
+      // The device's screen words the decision in its reader's language from `why` (the check-in's answer,
+      // read by apps, carries the server's words only).
+      return { ...r.answer, why: r.decision.why, vaccination, entrance: d.entrance };
     },
   );
 

@@ -1,7 +1,7 @@
 // Every colour rule of both presets, including turning back with time (rules.md 29-30), and entry decisions.
 import { describe, expect, it } from 'vitest';
 import { loadPreset } from '../core/presets.ts';
-import { entryDecision, noFacts, statusOf, type Colour, type PersonFacts } from './rules.ts';
+import { entryDecision, entryText, noFacts, statusOf, type Colour, type PersonFacts } from './rules.ts';
 
 const shanghai = loadPreset('shanghai-2022-05');
 const national = loadPreset('cn-2022-9th');
@@ -105,6 +105,17 @@ describe('entry decision', () => {
       const b = entryDecision(status, tests(neg, sampled, now), national.entry.default, gate, national, now);
       expect([a.admit, b.admit]).toEqual([sh, cn]);
       expect(a.because.length).toBeGreaterThan(0);
+      // The words are made from the data a screen words in its own language.
+      for (const d of [a, b]) expect(d.because).toEqual(d.why.map(entryText));
     });
   }
+
+  it('gives its reasons as data, with the numbers of the rule that applied', () => {
+    const pending = tests(80, 10, now);
+    expect(entryDecision(green, pending, shanghai.entry.default, 'venue', shanghai, now).why).toEqual([{ code: 'noNegative', hours: 72, sampledHours: null }]);
+    expect(entryDecision(green, pending, national.entry.default, 'venue', national, now).why).toEqual([{ code: 'sampledWithin', hours: 24 }]);
+    expect(entryDecision(red, tests(10, 10, now), shanghai.entry.default, 'venue', shanghai, now).why).toEqual([{ code: 'notGreen', colour: 'red' }, { code: 'negativeWithin', hours: 72 }]);
+    expect(entryDecision(red, tests(null, null, now), shanghai.entry.default, 'medicalEmergency', shanghai, now)).toEqual({ admit: true, because: ['Medical emergency entrance: never refused (rules.md 24); status red'], why: [{ code: 'emergency', colour: 'red' }] });
+    expect(entryDecision(red, tests(null, null, now), { negativePcrWithinHours: null, orSampledWithinHours: null, requireGreen: false }, 'venue', shanghai, now).why).toEqual([{ code: 'noCondition' }]);
+  });
 });

@@ -199,8 +199,35 @@ export interface EntryRule {
 
 export interface EntryDecision {
   admit: boolean;
-  /** Why, in the order checked: what the person at the door is shown. */
+  /** Why, in the order checked: what the person at the door is shown (the server's words, made from `why`). */
   because: string[];
+  /** The same as data, for a screen to word in its reader's language. */
+  why: EntryWhy[];
+}
+
+/** A reason of an entry decision as data: its code and the numbers in it. */
+export type EntryWhy =
+  | { code: 'emergency' | 'notGreen'; colour: Colour }
+  | { code: 'negativeWithin' | 'sampledWithin'; hours: number }
+  | { code: 'noNegative'; hours: number; sampledHours: number | null }
+  | { code: 'noCondition' };
+
+/** An entry reason in the server's words (English). */
+export function entryText(w: EntryWhy): string {
+  switch (w.code) {
+    case 'emergency':
+      return `Medical emergency entrance: never refused (rules.md 24); status ${w.colour}`;
+    case 'notGreen':
+      return `Status is ${w.colour}, the venue admits green only`;
+    case 'negativeWithin':
+      return `Negative PCR sampled within ${w.hours} h`;
+    case 'sampledWithin':
+      return `Sampled within ${w.hours} h`;
+    case 'noNegative':
+      return `No negative PCR sampled within ${w.hours} h${w.sampledHours !== null ? ` and no sampling within ${w.sampledHours} h` : ''}`;
+    case 'noCondition':
+      return 'No entry condition';
+  }
 }
 
 /**
@@ -210,25 +237,26 @@ export interface EntryDecision {
  */
 export function entryDecision(status: Pick<Status, 'colour'>, tests: { lastSampledAt: Date | null; lastNegativeSampledAt: Date | null }, rule: EntryRule, gate: 'venue' | 'medicalEmergency', preset: Preset, now: Date): EntryDecision {
   if (gate === 'medicalEmergency' && preset.entry.medicalEmergencyNeverRefuses) {
-    return { admit: true, because: [`Medical emergency entrance: never refused (rules.md 24); status ${status.colour}`] };
+    const why: EntryWhy[] = [{ code: 'emergency', colour: status.colour }];
+    return { admit: true, because: why.map(entryText), why };
   }
-  const because: string[] = [];
+  const why: EntryWhy[] = [];
   let admit = true;
   if (rule.requireGreen && status.colour !== 'green') {
     admit = false;
-    because.push(`Status is ${status.colour}, the venue admits green only`);
+    why.push({ code: 'notGreen', colour: status.colour });
   }
   if (rule.negativePcrWithinHours !== null) {
     const t = now.getTime();
     const negOk = tests.lastNegativeSampledAt !== null && t - tests.lastNegativeSampledAt.getTime() <= rule.negativePcrWithinHours * HOUR;
     const sampledOk = rule.orSampledWithinHours !== null && tests.lastSampledAt !== null && t - tests.lastSampledAt.getTime() <= rule.orSampledWithinHours * HOUR;
-    if (negOk) because.push(`Negative PCR sampled within ${rule.negativePcrWithinHours} h`);
-    else if (sampledOk) because.push(`Sampled within ${rule.orSampledWithinHours} h`);
+    if (negOk) why.push({ code: 'negativeWithin', hours: rule.negativePcrWithinHours });
+    else if (sampledOk) why.push({ code: 'sampledWithin', hours: rule.orSampledWithinHours! });
     else {
       admit = false;
-      because.push(`No negative PCR sampled within ${rule.negativePcrWithinHours} h${rule.orSampledWithinHours !== null ? ` and no sampling within ${rule.orSampledWithinHours} h` : ''}`);
+      why.push({ code: 'noNegative', hours: rule.negativePcrWithinHours, sampledHours: rule.orSampledWithinHours });
     }
   }
-  if (admit && because.length === 0) because.push('No entry condition');
-  return { admit, because };
+  if (admit && why.length === 0) why.push({ code: 'noCondition' });
+  return { admit, because: why.map(entryText), why };
 }

@@ -7,12 +7,14 @@
 import { ApiError, me, type Principal } from './api.ts';
 import { byId, h } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, tMaybe, type Key } from './i18n.ts';
-import type { Colour } from '../../src/status/rules.ts';
+import type { Colour, EntryWhy } from '../../src/status/rules.ts';
 
 // POST /api/v1/sentinel/checks (src/status/routes.ts, checkpoints.ts).
 export interface Check {
   admit: boolean;
   because: string[];
+  /** `because` as data, in the same order (a far scan's note, the server's words only, comes after). */
+  why?: EntryWhy[];
   colour: Colour;
   reasons: { code: string; text: string; until: string | null }[];
   lastNegativeSampledAt: string | null;
@@ -253,9 +255,25 @@ function showAnswer(r: Check): void {
           ),
         ]
       : []),
-    h('ul', { class: 'sn-because', id: 'answer-because' }, ...r.because.map((b) => h('li', {}, b))),
+    h('ul', { class: 'sn-because', id: 'answer-because' }, ...r.because.map((b, i) => h('li', { title: b, 'data-code': r.why?.[i]?.code ?? '' }, r.why?.[i] ? entryWords(r.why[i]) : b))),
     h('div', { class: 'sn-hold', style: `animation-duration: ${HOLD_MS}ms` }),
   );
+}
+
+/** An entry decision's reason in the reader's language (the server's words stay in the title). */
+function entryWords(w: EntryWhy): string {
+  switch (w.code) {
+    case 'emergency':
+    case 'notGreen':
+      return t(`entry.why.${w.code}`, { colour: t(`colour.${w.colour}`) });
+    case 'negativeWithin':
+    case 'sampledWithin':
+      return t(`entry.why.${w.code}`, { hours: w.hours });
+    case 'noNegative':
+      return w.sampledHours === null ? t('entry.why.noNegative', { hours: w.hours }) : t('entry.why.noNegativeNorSampled', { hours: w.hours, sampledHours: w.sampledHours });
+    case 'noCondition':
+      return t('entry.why.noCondition');
+  }
 }
 
 function showProblem(e: unknown): void {
