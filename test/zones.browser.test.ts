@@ -174,7 +174,11 @@ describe.skipIf(!haveBrowser)('the zones page in Chromium', () => {
     expect(await page.getAttribute('#compound-card', 'data-zone')).toBe(api.zone);
     const text = await page.locator('#compound-facts').textContent();
     expect(text).toContain('封控区');
-    expect(text).toContain(api.reason.rule);
+    // The rule in the reader's language, the server's words in the title.
+    expect(api.reason.why).toEqual({ code: 'positive' });
+    expect(await page.getAttribute('#zone-reason', 'data-why')).toBe('positive');
+    expect(await page.locator('#zone-reason').textContent()).toBe('小区内出现阳性 → 封控区（rules.md 1–3、11）');
+    expect(await page.getAttribute('#zone-reason', 'title')).toBe(api.reason.rule);
     expect(text).toContain(api.moves.on);
     expect(await page.locator('#compound-title').textContent()).toBe('小区5 · C5');
   });

@@ -78,7 +78,7 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
       const d = dayIn(s, req.query.day);
       const districtId = districtFor(p, req.query.districtId);
       if (req.query.view === 'compact') return { day: d, ...meta(s), ...(await zonesCompact(ctx.db, d, reachOf(p), districtId)) };
-      const page = await zonesOn(ctx.db, d, reachOf(p), { districtId, streetId: req.query.streetId, zone: req.query.zone, after: req.query.after, limit: req.query.limit ?? 500 });
+      const page = await zonesOn(ctx.db, ctx.preset, d, reachOf(p), { districtId, streetId: req.query.streetId, zone: req.query.zone, after: req.query.after, limit: req.query.limit ?? 500 });
       return { day: d, ...meta(s), freeRule: s.freeRule, ...page };
     },
   );
@@ -109,7 +109,7 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
         freeRule: s.freeRule,
         from: r.from,
         to: r.to,
-        days: await compoundHistory(ctx.db, c.id, r.from, r.to),
+        days: await compoundHistory(ctx.db, ctx.preset, c.id, r.from, r.to),
       };
     },
   );

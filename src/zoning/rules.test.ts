@@ -11,6 +11,7 @@ import {
   freeAreas,
   zoneHistory,
   zoneOn,
+  zoneWhy,
   type CaseAtDetection,
   type CompoundFacts,
   type CompoundPlace,
@@ -257,6 +258,28 @@ describe('compound zones', () => {
     for (const f of all) count[zoneOn(f, national, on).zone]++;
     expect(count.sealed + count.controlled + count.precaution).toBe(70_000);
     expect(count.sealed).toBeGreaterThan(0);
+  });
+});
+
+describe('zone reasons as data', () => {
+  it('gives every rule a zone day can name as data, for a page to word in its language', () => {
+    // A compound sealed on day 1, controlled after 7 clean days, precaution 3 days later (Shanghai).
+    const days = zoneHistory(facts({ cases: [[1, 1, null]] }), shanghai, D(0), D(12));
+    const whys = [...new Map(days.map((d) => [d.reason.rule, zoneWhy(d.reason.rule, shanghai)])).values()];
+    expect(whys).toEqual([
+      { code: 'noCase' },
+      { code: 'positive' },
+      { code: 'clean', from: 'sealed', to: 'controlled', cleanDays: 7, screeningDay: null },
+      { code: 'clean', from: 'controlled', to: 'precaution', cleanDays: 3, screeningDay: null },
+    ]);
+    expect(zoneWhy(zoneOn(facts({ controlled: [2] }), national, D(3)).reason.rule, national)).toEqual({ code: 'designated' });
+    for (const preset of [shanghai, national]) {
+      for (const t of preset.zoning.transitions as { from: string; to: string; cleanDays: number; rule: string }[]) {
+        expect(zoneWhy(t.rule, preset)).toMatchObject({ code: 'clean', from: t.from, to: t.to, cleanDays: t.cleanDays });
+      }
+    }
+    // Words no rule of this preset has (an older preset's): no data, the page shows the words.
+    expect(zoneWhy('rules.md 4: some older wording', shanghai)).toBeNull();
   });
 });
 

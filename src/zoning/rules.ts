@@ -53,7 +53,8 @@ export interface ZoneDay {
   since: Day | null;
   /** Day 0 of the clock of the next transition (a positive restarts it while sealed). */
   clockFrom: Day | null;
-  reason: { lastCase: { id: number; day: Day } | null; rule: string };
+  /** The rule in words, and as data (for a page to word in its reader's language). */
+  reason: { lastCase: { id: number; day: Day } | null; rule: string; why: ZoneWhy | null };
   /** Where and when the compound moves if no new positive comes; null if it will not move by itself. */
   moves: { on: Day; to: Zone; rule: string; ifAllNegativeScreeningOn: Day | null } | null;
   /** Buildings kept sealed for a positive inside the sealed week: sealed on every day before `releasedOn`. */
@@ -120,10 +121,18 @@ interface Transition {
   rule: string;
 }
 
+/**
+ * The rule of a zone's reason as data, for a page to word in its reader's language: a positive in the
+ * compound, a designation without one, no positive, or a move after clean days (a preset transition).
+ */
+export type ZoneWhy = { code: 'positive' | 'designated' | 'noCase' } | { code: 'clean'; from: Zone; to: Zone; cleanDays: number; screeningDay: number | null };
+
 /** The preset's zoning settings, checked once and indexed by (zone, entered from sealed). */
 interface Rules {
   /** At zoneIndex[zone] * 2 + (entered from sealed ? 1 : 0). */
   next: (Transition | null)[];
+  /** Each rule's words (what a zone day stores) to its data. */
+  why: Map<string, ZoneWhy>;
   restarts: boolean;
   sealedWeek: number;
   buildingReleasedOn: number;
@@ -153,9 +162,20 @@ function rulesOf(preset: Preset): Rules {
       next[zoneIndex[zone] * 2 + (fromSealed ? 1 : 0)] = fits.find((t) => t.afterSealed) ?? fits[0] ?? null;
     }
   }
-  r = { next, restarts: z.positiveRestartsClock, sealedWeek: z.sealedIfPositiveWithinDays, buildingReleasedOn: z.sealedBuildingExtendsToDay, label: presetLabel(preset) };
+  const why = new Map<string, ZoneWhy>([
+    [RULE_POSITIVE, { code: 'positive' }],
+    [RULE_DESIGNATED, { code: 'designated' }],
+    [RULE_NO_CASE, { code: 'noCase' }],
+  ]);
+  for (const t of transitions) if (!why.has(t.rule)) why.set(t.rule, { code: 'clean', from: t.from, to: t.to, cleanDays: t.cleanDays, screeningDay: t.screeningDay });
+  r = { next, why, restarts: z.positiveRestartsClock, sealedWeek: z.sealedIfPositiveWithinDays, buildingReleasedOn: z.sealedBuildingExtendsToDay, label: presetLabel(preset) };
   compiled.set(preset, r);
   return r;
+}
+
+/** A zone reason's rule (its stored words) as data under this preset; null for words it does not know (an older preset's). */
+export function zoneWhy(rule: string, preset: Preset): ZoneWhy | null {
+  return rulesOf(preset).why.get(rule) ?? null;
 }
 
 /** Facts as day numbers, in day order (prepareFacts): a caller computing many days keeps them prepared. */
@@ -325,7 +345,7 @@ function snapshot(st: State, r: Rules, f: Prepared, day: number): ZoneDay {
     zone: st.zone,
     since: st.since === null ? null : dayText(st.since),
     clockFrom: st.clock === null ? null : dayText(st.clock),
-    reason: { lastCase: st.lastCase ? { id: st.lastCase.id, day: st.lastCase.day } : null, rule: st.rule },
+    reason: { lastCase: st.lastCase ? { id: st.lastCase.id, day: st.lastCase.day } : null, rule: st.rule, why: r.why.get(st.rule) ?? null },
     moves,
     sealedBuildings,
     preset: r.label,

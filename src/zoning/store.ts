@@ -14,7 +14,7 @@
 import { csvField, type Db, type Queryable } from '../core/db.ts';
 import { presetLabel, type Preset } from '../core/presets.ts';
 import { respan, type Span } from './spans.ts';
-import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, ZONES, type AreaGraph, type Zone, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay } from './rules.ts';
+import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, zoneWhy, ZONES, type AreaGraph, type Zone, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay, type ZoneWhy } from './rules.ts';
 import { addDays, localDay } from '../core/days.ts';
 
 /** One text out of a query whose single row has a column `t` (empty when nothing was aggregated). */
@@ -866,7 +866,8 @@ export interface CompoundZone {
   zone: string;
   since: string | null;
   clockFrom: string | null;
-  reason: { rule: string; lastCase: { id: number; day: string } | null };
+  /** The rule in the server's words, and as data where this preset knows it (a page words it in its language). */
+  reason: { rule: string; why: ZoneWhy | null; lastCase: { id: number; day: string } | null };
   moves: { on: string; to: string; rule: string; ifAllNegativeScreeningOn: string | null } | null;
   sealedBuildings: { buildingId: number; caseId: number; releasedOn: string }[];
   epidemicFree: { free: boolean; since: string | null; freeOn: string | null; areaId: number | null };
@@ -900,7 +901,7 @@ interface ZoneRow {
   free_area: number | null;
 }
 
-const zoneJson = (r: ZoneRow): CompoundZone => ({
+const zoneJson = (r: ZoneRow, preset: Preset): CompoundZone => ({
   compoundId: r.compound_id,
   code: r.code,
   name: r.name,
@@ -910,14 +911,14 @@ const zoneJson = (r: ZoneRow): CompoundZone => ({
   zone: r.zone,
   since: r.since,
   clockFrom: r.clock_from,
-  reason: { rule: r.rule, lastCase: r.last_case_id === null ? null : { id: Number(r.last_case_id), day: r.last_case_day! } },
+  reason: { rule: r.rule, why: zoneWhy(r.rule, preset), lastCase: r.last_case_id === null ? null : { id: Number(r.last_case_id), day: r.last_case_day! } },
   moves: r.next_on === null ? null : { on: r.next_on, to: r.next_zone!, rule: r.next_rule!, ifAllNegativeScreeningOn: r.next_screening_on },
   sealedBuildings: r.sealed_buildings ?? [],
   epidemicFree: { free: r.free, since: r.free_since, freeOn: r.free_on, areaId: r.free_area },
 });
 
 /** The compounds' zones on a day, in compound order, a page at a time. */
-export async function zonesOn(q: Queryable, day: string, reach: Reach, f: { districtId?: number; streetId?: number; zone?: string; after?: number; limit: number }): Promise<{ items: CompoundZone[]; next: number | null }> {
+export async function zonesOn(q: Queryable, preset: Preset, day: string, reach: Reach, f: { districtId?: number; streetId?: number; zone?: string; after?: number; limit: number }): Promise<{ items: CompoundZone[]; next: number | null }> {
   const params: unknown[] = [day, f.limit];
   const where = [reachSql(reach, 'c', params)];
   if (f.districtId) where.push(`c.district_id = $${params.push(f.districtId)}`);
@@ -925,7 +926,7 @@ export async function zonesOn(q: Queryable, day: string, reach: Reach, f: { dist
   if (f.zone) where.push(`z.zone = $${params.push(f.zone)}`);
   if (f.after) where.push(`z.compound_id > $${params.push(f.after)}`);
   const rows = await q.query<ZoneRow>(`SELECT ${ZONE_ROW} WHERE ${where.join(' AND ')} ORDER BY z.compound_id LIMIT $2`, params);
-  return { items: rows.map(zoneJson), next: rows.length === f.limit ? rows[rows.length - 1].compound_id : null };
+  return { items: rows.map((r) => zoneJson(r, preset)), next: rows.length === f.limit ? rows[rows.length - 1].compound_id : null };
 }
 
 /** Every compound in reach on a day, compactly (for a map): ids in order, one letter a zone (s, c, p), the free area (0: not free). */
@@ -943,13 +944,13 @@ export async function zonesCompact(q: Queryable, day: string, reach: Reach, dist
 }
 
 /** One compound's zone on each stored day from `from` to `to`, with the reasons. */
-export async function compoundHistory(q: Queryable, compoundId: number, from: string, to: string): Promise<CompoundZone[]> {
+export async function compoundHistory(q: Queryable, preset: Preset, compoundId: number, from: string, to: string): Promise<CompoundZone[]> {
   // Each day of the range from the compound's own stretches (not a walk over every compound of each day).
   const rows = await q.query<ZoneRow>(
     `SELECT ${ZONE_ROW.replace('FROM zones_on($1::date) z', 'FROM generate_series($2::date, $3::date, interval \'1 day\') g(d) CROSS JOIN LATERAL (SELECT * FROM zones_on(g.d::date) o WHERE o.compound_id = $1) z')} ORDER BY z.day`,
     [compoundId, from, to],
   );
-  return rows.map(zoneJson);
+  return rows.map((r) => zoneJson(r, preset));
 }
 
 /** The day's map: a GeoJSON FeatureCollection of the compounds in reach with zone, reason, next change and free area; no personal data. */

@@ -14,6 +14,7 @@ import { byId, h } from './dom.ts';
 import { formatNumber, t } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
 import { chartIn } from './charts.ts';
+import type { ZoneWhy } from '../../src/zoning/rules.ts';
 import { compoundGeo, compoundTooltip, COMPOUNDS_GEOJSON, districtLabel, districtSeries, DISTRICTS_GEOJSON, escapeHtml, registerCompounds, regionKey, type Collection, type CompoundProps, type DistrictProps, type Geometry } from './geo.ts';
 
 echarts.use([MapChart, LinesChart, ScatterChart, GeoComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
@@ -46,7 +47,7 @@ interface CompoundDay {
   day: string;
   zone: ZoneName;
   since: string | null;
-  reason: { rule: string; lastCase: { id: number; day: string } | null };
+  reason: { rule: string; why: ZoneWhy | null; lastCase: { id: number; day: string } | null };
   moves: { on: string; to: ZoneName; rule: string; ifAllNegativeScreeningOn: string | null } | null;
   sealedBuildings: { buildingId: number; releasedOn: string }[];
   epidemicFree: { free: boolean; since: string | null; freeOn: string | null; areaId: number | null };
@@ -312,11 +313,18 @@ async function showCompound(c: CompoundProps, day: string): Promise<void> {
     byId('compound-facts').replaceChildren(
       ...row(t('zones.day'), day),
       ...row(t('zones.zone'), zone(d.zone), d.since ? ` · ${t('zones.since', { day: d.since })}` : ''),
-      ...row(t('zones.reason'), d.reason.rule),
+      ...row(t('zones.reason'), h('span', { id: 'zone-reason', title: d.reason.rule, 'data-why': d.reason.why?.code ?? '' }, d.reason.why ? zoneWhyWords(d.reason.why) : d.reason.rule)),
       ...row(t('zones.lastCaseLabel'), d.reason.lastCase ? t('zones.lastCase', { id: d.reason.lastCase.id, day: d.reason.lastCase.day }) : '—'),
       ...row(t('zones.nextLabel'), ...(d.moves ? [t('zones.moves', { day: d.moves.on }), zone(d.moves.to), d.moves.ifAllNegativeScreeningOn ? ` · ${t('zones.ifScreening', { day: d.moves.ifAllNegativeScreeningOn })}` : ''] : [t('zones.stays')])),
       ...(d.sealedBuildings.length ? row(t('zones.sealedBuildings'), d.sealedBuildings.map((b) => t('zones.buildingUntil', { id: b.buildingId, day: b.releasedOn })).join('；')) : []),
       ...row(t('zones.free'), free.free ? `${t('zones.freeSince', { day: free.since ?? '' })}${free.areaId ? ` · ${t('zones.freeArea', { id: free.areaId })}` : ''}` : free.freeOn ? t('zones.freeOn', { day: free.freeOn }) : '—'),
     );
   });
+}
+
+/** A zone's rule in the reader's language (the server's words stay in the title). */
+function zoneWhyWords(w: ZoneWhy): string {
+  if (w.code !== 'clean') return t(`zones.why.${w.code}`);
+  const vars = { from: t(`group.${w.from}`), to: t(`group.${w.to}`), days: w.cleanDays, screening: w.screeningDay ?? '' };
+  return t(w.screeningDay === null ? 'zones.why.clean' : 'zones.why.cleanScreening', vars);
 }
