@@ -178,6 +178,21 @@ describe.skipIf(!haveBrowser)('the command dashboard and the bulletin in Chromiu
     const d = await dashboard();
     const manual = d.overdueTasks.items.filter((x: { kind: string }) => x.kind === 'manual');
     expect(manual).toHaveLength(2);
+    // A system task's title in the reader's language, made from the facts it came from; a task someone wrote
+    // keeps their words. The server's own title stays in the title attribute.
+    type Task = { id: number; kind: string; title: string; source: Record<string, unknown> };
+    const sentence: Record<string, (f: Record<string, unknown>) => string> = {
+      locate: (f) => `找到密接（人员 ${f.personId}），转运至集中隔离点`,
+      transfer: (f) => `将病例 ${f.caseId} 转运至机构 ${f.facilityId}（${f.bedType === 'icu' ? 'ICU 床' : '普通床'}）`,
+      supplyMissed: (f) => `保供批次 ${f.roundId}：${(f.householdIds as unknown[]).length} 户未收到物资`,
+    };
+    const rows = page.locator('#task-list tr[data-id] .task-title');
+    expect(await rows.count()).toBe(d.overdueTasks.items.length);
+    for (const [i, x] of (d.overdueTasks.items as Task[]).entries()) {
+      expect(await rows.nth(i).getAttribute('title')).toBe(x.title);
+      expect(await rows.nth(i).textContent()).toBe(sentence[x.kind] ? sentence[x.kind](x.source) : x.title);
+    }
+    expect(d.overdueTasks.items.filter((x: Task) => sentence[x.kind]).length, d.overdueTasks.items.map((x: Task) => x.kind).join()).toBeGreaterThan(0);
     for (const x of manual) await page.locator(`#task-list tr[data-id="${x.id}"] input.task-check`).check();
     expect(await page.locator('#bulk-selected').textContent()).toBe('已选 2 项');
     await page.selectOption('#bulk-status', 'done');

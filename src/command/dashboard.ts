@@ -43,8 +43,9 @@ export async function dashboardData(q: Queryable, preset: Preset, now: Date, opt
         ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, raised_at DESC LIMIT 50`,
       ownParams,
     ),
-    q.query<{ id: number; kind: string; title: string; district_id: number | null; street_id: number | null; team: string | null; due_at: Date; total: number }>(
-      `SELECT id, kind, title, district_id, street_id, team, due_at, count(*) OVER ()::int AS total FROM tasks
+    // The source (the facts that made a task) lets the page word a system task in its reader's language.
+    q.query<{ id: number; kind: string; title: string; source: Record<string, unknown>; district_id: number | null; street_id: number | null; team: string | null; due_at: Date; total: number }>(
+      `SELECT id, kind, title, source, district_id, street_id, team, due_at, count(*) OVER ()::int AS total FROM tasks
         WHERE status IN ('open', 'accepted') AND due_at < $1 ${opts.districtId !== null ? 'AND district_id = $2' : ''} ORDER BY due_at LIMIT 20`,
       opts.districtId !== null ? [now, opts.districtId] : [now],
     ),

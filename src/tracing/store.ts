@@ -460,7 +460,7 @@ export async function issueOrders(q: Queryable, casePersonId: number, preset: Pr
       streetId: homes.get(l.personId)?.street_id ?? null,
       personIds: [l.personId],
       dueAt: new Date(now.getTime() + preset.command.taskDeadlineHours.locate * 3_600_000),
-      source: { orderId: l.orderId, casePersonId, rule: 'command.taskDeadlineHours.locate' },
+      source: { orderId: l.orderId, personId: l.personId, casePersonId, rule: 'command.taskDeadlineHours.locate' },
       dedupeKey: `locate:${l.orderId}`,
     }));
     await createTasks(q, tasks, now, by);

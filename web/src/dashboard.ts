@@ -551,9 +551,13 @@ function alertItem(a: Alert): HTMLElement {
  * before that fact was kept).
  */
 function alertTitle(a: { kind: string; title: string; facts: unknown }): string {
-  const vars = alertTitleVars(a.kind, (a.facts ?? {}) as Record<string, unknown>);
-  if (!vars || Object.values(vars).some((v) => v === undefined || v === null)) return a.title;
-  return t(`alertTitle.${a.kind}` as Key, vars as Record<string, string | number>);
+  return worded(`alertTitle.${a.kind}`, alertTitleVars(a.kind, (a.facts ?? {}) as Record<string, unknown>), a.title);
+}
+
+/** The dictionary's sentence with these values; `fallback` (the server's words) when there is none or a value is missing. */
+function worded(key: string, vars: Record<string, string | number | null | undefined> | null, fallback: string): string {
+  if (!vars || Object.values(vars).some((v) => v === undefined || v === null)) return fallback;
+  return t(key as Key, vars as Record<string, string | number>);
 }
 
 // Function declarations, not consts: the page renders during the module's own top-level await.
@@ -583,6 +587,30 @@ function alertTitleVars(kind: string, f: Record<string, unknown>): Record<string
       const supplier = text(f.supplierName);
       return { kind: vocab('sup.complaint', f.kind), about: f.supplierId === null ? t('alertTitle.streetDelivery') : supplier === undefined ? undefined : t('alertTitle.supplier', { name: supplier }) };
     }
+    default:
+      return null;
+  }
+}
+
+/**
+ * A task's title in the reader's language, from its kind and the facts that made it (as alertTitle). A task
+ * someone wrote keeps their words, as does a task made before the fact it needs was kept.
+ */
+function taskTitle(x: { kind: string; title: string; source?: unknown }): string {
+  return worded(`taskTitle.${x.kind}`, taskTitleVars(x.kind, (x.source ?? {}) as Record<string, unknown>), x.title);
+}
+
+/** The values of each system task's sentence (taskTitle.<kind> in i18n.ts); null for a kind without one. */
+function taskTitleVars(kind: string, f: Record<string, unknown>): Record<string, string | number | null | undefined> | null {
+  switch (kind) {
+    case 'locate':
+      return { person: num(f.personId) };
+    case 'transfer':
+      return { caseId: num(f.caseId), facility: num(f.facilityId), bed: f.bedType === 'icu' ? t('care.bedIcu') : f.bedType === 'general' ? t('care.bedGeneral') : undefined };
+    case 'supplyMissed':
+      return { round: num(f.roundId), households: Array.isArray(f.householdIds) ? f.householdIds.length : undefined };
+    case 'supportEscalation':
+      return { requestId: num(f.requestId), kind: vocab('sup.kind', f.kind), minutes: num(f.overdueMinutes) };
     default:
       return null;
   }
@@ -668,7 +696,8 @@ function renderTasks(items: Task[], total: number): void {
     const now = data ? Date.parse(data.at) : Date.now();
     body.replaceChildren(
       ...items.map((x) => {
-        const box = h('input', { type: 'checkbox', class: 'task-check', 'aria-label': x.title, checked: selected.has(x.id) });
+        const title = taskTitle(x);
+        const box = h('input', { type: 'checkbox', class: 'task-check', 'aria-label': title, checked: selected.has(x.id) });
         box.addEventListener('change', () => {
           if (box.checked) selected.add(x.id);
           else selected.delete(x.id);
@@ -679,7 +708,7 @@ function renderTasks(items: Task[], total: number): void {
           'tr',
           { 'data-id': x.id, 'data-kind': x.kind },
           h('td', {}, box),
-          h('td', { class: 'wrap' }, h('div', {}, x.title), h('div', { class: 'muted small' }, tMaybe(`taskKind.${x.kind}`, x.kind))),
+          h('td', { class: 'wrap' }, h('div', { class: 'task-title', title: x.title }, title), h('div', { class: 'muted small' }, tMaybe(`taskKind.${x.kind}`, x.kind))),
           h('td', {}, [x.district_id !== null ? districtName(x.district_id) : null, x.street_id !== null ? t('dash.street', { id: x.street_id }) : null, x.team ? t('dash.team', { team: x.team }) : null].filter(Boolean).join(' · ') || '—'),
           h('td', {}, h('div', {}, when(x.due_at)), h('div', { class: 'danger-text small' }, t('dash.overdueBy', { hm: hoursText(late) }))),
         );
