@@ -192,7 +192,10 @@ describe.skipIf(!haveBrowser)('testing pages in Chromium', () => {
       expect(await page.locator('#nav-lab').count()).toBe(1);
       await upload('bad.csv', `barcode,result,ct_orf1ab,ct_n,resulted_at\n${barcode},negative,,,${resultedAt()}\n${barcode},maybe,,,${resultedAt()}\n`);
       await page.waitForSelector('#report[data-state="rejected"]');
-      expect(await page.locator('#rejected tr[data-line="3"]').textContent()).toContain("result 'maybe' is not positive, negative or invalid");
+      // In the reader's language; the server's words in the title.
+      const line3 = page.locator('#rejected tr[data-line="3"] td.reason');
+      expect(await line3.textContent()).toBe('结果“maybe”不是阳性、阴性或无效');
+      expect(await line3.getAttribute('title')).toBe("result 'maybe' is not positive, negative or invalid");
       expect(await ctx.db.query('SELECT 1 FROM lab_results')).toHaveLength(0);
       await page.screenshot({ path: '/tmp/cordon-testing-lab-rejected-zh.png', fullPage: true });
     });

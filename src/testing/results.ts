@@ -7,6 +7,7 @@ import { heavyWork } from '../core/http.ts';
 import type { Preset } from '../core/presets.ts';
 import { applyResults, tubesForResults, type ApplySummary, type ResultRow } from './store.ts';
 import type { Verdict } from './rules.ts';
+import { rejection, type RejectWhy, type Rejection } from './rejections.ts';
 
 /** What a tube's barcode may hold: the same rule as where tubes are opened. */
 export const BARCODE = /^[A-Za-z0-9_-]{4,64}$/;
@@ -31,29 +32,29 @@ export interface RawResult {
 export interface UploadReport extends ApplySummary {
   uploadId: number | null;
   rows: number;
-  rejected: { line: number; reason: string }[];
+  rejected: Rejection[];
 }
 
 /** Turns raw fields into a result row, or says what is wrong with them. */
-export function readResult(raw: RawResult, line: number): ResultRow | string {
+export function readResult(raw: RawResult, line: number): ResultRow | RejectWhy {
   const barcode = String(raw.barcode ?? '').trim();
-  if (!barcode) return 'barcode is empty';
-  if (!BARCODE.test(barcode)) return `barcode '${barcode}' is not a tube barcode (4 to 64 letters, digits, - or _)`;
+  if (!barcode) return { code: 'barcodeEmpty' };
+  if (!BARCODE.test(barcode)) return { code: 'barcodeBad', value: barcode };
   const result = RESULT_WORDS.get(String(raw.result ?? '').trim().toLowerCase());
-  if (!result) return `result '${raw.result}' is not positive, negative or invalid`;
+  if (!result) return { code: 'resultBad', value: String(raw.result) };
   const ctOrf1ab = ct(raw.ctOrf1ab, 'ct_orf1ab');
-  if (typeof ctOrf1ab === 'string') return ctOrf1ab;
+  if (typeof ctOrf1ab === 'object' && ctOrf1ab !== null) return ctOrf1ab;
   const ctN = ct(raw.ctN, 'ct_n');
-  if (typeof ctN === 'string') return ctN;
+  if (typeof ctN === 'object' && ctN !== null) return ctN;
   const resultedAt = isoTime(String(raw.resultedAt ?? ''));
-  if (!resultedAt) return `resulted_at '${raw.resultedAt ?? ''}' is not an ISO 8601 time such as 2022-04-10T14:30:00+08:00`;
+  if (!resultedAt) return { code: 'timeBad', value: String(raw.resultedAt ?? '') };
   return { line, barcode, result, ctOrf1ab, ctN, resultedAt };
 }
 
-function ct(v: unknown, name: string): number | null | string {
+function ct(v: unknown, name: string): number | null | RejectWhy {
   if (v === null || v === undefined || v === '') return null;
   const n = Number(v);
-  return Number.isFinite(n) && n >= 0 && n <= 50 ? n : `${name} '${v}' is not a Ct value between 0 and 50`;
+  return Number.isFinite(n) && n >= 0 && n <= 50 ? n : { code: 'ctBad', column: name, value: String(v) };
 }
 
 // A lab's run reports one time for a whole plate, so a file repeats the same few times: parse each once.
@@ -70,19 +71,19 @@ function isoTime(text: string): Date | null {
 }
 
 /** Parses a results CSV (header row first); every bad line is reported with its number. */
-export function parseResultsCsv(text: string): { rows: ResultRow[]; rejected: { line: number; reason: string }[] } {
+export function parseResultsCsv(text: string): { rows: ResultRow[]; rejected: Rejection[] } {
   text = text.replace(/^\uFEFF/, '');
   const header = text.slice(0, text.search(/\r?\n|$/)).split(',').map((c) => c.trim().toLowerCase());
   const missing = RESULT_COLUMNS.filter((c) => !['ct_orf1ab', 'ct_n'].includes(c) && !header.includes(c));
-  if (missing.length) return { rows: [], rejected: [{ line: 1, reason: `the header lacks column(s) ${missing.join(', ')}; expected ${RESULT_COLUMNS.join(',')}` }] };
+  if (missing.length) return { rows: [], rejected: [rejection(1, { code: 'header', missing: missing.join(', '), expected: RESULT_COLUMNS.join(',') })] };
   const at = (name: string) => header.indexOf(name);
   const [b, r, a, n, t] = [at('barcode'), at('result'), at('ct_orf1ab'), at('ct_n'), at('resulted_at')];
   const rows: ResultRow[] = [];
-  const rejected: { line: number; reason: string }[] = [];
+  const rejected: Rejection[] = [];
   const take = (fields: string[], line: number) => {
-    if (fields.length !== header.length) return rejected.push({ line, reason: `has ${fields.length} field(s), the header has ${header.length}` });
+    if (fields.length !== header.length) return rejected.push(rejection(line, { code: 'fieldCount', fields: fields.length, expected: header.length }));
     const row = readResult({ barcode: fields[b], result: fields[r], ctOrf1ab: a < 0 ? null : fields[a].trim(), ctN: n < 0 ? null : fields[n].trim(), resultedAt: fields[t].trim() }, line);
-    if (typeof row === 'string') rejected.push({ line, reason: row });
+    if ('code' in row) rejected.push(rejection(line, row));
     else rows.push(row);
   };
   if (!text.includes('"')) {
@@ -99,7 +100,7 @@ export function parseResultsCsv(text: string): { rows: ResultRow[]; rejected: { 
     records = parse(text, { info: true, skip_empty_lines: true, trim: true, relax_column_count: true, from_line: 2 }) as unknown as typeof records;
   } catch (e) {
     const err = e as { lines?: number; message: string };
-    return { rows: [], rejected: [{ line: err.lines ?? 0, reason: `not valid CSV: ${err.message}` }] };
+    return { rows: [], rejected: [rejection(err.lines ?? 0, { code: 'notCsv', message: err.message })] };
   }
   for (const { record, info } of records) take(record, info.lines);
   return { rows, rejected };
@@ -111,7 +112,7 @@ export function parseResultsCsv(text: string): { rows: ResultRow[]; rejected: { 
  */
 export function uploadResults(
   db: Db,
-  o: { labId: number; rows: ResultRow[]; rejected: { line: number; reason: string }[]; sha256: string; preset: Preset; by: string; now: Date; chunk?: number; onProgress?: (done: number) => void },
+  o: { labId: number; rows: ResultRow[]; rejected: Rejection[]; sha256: string; preset: Preset; by: string; now: Date; chunk?: number; onProgress?: (done: number) => void },
 ): Promise<UploadReport> {
   return heavyWork(() => upload(db, o));
 }

@@ -328,10 +328,10 @@ describe('bad input changes nothing', () => {
     expect(r.status).toBe(422);
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.body.rejected).toEqual([
-      { line: 3, reason: "result 'maybe' is not positive, negative or invalid" },
-      { line: 4, reason: "ct_orf1ab 'abc' is not a Ct value between 0 and 50" },
-      { line: 5, reason: "result 'constructor' is not positive, negative or invalid" },
-      { line: 6, reason: "barcode 'T0;20' is not a tube barcode (4 to 64 letters, digits, - or _)" },
+      { line: 3, reason: "result 'maybe' is not positive, negative or invalid", why: { code: 'resultBad', value: 'maybe' } },
+      { line: 4, reason: "ct_orf1ab 'abc' is not a Ct value between 0 and 50", why: { code: 'ctBad', column: 'ct_orf1ab', value: 'abc' } },
+      { line: 5, reason: "result 'constructor' is not positive, negative or invalid", why: { code: 'resultBad', value: 'constructor' } },
+      { line: 6, reason: "barcode 'T0;20' is not a tube barcode (4 to 64 letters, digits, - or _)", why: { code: 'barcodeBad', value: 'T0;20' } },
     ]);
     expect(await count('lab_results')).toBe(before);
     expect(await count('result_uploads')).toBe(0);
@@ -342,8 +342,8 @@ describe('bad input changes nothing', () => {
     const r = await srv.call('POST', `/api/v1/labs/${labId}/results`, { as: city, body, headers: { 'content-type': 'text/csv' } });
     expect(r.status).toBe(422);
     expect(r.body.rejected).toEqual([
-      { line: 3, reason: 'tube T030 holds no sample' },
-      { line: 4, reason: 'tube GHOST9 was never sampled (unknown barcode)' },
+      { line: 3, reason: 'tube T030 holds no sample', why: { code: 'tubeEmpty', barcode: 'T030' } },
+      { line: 4, reason: 'tube GHOST9 was never sampled (unknown barcode)', why: { code: 'tubeUnknown', barcode: 'GHOST9' } },
     ]);
     expect(await count('lab_results')).toBe(0);
   });

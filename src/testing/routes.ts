@@ -28,6 +28,7 @@ import {
   type AreaFilter,
 } from './store.ts';
 import { BARCODE, parseResultsCsv, readResult, sha256, uploadResults } from './results.ts';
+import { rejection, type Rejection } from './rejections.ts';
 
 const SAMPLERS: readonly Role[] = ['sampler', 'street_worker', 'city_command', 'district_command'];
 const LABS: readonly Role[] = ['lab', 'city_command', 'district_command'];
@@ -431,12 +432,12 @@ export function testingRoutes(app: FastifyInstance, ctx: AppContext): void {
 }
 
 function parseJsonResults(body: { results?: unknown }): ReturnType<typeof parseResultsCsv> {
-  if (!body || !Array.isArray(body.results)) return { rows: [], rejected: [{ line: 0, reason: 'send text/csv, or JSON {"results": [...]}' }] };
+  if (!body || !Array.isArray(body.results)) return { rows: [], rejected: [rejection(0, { code: 'notResults' })] };
   const rows: ReturnType<typeof parseResultsCsv>['rows'] = [];
-  const rejected: { line: number; reason: string }[] = [];
+  const rejected: Rejection[] = [];
   body.results.forEach((raw, i) => {
     const r = readResult(raw as never, i);
-    if (typeof r === 'string') rejected.push({ line: i, reason: `results[${i}]: ${r}` });
+    if ('code' in r) rejected.push(rejection(i, r, `results[${i}]: `));
     else rows.push(r);
   });
   return { rows, rejected };

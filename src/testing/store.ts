@@ -7,6 +7,7 @@ import { idNumberProblem } from '../core/pii.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { createTasks, raiseAlert, type NewTask } from '../core/work.ts';
 import { markStatusStale } from '../core/stale.ts';
+import { rejection, type Rejection } from './rejections.ts';
 import { canAddToTube, consequencesOf, poolSizeFor, queueWaitMinutes, verdictOf, type SamplingGroup, type Verdict } from './rules.ts';
 
 export interface CampaignInput {
@@ -370,7 +371,7 @@ export interface ResultTubes {
   singles: Set<number>;
 }
 
-export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<ResultTubes & { rejected: { line: number; reason: string }[] }> {
+export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<ResultTubes & { rejected: Rejection[] }> {
   const barcodes = [...new Set(rows.map((r) => r.barcode))];
   // One text value back instead of a row per tube: reading 100,000 rows out of embedded PGlite costs
   // several times more than finding them (ANY walks the barcode index once, in order). Barcodes go in as
@@ -401,7 +402,7 @@ export async function tubesForResults(q: Queryable, rows: ResultRow[]): Promise<
   }
   const rejected = rows
     .filter((r) => !ids.has(r.barcode))
-    .map((r) => ({ line: r.line, reason: empty.has(r.barcode) ? `tube ${r.barcode} holds no sample` : `tube ${r.barcode} was never sampled (unknown barcode)` }));
+    .map((r) => rejection(r.line, { code: empty.has(r.barcode) ? 'tubeEmpty' : 'tubeUnknown', barcode: r.barcode }));
   return { ids, resulted, singles, rejected };
 }
 
