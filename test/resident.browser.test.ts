@@ -209,7 +209,8 @@ describe.skipIf(!haveBrowser)('a resident and a pool retest in Chromium', () => 
       await page.keyboard.type(others[0].code);
       await page.keyboard.press('Enter');
       await page.waitForSelector('#feedback[data-kind="error"]');
-      expect(await page.locator('#feedback').textContent()).toContain('the tube is full: it holds at most 1');
+      expect(await page.getAttribute('#feedback', 'data-code')).toBe('tubeFull');
+      expect(await page.locator('#feedback .feedback-detail').textContent()).toBe(`试管 ${RETEST} 已满：最多 1 人`);
       expect(await page.inputValue('#person')).toBe(others[0].code);
       expect(await page.locator('#tube-count').textContent()).toBe('1/1');
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);

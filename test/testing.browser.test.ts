@@ -128,7 +128,10 @@ describe.skipIf(!haveBrowser)('testing pages in Chromium', () => {
       await page.keyboard.type('NOBODY123');
       await page.keyboard.press('Enter');
       await page.waitForSelector('#feedback[data-kind="error"]');
-      expect(await page.locator('#feedback').textContent()).toContain('NOBODY123 does not exist');
+      // In the reader's language, the server's words in the title.
+      expect(await page.getAttribute('#feedback', 'data-code')).toBe('personUnknown');
+      expect(await page.locator('#feedback .feedback-detail').textContent()).toBe('查无个人码或身份证号为 NOBODY123 的人员，或不在您的辖区内');
+      expect(await page.locator('#feedback .feedback-detail').getAttribute('title')).toBe('Person with code or ID number NOBODY123 does not exist or is outside your jurisdiction.');
       expect(await page.evaluate('document.activeElement.id')).toBe('person');
       expect(await page.inputValue('#person')).toBe('NOBODY123');
       const colour = await page.locator('#feedback').evaluate((el) => getComputedStyle(el).borderColor);
@@ -137,11 +140,12 @@ describe.skipIf(!haveBrowser)('testing pages in Chromium', () => {
       // A tube's barcode scanned as a person: re-pooling, refused by the server with its reason.
       await page.fill('#person', barcode);
       await page.keyboard.press('Enter');
-      await page.waitForFunction(`document.querySelector('#feedback').textContent.includes('re-pooling')`);
+      await page.waitForSelector('#feedback[data-code="isTube"]');
+      expect(await page.locator('#feedback .feedback-detail').textContent()).toBe(`${barcode} 是一支试管：试管不能放入另一支试管（不允许再混管）`);
       expect(await page.inputValue('#person')).toBe(barcode);
       await page.fill('#person', 'NOBODY123');
       await page.keyboard.press('Enter');
-      await page.waitForFunction(`document.querySelector('#feedback').textContent.includes('NOBODY123')`);
+      await page.waitForSelector('#feedback[data-code="personUnknown"]');
       expect(await page.locator('#tube-count').textContent()).toBe('2/10');
       await page.screenshot({ path: '/tmp/cordon-testing-sampler-refused-zh.png', fullPage: true });
     });

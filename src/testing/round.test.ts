@@ -318,6 +318,8 @@ describe('bad input changes nothing', () => {
     const r = await srv.call('POST', '/api/v1/tubes/T030/samples', { as: city, body: { person: 'T010' } });
     expect(r.status).toBe(400);
     expect(r.body.detail).toMatch(/re-pooling/);
+    // The same as data, for the sampler's page to word in its reader's language.
+    expect(r.body).toMatchObject({ code: 'isTube', ref: 'T010' });
     expect(await count('samples')).toBe(30);
   });
 

@@ -77,8 +77,8 @@ describe('consequences of a tube', () => {
 describe('tubes, queues and percentiles', () => {
   it('refuses a person beyond the tube size or in a closed tube', () => {
     expect(canAddToTube({ closed: false, capacity: 20, count: 19 })).toBeNull();
-    expect(canAddToTube({ closed: false, capacity: 20, count: 20 })).toMatch(/at most 20/);
-    expect(canAddToTube({ closed: true, capacity: 20, count: 3 })).toMatch(/closed/);
+    expect(canAddToTube({ closed: false, capacity: 20, count: 20 })).toEqual({ code: 'tubeFull', text: 'the tube is full: it holds at most 20' });
+    expect(canAddToTube({ closed: true, capacity: 20, count: 3 })).toEqual({ code: 'tubeClosed', text: 'the tube is closed' });
   });
 
   it('estimates the wait from the queue and the service rate', () => {

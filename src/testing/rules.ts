@@ -78,9 +78,9 @@ export function consequencesOf(tube: TubeFacts, verdict: Verdict, resultedAt: Da
 }
 
 /** A sampler may add a person to a tube only while it is open and below its size. */
-export function canAddToTube(tube: { closed: boolean; capacity: number; count: number }): string | null {
-  if (tube.closed) return 'the tube is closed';
-  if (tube.count >= tube.capacity) return `the tube is full: it holds at most ${tube.capacity}`;
+export function canAddToTube(tube: { closed: boolean; capacity: number; count: number }): { code: 'tubeClosed' | 'tubeFull'; text: string } | null {
+  if (tube.closed) return { code: 'tubeClosed', text: 'the tube is closed' };
+  if (tube.count >= tube.capacity) return { code: 'tubeFull', text: `the tube is full: it holds at most ${tube.capacity}` };
   return null;
 }
 

@@ -164,7 +164,7 @@ export async function openTube(q: Queryable, t: OpenTube, preset: Preset, by: st
      VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (barcode) DO NOTHING RETURNING id`,
     [t.barcode, t.campaignId ?? null, t.samplingPointId, capacity, retestOf, by, now],
   );
-  if (!rows.length) throw conflict(`Tube ${t.barcode} is already in use; take a new tube.`);
+  if (!rows.length) throw conflict(`Tube ${t.barcode} is already in use; take a new tube.`, { code: 'tubeInUse', barcode: t.barcode });
   return { id: rows[0].id, barcode: t.barcode, capacity };
 }
 
@@ -180,7 +180,7 @@ interface TubeRow {
 
 async function lockTube(q: Queryable, barcode: string): Promise<TubeRow> {
   const [tube] = await q.query<TubeRow>('SELECT id, barcode, capacity, closed_at, campaign_id, sampling_point_id, samples FROM tubes WHERE barcode = $1 FOR UPDATE', [barcode]);
-  if (!tube) throw notFound(`Tube ${barcode}`);
+  if (!tube) throw notFound(`Tube ${barcode}`, { code: 'tubeUnknown', barcode });
   return tube;
 }
 
@@ -197,20 +197,20 @@ export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, per
   const tube = await lockTube(q, barcode);
   const count = tube.samples;
   const refusal = canAddToTube({ closed: tube.closed_at !== null, capacity: tube.capacity, count });
-  if (refusal) throw conflict(`Tube ${barcode}: ${refusal}.`);
+  if (refusal) throw conflict(`Tube ${barcode}: ${refusal.text}.`, { code: refusal.code, barcode, capacity: tube.capacity });
   const [asTube] = await q.query('SELECT 1 FROM tubes WHERE barcode = $1', [personRef]);
-  if (asTube) throw badRequest(`${personRef} is a tube: a tube cannot be put into another tube (re-pooling is not allowed).`);
+  if (asTube) throw badRequest(`${personRef} is a tube: a tube cannot be put into another tube (re-pooling is not allowed).`, { code: 'isTube', ref: personRef });
   const person = (await resolvePersons(q, pii, [personRef])).get(personRef);
-  if (!person) throw notFound(`Person with code or ID number ${personRef}`);
+  if (!person) throw notFound(`Person with code or ID number ${personRef}`, { code: 'personUnknown', ref: personRef });
   if (tube.campaign_id !== null) {
     // A sealed compound's resident goes in a single tube, a controlled one's in at most 10 (rules.md 13).
     const [e] = await q.query<{ sampling_group: SamplingGroup }>('SELECT sampling_group FROM campaign_expected WHERE campaign_id = $1 AND person_id = $2', [tube.campaign_id, person.personId]);
     if (e && poolSizeFor(e.sampling_group, preset) < tube.capacity) {
-      throw conflict(`This person is in sampling group ${e.sampling_group}: use a tube of at most ${poolSizeFor(e.sampling_group, preset)}, not this ${tube.capacity}-person tube.`);
+      throw conflict(`This person is in sampling group ${e.sampling_group}: use a tube of at most ${poolSizeFor(e.sampling_group, preset)}, not this ${tube.capacity}-person tube.`, { code: 'groupTube', group: e.sampling_group, most: poolSizeFor(e.sampling_group, preset), capacity: tube.capacity });
     }
   }
   const [dup] = await q.query('SELECT 1 FROM samples WHERE tube_id = $1 AND person_id = $2', [tube.id, person.personId]);
-  if (dup) throw conflict(`This person is already in tube ${barcode}.`);
+  if (dup) throw conflict(`This person is already in tube ${barcode}.`, { code: 'alreadyInTube', barcode });
   const repeat = tube.campaign_id !== null && (await q.query('SELECT 1 FROM samples WHERE campaign_id = $1 AND person_id = $2 LIMIT 1', [tube.campaign_id, person.personId])).length > 0;
   await q.query(`INSERT INTO samples (tube_id, person_id, sampled_at, campaign_id, sampling_point_id, repeat_in_round) VALUES ($1,$2,$3,$4,$5,$6)`, [tube.id, person.personId, now, tube.campaign_id, tube.sampling_point_id, repeat]);
   await q.query('UPDATE tubes SET samples = samples + 1 WHERE id = $1', [tube.id]);
@@ -221,7 +221,7 @@ export async function addSample(q: Queryable, pii: PiiKeys, barcode: string, per
 export async function closeTube(q: Queryable, barcode: string, now: Date): Promise<{ barcode: string; count: number }> {
   const tube = await lockTube(q, barcode);
   const count = tube.samples;
-  if (count === 0) throw conflict(`Tube ${barcode} is empty; add a person before closing it.`);
+  if (count === 0) throw conflict(`Tube ${barcode} is empty; add a person before closing it.`, { code: 'tubeEmpty', barcode });
   if (!tube.closed_at) await q.query('UPDATE tubes SET closed_at = $2 WHERE id = $1', [tube.id, now]);
   return { barcode, count };
 }

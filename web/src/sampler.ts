@@ -353,15 +353,42 @@ function show(anchor: HTMLElement = byId(tube ? 'person-form' : 'open-form')): v
 /** A refusal: the server's reason in red, the refused text back in the input and selected so the next scan replaces it. */
 function refuse(input: HTMLInputElement, value: string, e: unknown): void {
   const detail = e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e);
+  const code = e instanceof ApiError && typeof e.problem.code === 'string' ? e.problem.code : '';
   feedback.dataset.kind = 'error';
+  feedback.dataset.code = code;
   feedback.className = 'feedback error';
-  feedback.replaceChildren(h('strong', { class: 'feedback-main' }, t('sampler.refused')), h('div', { class: 'feedback-detail' }, detail));
+  feedback.replaceChildren(h('strong', { class: 'feedback-main' }, t('sampler.refused')), h('div', { class: 'feedback-detail', title: detail }, e instanceof ApiError ? refusalWords(e, detail) : detail));
   show(input.closest('form') ?? undefined);
   if (e instanceof ApiError && e.status === 401) location.reload();
   input.value = value;
   input.focus();
   input.select();
   navigator.vibrate?.(200);
+}
+
+/**
+ * The server's refusal in the reader's language, from the code and values it sends beside its words
+ * (src/testing/store.ts); its words for a refusal without a code.
+ */
+function refusalWords(e: ApiError, words: string): string {
+  const p = e.problem;
+  switch (p.code) {
+    case 'tubeUnknown':
+    case 'tubeInUse':
+    case 'tubeClosed':
+    case 'alreadyInTube':
+    case 'tubeEmpty':
+      return t(`sampler.why.${p.code}`, { barcode: String(p.barcode) });
+    case 'tubeFull':
+      return t('sampler.why.tubeFull', { barcode: String(p.barcode), capacity: Number(p.capacity) });
+    case 'isTube':
+    case 'personUnknown':
+      return t(`sampler.why.${p.code}`, { ref: String(p.ref) });
+    case 'groupTube':
+      return t('sampler.why.groupTube', { group: t(`group.${p.group}` as Key), most: Number(p.most), capacity: Number(p.capacity) });
+    default:
+      return words;
+  }
 }
 
 function readJson<T>(store: Storage, key: string): T | null {
