@@ -154,7 +154,9 @@ describe.skipIf(!haveBrowser)('tracing and quarantine pages in Chromium', () => 
       const hhExposure = hh.locator('li.exposure[data-kind="household"]');
       expect(await hhExposure.getAttribute('data-state')).toBe('confirmed');
       expect(await hhExposure.textContent()).toContain('同户居住');
-      expect(await hhExposure.textContent()).toContain('rules.md 10');
+      // The rule cited by its place; its English words in the title.
+      expect(await hhExposure.locator('.exp-rule').textContent()).toBe('依据: rules.md 10');
+      expect(await hhExposure.locator('.exp-rule').getAttribute('title')).toBe('rules.md 10: same household');
       const nm = page.locator(`#contact-list li.contact[data-person="${named.id}"]`);
       expect(await nm.getAttribute('data-level')).toBe('close');
       expect(await nm.locator('li.exposure[data-kind="interview"]').textContent()).toContain(`病例自述接触：${named.name}（同事）`);

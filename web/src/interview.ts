@@ -331,7 +331,7 @@ function exposureItem(e: Exposure): HTMLElement {
       h('span', { class: 'exp-words' }, evidenceWords(e)),
     ),
     h('div', { class: 'exp-side' }, h('span', { class: `tag ${e.state}` }, t(`iv.state.${e.state}` as Key)), ...buttons),
-    h('div', { class: 'exp-rule' }, `${t('iv.rule')}: ${e.rule}`),
+    h('div', { class: 'exp-rule', title: e.rule }, `${t('iv.rule')}: ${ruleCitation(e.rule)}`),
     problemLine,
   );
 }
@@ -428,4 +428,13 @@ function when(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * The rule an exposure cites: whole in English; in another language only its place in rules.md (the kind
+ * and the evidence above already say what happened in the reader's words), the server's words in the title.
+ */
+function ruleCitation(rule: string): string {
+  if (currentLang() === 'en') return rule;
+  return /^rules\.md [\d, -]+/.exec(rule)?.[0].replace(/[, ]+$/, '') ?? rule;
 }
