@@ -1,6 +1,6 @@
 // Calls to the cordon HTTP API from the pages. The session is an httpOnly cookie, so the pages never see
 // a token; errors arrive as application/problem+json and are shown with their detail.
-import { t } from './i18n.ts';
+import { t, tMaybe, type Key } from './i18n.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -12,6 +12,20 @@ export class ApiError extends Error {
   ) {
     super(detail || title);
   }
+}
+
+/**
+ * A problem in the reader's language. For a refusal a page's user meets often, the server sends a `code` and
+ * its values beside its words, and the dictionary has problem.<code>; a value that names a vocabulary entry
+ * (group: controlled -> group.controlled) is worded too. Otherwise the server's words.
+ */
+export function problemWords(e: ApiError): string {
+  const code = e.problem.code;
+  const words = e.detail || e.title;
+  if (typeof code !== 'string' || !tMaybe(`problem.${code}`, '')) return words;
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(e.problem)) if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${k}.${v}`, String(v));
+  return t(`problem.${code}` as Key, vars);
 }
 
 export interface Principal {

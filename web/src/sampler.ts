@@ -3,7 +3,7 @@
 // form whose input keeps the focus; scans that arrive while a request is running wait their turn.
 // A positive pool's members are retested one by one: with "retest of a pool" ticked, the pool's barcode is
 // scanned once and every tube opened after it is a single tube for that pool, until the box is unticked.
-import { api, ApiError, type Page } from './api.ts';
+import { api, ApiError, problemWords, type Page } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -357,38 +357,13 @@ function refuse(input: HTMLInputElement, value: string, e: unknown): void {
   feedback.dataset.kind = 'error';
   feedback.dataset.code = code;
   feedback.className = 'feedback error';
-  feedback.replaceChildren(h('strong', { class: 'feedback-main' }, t('sampler.refused')), h('div', { class: 'feedback-detail', title: detail }, e instanceof ApiError ? refusalWords(e, detail) : detail));
+  feedback.replaceChildren(h('strong', { class: 'feedback-main' }, t('sampler.refused')), h('div', { class: 'feedback-detail', title: detail }, e instanceof ApiError ? problemWords(e) : detail));
   show(input.closest('form') ?? undefined);
   if (e instanceof ApiError && e.status === 401) location.reload();
   input.value = value;
   input.focus();
   input.select();
   navigator.vibrate?.(200);
-}
-
-/**
- * The server's refusal in the reader's language, from the code and values it sends beside its words
- * (src/testing/store.ts); its words for a refusal without a code.
- */
-function refusalWords(e: ApiError, words: string): string {
-  const p = e.problem;
-  switch (p.code) {
-    case 'tubeUnknown':
-    case 'tubeInUse':
-    case 'tubeClosed':
-    case 'alreadyInTube':
-    case 'tubeEmpty':
-      return t(`sampler.why.${p.code}`, { barcode: String(p.barcode) });
-    case 'tubeFull':
-      return t('sampler.why.tubeFull', { barcode: String(p.barcode), capacity: Number(p.capacity) });
-    case 'isTube':
-    case 'personUnknown':
-      return t(`sampler.why.${p.code}`, { ref: String(p.ref) });
-    case 'groupTube':
-      return t('sampler.why.groupTube', { group: t(`group.${p.group}` as Key), most: Number(p.most), capacity: Number(p.capacity) });
-    default:
-      return words;
-  }
 }
 
 function readJson<T>(store: Storage, key: string): T | null {

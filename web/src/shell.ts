@@ -1,5 +1,5 @@
 // The frame of every signed-in page: header (product, user and role, language, sign out) and navigation.
-import { api, ApiError, me, toLogin, type Principal } from './api.ts';
+import { api, ApiError, me, problemWords, toLogin, type Principal } from './api.ts';
 import { h, byId } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, type Key } from './i18n.ts';
 import { ENTITY_ORDER } from './entities.ts';
@@ -156,7 +156,7 @@ export async function guarded(message: HTMLElement, busy: HTMLElement, fn: () =>
 
 /** Shows an error (the problem+json detail) in a page's message area. */
 export function showError(target: HTMLElement, e: unknown): void {
-  const text = e instanceof Error ? e.message : String(e);
+  const text = e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e);
   target.replaceChildren(h('strong', {}, t('error.title')), ' ', text);
   target.hidden = false;
 }
