@@ -43,6 +43,7 @@ describe('platform shell', () => {
     const wrong = await srv.call('POST', '/api/v1/auth/login', { body: { username: 'city', password: 'nope-nope' } });
     expect(wrong.status).toBe(401);
     expect(wrong.body.detail).toBe('Wrong user name or password.');
+    expect(wrong.body.code).toBe('wrongPassword');
     const me = await srv.call('GET', '/api/v1/auth/me', { as: city });
     expect(me.status).toBe(200);
     expect(me.body.user).toMatchObject({ name: 'city', role: 'city_command', districtId: null });

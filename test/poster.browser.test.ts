@@ -110,7 +110,9 @@ describe.skipIf(!haveBrowser)('the venue-code poster in Chromium', () => {
     it("is refused another venue's poster, with the server's reason", async () => {
       await page.goto(`${srv.url}/poster.html?venue=${other.id}`);
       await page.locator('#message').waitFor({ state: 'visible' });
-      expect(await page.locator('#message').textContent()).toContain(`You operate venue ${venue.id}, not venue ${other.id}.`);
+      // In the page's language; the server's words in the title.
+      expect(await page.locator('#message').textContent()).toBe(`出错了 您管理的不是场所 ${other.id}`);
+      expect(await page.getAttribute('#message .error-text', 'title')).toBe(`You operate venue ${venue.id}, not venue ${other.id}.`);
       expect(await page.isVisible('#qr')).toBe(false);
       expect(await page.isDisabled('#print')).toBe(true);
     });

@@ -231,7 +231,7 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       const problem = item.locator('.row-error');
       await problem.waitFor();
       expect(await problem.getAttribute('data-status')).toBe('403');
-      expect(await problem.textContent()).toContain('A second person must decide on an override: you asked for this one.');
+      expect(await problem.textContent()).toBe('403 · 人工改码须由另一人审批：这是您本人提出的申请');
       await first.screenshot({ path: '/tmp/cordon-status-override-own-zh.png', fullPage: true });
       const [o] = await ctx.db.query<{ approved_at: Date | null }>('SELECT approved_at FROM status_overrides WHERE id = $1', [id]);
       expect(o.approved_at).toBeNull();
@@ -368,6 +368,9 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       await page.keyboard.press('Enter');
       await page.waitForSelector('#screen[data-state="error"][data-problem="unknown"]');
       expect(await page.locator('#verdict, .sn-verdict').first().textContent()).toContain('查无此人');
+      // The server's refusal in the guard's language, its own words in the title.
+      expect(await page.locator('#answer-problem').textContent()).toBe('查无个人码或身份证号为 ZZZZZZZZ 的人员，或不在您的辖区内');
+      expect(await page.getAttribute('#answer-problem', 'title')).toBe('Person with code or ID number ZZZZZZZZ does not exist or is outside your jurisdiction.');
     });
 
     it('admits a red person at a hospital’s emergency entrance, after the token is reset', async () => {
@@ -411,7 +414,7 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       await page.keyboard.type(greenP.code);
       await page.keyboard.press('Enter');
       await page.waitForSelector('#screen[data-state="error"][data-problem="device"]');
-      expect(await page.locator('#answer-problem').textContent()).toContain('unknown or revoked');
+      expect(await page.locator('#answer-problem').textContent()).toBe('This device token is unknown or revoked');
       await page.click('#answer-reset');
       await page.click('#reset-yes');
       await page.locator('#setup').waitFor({ state: 'visible' });

@@ -57,7 +57,8 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
     await page.click('#login-submit');
     const error = page.locator('#login-error');
     await error.waitFor({ state: 'visible' });
-    expect(await error.textContent()).toContain('Wrong user name or password.');
+    // The reason in the page's language (the server sends a code beside its English words).
+    expect(await error.textContent()).toBe('登录失败用户名或密码错误');
     expect(page.url()).toMatch(/\/login\.html/);
     await page.screenshot({ path: '/tmp/cordon-login-error-zh.png' });
   });
@@ -151,7 +152,9 @@ describe.skipIf(!haveBrowser)('web pages in Chromium', () => {
       const lab = await other.newPage();
       await signIn(lab, srv.url, '/registry.html?entity=persons', LAB);
       await lab.locator('#message').waitFor({ state: 'visible' });
-      expect(await lab.locator('#message').textContent()).toContain('you are lab');
+      // The role worded from the problem's code and values, in the page's language.
+      expect(await lab.locator('#message').textContent()).toBe('出错了 您的角色（检测机构）不能执行此操作');
+      expect(await lab.getAttribute('#message .error-text', 'title')).toMatch(/you are lab\.$/);
       expect(await lab.locator('#nav-persons').count()).toBe(0);
       expect(await lab.locator('#nav-labs').count()).toBe(1);
       await lab.screenshot({ path: '/tmp/cordon-refused-zh.png' });

@@ -117,7 +117,7 @@ export async function logout(q: Queryable, token: string): Promise<void> {
 export function requireAccess(access: Access, p: Principal | null): void {
   if (access === 'public') return;
   if (!p) throw unauthorized();
-  if (!access.roles.includes(p.role)) throw forbidden(`This needs one of the roles: ${access.roles.join(', ')}; you are ${p.role}.`);
+  if (!access.roles.includes(p.role)) throw forbidden(`This needs one of the roles: ${access.roles.join(', ')}; you are ${p.role}.`, { code: 'roleNotAllowed', role: p.role });
 }
 
 export const scopeLevel = (p: Principal): 'city' | 'district' | 'street' => (p.streetId ? 'street' : p.districtId ? 'district' : 'city');

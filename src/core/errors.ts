@@ -11,7 +11,7 @@ export class Problem extends Error {
 }
 
 export const badRequest = (detail: string, extra?: Record<string, unknown>) => new Problem(400, 'Bad request', detail, extra);
-export const unauthorized = (detail = 'Sign in first, or send a valid API token.') => new Problem(401, 'Not signed in', detail);
-export const forbidden = (detail: string) => new Problem(403, 'Not allowed', detail);
+export const unauthorized = (detail = 'Sign in first, or send a valid API token.') => new Problem(401, 'Not signed in', detail, { code: 'notSignedIn' });
+export const forbidden = (detail: string, extra?: Record<string, unknown>) => new Problem(403, 'Not allowed', detail, extra);
 export const notFound = (what: string, extra?: Record<string, unknown>) => new Problem(404, 'Not found', `${what} does not exist or is outside your jurisdiction.`, extra);
 export const conflict = (detail: string, extra?: Record<string, unknown>) => new Problem(409, 'Conflict', detail, extra);

@@ -143,7 +143,7 @@ async function resolvePrincipal(req: FastifyRequest, ctx: AppContext): Promise<P
 
 /** The caller, for handlers of routes that require a role (never null there). */
 export function caller(req: FastifyRequest): Principal {
-  if (!req.principal) throw new Problem(401, 'Not signed in');
+  if (!req.principal) throw new Problem(401, 'Not signed in', undefined, { code: 'notSignedIn' });
   return req.principal;
 }
 

@@ -30,7 +30,7 @@ export function coreRoutes(app: FastifyInstance, ctx: AppContext): void {
         await appendAudit(q, [{ actor: r ? actorOf(r.principal).actor : `anonymous:${req.body.username}`, role: r?.principal.role, action: r ? 'login' : 'login-failed', entity: 'user', entityId: r?.principal.id ?? null, detail: { ip: req.ip } }], now);
         return r;
       });
-      if (!result) return reply.code(401).type('application/problem+json').send({ type: 'about:blank', title: 'Not signed in', status: 401, detail: 'Wrong user name or password.' });
+      if (!result) return reply.code(401).type('application/problem+json').send({ type: 'about:blank', title: 'Not signed in', status: 401, detail: 'Wrong user name or password.', code: 'wrongPassword' });
       reply.setCookie(SESSION_COOKIE, result.token, { path: '/', httpOnly: true, sameSite: 'strict', maxAge: SESSION_HOURS * 3600 });
       return { user: result.principal };
     },

@@ -107,6 +107,8 @@ describe('checkpoints and status', () => {
     const self = await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city, body: {} });
     expect(self.status).toBe(403);
     expect(self.body.detail).toMatch(/second person/);
+    // A code beside the words, for a page to word the refusal in its reader's language.
+    expect(self.body.code).toBe('secondPersonNeeded');
     expect((await checkin(person.code)).body.colour).toBe('red');
     const approved = await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city2, body: {} });
     expect(approved.body).toMatchObject({ state: 'approved', recoloured: true });
@@ -122,7 +124,9 @@ describe('checkpoints and status', () => {
     const audits = await statusAudits(person.id);
     expect(audits.at(-1)!.detail).toMatchObject({ from: 'red', to: 'green', facts: [{ code: 'override', kind: 'override' }] });
     expect(audits.at(-1)!.reason).toMatch(/approved by user:\d+:city2/);
-    expect((await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city2, body: {} })).status).toBe(409);
+    const again = await srv.call('POST', `/api/v1/status/overrides/${asked.body.id}/approve`, { as: city2, body: {} });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'overrideApproved', overrideId: asked.body.id });
   });
 
   it('lets a resident see their own status and appeal; the appeal lands in their district’s queue', async () => {
@@ -143,7 +147,9 @@ describe('checkpoints and status', () => {
     // other person at the venue for tracing).
     const scansOf = async (personId: number) => (await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE person_id = $1', [personId]))[0].n;
     const before = await scansOf(persons[6].id);
-    expect((await checkin(persons[6].code, me)).status).toBe(403);
+    const other = await checkin(persons[6].code, me);
+    expect(other.status).toBe(403);
+    expect(other.body.code).toBe('checkInSelfOnly');
     expect(await scansOf(persons[6].id)).toBe(before);
     const mineBefore = await scansOf(persons[5].id);
     expect((await checkin(persons[5].code, me)).status).toBe(201);
@@ -155,7 +161,9 @@ describe('checkpoints and status', () => {
     const emergency = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: venueOp, body: { name: 'ER door', entrance: 'emergency' } });
     const main = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: venueOp, body: { name: 'Main door' } });
     expect(emergency.status).toBe(201);
-    expect((await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: venueOp, body: { name: 'Not mine' } })).status).toBe(403);
+    const notMine = await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: venueOp, body: { name: 'Not mine' } });
+    expect(notMine.status).toBe(403);
+    expect(notMine.body).toMatchObject({ code: 'notYourVenue', venueId: venue.id });
     expect((await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: city, body: { name: 'x', entrance: 'emergency' } })).status).toBe(400);
     await ctx.db.query("INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) VALUES ($1, 1, 'CoronaVac', '2021-05-01', 'test', now()), ($1, 2, 'CoronaVac', '2021-06-01', 'test', now())", [pool[2].id]);
     const sentinel = (token: string, person: string) => srv.call('POST', '/api/v1/sentinel/checks', { body: { person }, headers: { 'x-device-token': token } });
@@ -183,6 +191,7 @@ describe('checkpoints and status', () => {
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.body.detail).toMatch(/altered or forged/);
+    expect(r.body).toMatchObject({ reason: 'venue-code-signature', code: 'venueCodeForged' });
     const far = await checkin(persons[0].code, city, { lat: venue.lat + 0.2, lon: venue.lon });
     expect(far.status).toBe(201);
     expect(far.body.far).toBe(true);

@@ -51,7 +51,7 @@ export class VenueCache {
   async get(id: number): Promise<Venue> {
     const hit = this.entry(id);
     if (hit && Date.now() - hit.at < this.ttlMs) {
-      if (!hit.venue) throw notFound(`Venue ${id}`);
+      if (!hit.venue) throw notFound(`Venue ${id}`, { code: 'venueUnknown', venueId: id });
       return hit.venue;
     }
     const [r] = await this.db.query<{ id: number; name: string; kind: string; district_id: number; street_id: number | null; lat: number; lon: number; entry_rule: Partial<EntryRule> | null }>(
@@ -60,7 +60,7 @@ export class VenueCache {
     );
     const venue = r ? { id: r.id, name: r.name, kind: r.kind, districtId: r.district_id, streetId: r.street_id, lat: r.lat, lon: r.lon, rule: { ...this.preset.entry.default, ...(r.entry_rule ?? {}) } } : null;
     this.keep(id, { venue, at: Date.now() });
-    if (!venue) throw notFound(`Venue ${id}`);
+    if (!venue) throw notFound(`Venue ${id}`, { code: 'venueUnknown', venueId: id });
     return venue;
   }
 
@@ -277,7 +277,7 @@ export async function personAtDoor(db: Db, pii: PiiKeys, ref: string, preset: Pr
       WHERE ${byId ? 'p.id_hash = $1' : 'p.personal_code = $1'}`,
     [byId ? pii.hashId(ref) : ref],
   );
-  if (!r) throw notFound(`Person with code or ID number ${ref}`);
+  if (!r) throw notFound(`Person with code or ID number ${ref}`, { code: 'personUnknown', ref });
   let colour: Colour = r.colour ?? 'green';
   let reasons: Reason[] = r.reasons ?? [];
   if (r.stale || (r.changes_at && new Date(r.changes_at).getTime() <= now.getTime())) {
@@ -310,10 +310,10 @@ export async function checkAtEntrance(
   // From memory when the index knows the person and trusts their status; from the database otherwise.
   const person = o.door?.get(scan.person, now) ?? (await personAtDoor(o.db, o.pii, scan.person, o.preset, now));
   // Refused before anything is recorded: a scan of someone else would put them at this venue for tracing.
-  if (scan.onlyFor !== undefined && person.personId !== scan.onlyFor) throw forbidden('A resident checks in for themselves only.');
+  if (scan.onlyFor !== undefined && person.personId !== scan.onlyFor) throw forbidden('A resident checks in for themselves only.', { code: 'checkInSelfOnly' });
   const decision = entryDecision({ colour: person.colour }, person, venue.rule, scan.gate, o.preset, now);
   const hasPosition = typeof scan.lat === 'number' && typeof scan.lon === 'number';
-  if (hasPosition && (Math.abs(scan.lat!) > 90 || Math.abs(scan.lon!) > 180)) throw badRequest('lat must be within ±90 and lon within ±180.');
+  if (hasPosition && (Math.abs(scan.lat!) > 90 || Math.abs(scan.lon!) > 180)) throw badRequest('lat must be within ±90 and lon within ±180.', { code: 'positionOutOfRange' });
   const distanceM = hasPosition ? Math.round(distanceMetres({ lat: scan.lat!, lon: scan.lon! }, venue)) : null;
   // A code scanned far from its venue is still recorded, and flagged: forwarded codes were how people far
   // away were once made to appear at a place (rules.md, failures to design against).

@@ -65,7 +65,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const venueId = venueOf(req.body.venueCode);
-      if (p.role === 'venue_operator' && p.venueId !== venueId) throw forbidden(`You operate venue ${p.venueId}, not venue ${venueId}.`);
+      if (p.role === 'venue_operator' && p.venueId !== venueId) throw forbidden(`You operate venue ${p.venueId}, not venue ${venueId}.`, { code: 'notYourVenue', venueId, yourVenueId: p.venueId });
       // A resident scans for themselves only: the code is theirs to show, not anyone's to use.
       const onlyFor = p.role === 'resident' ? (p.personId ?? -1) : undefined;
       const r = await checkAtEntrance(atDoor, { venueId, person: req.body.person, source: 'venueCode', deviceId: null, gate: 'venue', lat: req.body.lat, lon: req.body.lon, onlyFor }, now());
@@ -88,9 +88,9 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const venue = await venues.get(req.params.id);
-      if (p.role === 'venue_operator' ? p.venueId !== venue.id : !withinJurisdiction(p, { districtId: venue.districtId, streetId: venue.streetId })) throw forbidden('Not your venue.');
+      if (p.role === 'venue_operator' ? p.venueId !== venue.id : !withinJurisdiction(p, { districtId: venue.districtId, streetId: venue.streetId })) throw forbidden('Not your venue.', { code: 'notYourVenue', venueId: venue.id });
       const entrance = req.body.entrance ?? 'main';
-      if (entrance === 'emergency' && venue.kind !== 'hospital') throw badRequest('Only a hospital has an emergency entrance.');
+      if (entrance === 'emergency' && venue.kind !== 'hospital') throw badRequest('Only a hospital has an emergency entrance.', { code: 'emergencyOnlyHospital' });
       const token = newToken();
       const [d] = await ctx.db.tx(async (q) => {
         const rows = await q.query<{ id: number }>('INSERT INTO sentinel_devices (venue_id, name, entrance, token_hash, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id', [venue.id, req.body.name, entrance, tokenHash(token), actorOf(p).actor, now()]);
@@ -104,7 +104,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   /** A device by its token; cached for a minute (a revoked device stops within that minute). */
   async function device(token: string | undefined) {
-    if (!token) throw new Problem(401, 'Not a registered device', 'Send the device token in the X-Device-Token header.');
+    if (!token) throw new Problem(401, 'Not a registered device', 'Send the device token in the X-Device-Token header.', { code: 'deviceTokenMissing' });
     const hash = tokenHash(token);
     let d = devices.get(hash);
     if (d === undefined || (d && Date.now() - d.at > 60_000)) {
@@ -113,7 +113,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       if (devices.size > 100_000) devices.clear();
       devices.set(hash, d);
     }
-    if (!d) throw new Problem(401, 'Not a registered device', 'This device token is unknown or revoked.');
+    if (!d) throw new Problem(401, 'Not a registered device', 'This device token is unknown or revoked.', { code: 'deviceUnknown' });
     return d;
   }
 
@@ -235,12 +235,12 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
             'SELECT id, person_id, requested_by, approved_at, refused_at, expires_at FROM status_overrides WHERE id = $1 FOR UPDATE',
             [req.params.id],
           );
-          if (!o) throw notFound(`Override ${req.params.id}`);
+          if (!o) throw notFound(`Override ${req.params.id}`, { code: 'overrideUnknown', overrideId: req.params.id });
           await personInJurisdiction(q, p, o.person_id);
-          if (o.approved_at || o.refused_at) throw conflict(`Override ${o.id} was already ${o.approved_at ? 'approved' : 'refused'}.`);
-          if (o.requested_by === me) throw forbidden('A second person must decide on an override: you asked for this one.');
+          if (o.approved_at || o.refused_at) throw conflict(`Override ${o.id} was already ${o.approved_at ? 'approved' : 'refused'}.`, { code: o.approved_at ? 'overrideApproved' : 'overrideRefused', overrideId: o.id });
+          if (o.requested_by === me) throw forbidden('A second person must decide on an override: you asked for this one.', { code: 'secondPersonNeeded' });
           if (action === 'approve') {
-            if (new Date(o.expires_at).getTime() <= t.getTime()) throw conflict(`Override ${o.id} expired before it was approved.`);
+            if (new Date(o.expires_at).getTime() <= t.getTime()) throw conflict(`Override ${o.id} expired before it was approved.`, { code: 'overrideExpired', overrideId: o.id });
             await q.query('UPDATE status_overrides SET approved_by = $2, approved_at = $3 WHERE id = $1', [o.id, me, t]);
           } else {
             await q.query('UPDATE status_overrides SET refused_by = $2, refused_at = $3, refusal = $4 WHERE id = $1', [o.id, me, t, req.body.reason]);
@@ -268,7 +268,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const personId = p.role === 'resident' ? p.personId : req.body.personId;
-      if (!personId) throw badRequest('personId is required when appealing on someone’s behalf.');
+      if (!personId) throw badRequest('personId is required when appealing on someone’s behalf.', { code: 'appealPersonNeeded' });
       const person = await personInJurisdiction(ctx.db, p, personId);
       const s = await currentStatus(ctx.db, personId, ctx.preset, now());
       const [a] = await ctx.db.tx(async (q) => {
@@ -322,9 +322,9 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = caller(req);
       return ctx.db.tx(async (q) => {
         const [a] = await q.query<{ id: number; person_id: number; state: string }>('SELECT id, person_id, state FROM status_appeals WHERE id = $1 FOR UPDATE', [req.params.id]);
-        if (!a) throw notFound(`Appeal ${req.params.id}`);
+        if (!a) throw notFound(`Appeal ${req.params.id}`, { code: 'appealUnknown', appealId: req.params.id });
         await personInJurisdiction(q, p, a.person_id);
-        if (a.state !== 'open') throw conflict(`Appeal ${a.id} was already answered.`);
+        if (a.state !== 'open') throw conflict(`Appeal ${a.id} was already answered.`, { code: 'appealAnswered', appealId: a.id });
         await q.query('UPDATE status_appeals SET state = $2, answer = $3, answered_by = $4, answered_at = $5 WHERE id = $1', [a.id, req.body.state, req.body.answer, actorOf(p).actor, now()]);
         await appendAudit(q, [{ ...actorOf(p), action: 'answer', entity: 'status-appeal', entityId: a.id, reason: req.body.answer, detail: { personId: a.person_id, state: req.body.state } }], now());
         return { id: a.id, state: req.body.state };

@@ -96,6 +96,7 @@ describe('venue codes over HTTP', () => {
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(res.body.detail).toMatch(new RegExp(`Venue ${max + 1} does not exist`));
+      expect(res.body).toMatchObject({ code: 'venueUnknown', venueId: max + 1 });
     }
   });
 
@@ -104,18 +105,24 @@ describe('venue codes over HTTP', () => {
       const op = await srv.call('GET', path, { as: operator });
       expect(op.status).toBe(403);
       expect(op.body.detail).toBe(`You operate venue ${venue.id}, not venue ${elsewhere.id}.`);
+      expect(op.body).toMatchObject({ code: 'notYourVenue', venueId: elsewhere.id, yourVenueId: venue.id });
       const st = await srv.call('GET', path, { as: street });
       expect(st.status).toBe(403);
       expect(st.body.detail).toMatch(/outside your jurisdiction/);
+      expect(st.body).toMatchObject({ code: 'venueOutsideJurisdiction', venueId: elsewhere.id });
     }
     // The city sees every venue.
     expect((await srv.call('GET', `/api/v1/venues/${elsewhere.id}/code`, { as: city })).status).toBe(200);
   });
 
   it('needs a session, and a role that has venues to print', async () => {
-    expect((await srv.call('GET', `/api/v1/venues/${venue.id}/code.svg`)).status).toBe(401);
+    const anonymous = await srv.call('GET', `/api/v1/venues/${venue.id}/code.svg`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('notSignedIn');
     const token = await srv.call('POST', '/api/v1/tokens', { as: city, body: { name: 'lab machine', role: 'lab', labId: 1 } });
     expect(token.status).toBe(201);
-    expect((await srv.call('GET', `/api/v1/venues/${venue.id}/code`, { as: { bearer: token.body.token } })).status).toBe(403);
+    const lab = await srv.call('GET', `/api/v1/venues/${venue.id}/code`, { as: { bearer: token.body.token } });
+    expect(lab.status).toBe(403);
+    expect(lab.body).toMatchObject({ code: 'roleNotAllowed', role: 'lab' });
   });
 });

@@ -22,11 +22,11 @@ interface VenueCode {
 async function venueCodeFor(ctx: AppContext, req: FastifyRequest<{ Params: { id: number } }>): Promise<VenueCode> {
   const p = caller(req);
   const id = req.params.id;
-  if (p.role === 'venue_operator' && p.venueId !== id) throw forbidden(`You operate venue ${p.venueId ?? 'none'}, not venue ${id}.`);
+  if (p.role === 'venue_operator' && p.venueId !== id) throw forbidden(`You operate venue ${p.venueId ?? 'none'}, not venue ${id}.`, { code: 'notYourVenue', venueId: id, yourVenueId: p.venueId });
   const [v] = await ctx.db.query<{ id: number; name: string; district_id: number | null; street_id: number | null }>('SELECT id, name, district_id, street_id FROM venues WHERE id = $1', [id]);
-  if (!v) throw notFound(`Venue ${id}`);
+  if (!v) throw notFound(`Venue ${id}`, { code: 'venueUnknown', venueId: id });
   if (p.role !== 'venue_operator' && !withinJurisdiction(p, { districtId: v.district_id, streetId: v.street_id })) {
-    throw forbidden(`Venue ${id} is outside your jurisdiction.`);
+    throw forbidden(`Venue ${id} is outside your jurisdiction.`, { code: 'venueOutsideJurisdiction', venueId: id });
   }
   return { venueId: v.id, code: signVenueCode(ctx.pii, v.id), name: v.name };
 }

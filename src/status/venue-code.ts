@@ -29,13 +29,13 @@ export function readVenueCode(keys: PiiKeys, text: string): number {
   const id = m ? Number(m[1]) : 0;
   if (!m || id > MAX_ID) {
     const shown = code.length > 40 ? `${code.slice(0, 40)}…` : code;
-    throw badRequest(`"${shown}" is not a venue code (a venue code reads ${VENUE_CODE_VERSION}.<venue id>.<signature>).`, { reason: 'not-a-venue-code' });
+    throw badRequest(`"${shown}" is not a venue code (a venue code reads ${VENUE_CODE_VERSION}.<venue id>.<signature>).`, { reason: 'not-a-venue-code', code: 'notAVenueCode', shown });
   }
   // Compared as text, so that a non-canonical base64url spelling of the same bytes is refused too.
   const expected = Buffer.from(keys.venueCodeMac(`${VENUE_CODE_VERSION}.${m[1]}`));
   const given = Buffer.from(m[2]);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw badRequest("The venue code's signature does not match: it was altered or forged.", { reason: 'venue-code-signature' });
+    throw badRequest("The venue code's signature does not match: it was altered or forged.", { reason: 'venue-code-signature', code: 'venueCodeForged' });
   }
   return id;
 }

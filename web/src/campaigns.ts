@@ -4,7 +4,7 @@ import * as echarts from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api, ApiError, type Page } from './api.ts';
+import { api, type Page } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -326,7 +326,7 @@ function setupForm(): void {
       selected = r.id;
       await loadList();
     } catch (e) {
-      showError(error, e instanceof ApiError ? new Error(e.detail) : e);
+      showError(error, e);
     } finally {
       submit.disabled = false;
     }

@@ -8,7 +8,7 @@ import * as echarts from 'echarts/core';
 import { BarChart, LineChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api, ApiError } from './api.ts';
+import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { actorName, boot, guarded, showError } from './shell.ts';
@@ -730,7 +730,7 @@ function problem(e: unknown, action: string): void {
   if (missing.length) {
     result.replaceChildren(h('strong', {}, t(action === 'discharge' ? 'care.dischargeRefused' : 'care.refused')), h('ul', { class: 'care-list missing-list', id: 'refused-missing' }, ...whyItems(missing, missingWhy)));
   } else {
-    result.replaceChildren(h('strong', {}, `${e.status} · ${e.title}`), ' ', e.detail);
+    result.replaceChildren(h('strong', {}, `${e.status} · ${e.title}`), ' ', problemWords(e));
   }
 }
 

@@ -3,7 +3,7 @@
 // (answered upheld or rejected, with words the person will read), and the use of venue codes and sentinel
 // devices per district. The server decides who may do what (it refuses the requester their own approval);
 // the page shows its answers, problems included.
-import { api, ApiError } from './api.ts';
+import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { actorName, boot, showError } from './shell.ts';
@@ -107,8 +107,8 @@ function overrideItem(o: Override): HTMLElement {
       await loadOverrides();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      // The server's own words: e.g. that a second person must decide.
-      say(problem, e instanceof ApiError ? `${e.status} · ${e.detail}` : String(e));
+      // The refusal in the reader's language where it has a code (e.g. that a second person must decide).
+      say(problem, e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e));
       problem.dataset.status = e instanceof ApiError ? String(e.status) : '';
       buttons.forEach((b) => (b.disabled = false));
     }
@@ -165,7 +165,7 @@ form.addEventListener('submit', (ev) => {
       await loadOverrides();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      say(out, e instanceof ApiError ? e.detail : String(e));
+      say(out, e instanceof ApiError ? problemWords(e) : String(e));
     } finally {
       submit.disabled = false;
     }
@@ -219,7 +219,7 @@ function appealItem(a: QueuedAppeal): HTMLElement {
         await loadAppeals();
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) location.reload();
-        say(problem, e instanceof ApiError ? `${e.status} · ${e.detail}` : String(e));
+        say(problem, e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e));
         send.disabled = false;
       }
     })();

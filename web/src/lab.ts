@@ -1,6 +1,6 @@
 // A lab's page: upload a results CSV (all lines or none: a bad line is named with its number), the lab's load
 // against its daily capacity with turnaround, and second results that disagree with the first (conflicts).
-import { api, ApiError, type Page } from './api.ts';
+import { api, ApiError, problemWords, type Page } from './api.ts';
 import { append, byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -128,7 +128,7 @@ function renderReport(r: Report, name: string): void {
 function renderRejected(e: unknown, name: string): void {
   report.dataset.state = 'rejected';
   const rejected = e instanceof ApiError && Array.isArray(e.problem.rejected) ? (e.problem.rejected as Rejection[]) : [];
-  const detail = e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e);
+  const detail = e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e);
   report.replaceChildren();
   append(
     report,

@@ -1,5 +1,5 @@
 // The sign-in form. The server sets an httpOnly session cookie; on success we go where the user was heading.
-import { api, ApiError, me, type Principal } from './api.ts';
+import { api, ApiError, me, problemWords, type Principal } from './api.ts';
 import { byId, h } from './dom.ts';
 import { applyStatic, currentLang, setLang, t } from './i18n.ts';
 import { homeOf } from './shell.ts';
@@ -37,7 +37,7 @@ form.addEventListener('submit', async (ev) => {
     const { user } = await api<{ user: Principal }>('/api/v1/auth/login', { method: 'POST', body: { username: String(data.get('username') ?? '').trim(), password: String(data.get('password') ?? '') } });
     location.replace(next ?? homeOf(user.role));
   } catch (e) {
-    const detail = e instanceof ApiError ? e.detail : String(e);
+    const detail = e instanceof ApiError ? problemWords(e) : String(e);
     error.replaceChildren(h('strong', {}, t('auth.failed')), h('span', {}, detail));
     error.hidden = false;
     byId<HTMLInputElement>('password').select();

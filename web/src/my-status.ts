@@ -1,7 +1,7 @@
 // "My status" on a resident's phone: the colour as a large badge, each reason in words with when it ends,
 // when the colour changes by itself, prompts (an overdue test), and an appeal to the district with the
 // resident's own appeals and their answers. The server computes the status; the page only says it.
-import { api, ApiError } from './api.ts';
+import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, t, tMaybe, type Key } from './i18n.ts';
 import type { Colour, Reason, Status } from '../../src/status/rules.ts';
@@ -30,7 +30,7 @@ export function mountMyStatus(personId: number, onUnauthorized: () => void): voi
     if (e instanceof ApiError && e.status === 401) onUnauthorized();
     target.className = 'feedback error';
     target.dataset.kind = 'error';
-    target.replaceChildren(h('strong', { class: 'feedback-main' }, t('error.title')), h('div', { class: 'feedback-detail' }, e instanceof Error ? e.message : String(e)));
+    target.replaceChildren(h('strong', { class: 'feedback-main' }, t('error.title')), h('div', { class: 'feedback-detail' }, e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e)));
     target.hidden = false;
   };
 

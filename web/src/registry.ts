@@ -1,6 +1,6 @@
 // A registry entity as a table: search box, keyset paging (the API's `next` is the cursor of the next
 // page), and a detail panel. The page is registry.html?entity=persons (or any entity of ENTITY_ORDER).
-import { api, ApiError, type Page, type Principal } from './api.ts';
+import { api, ApiError, problemWords, type Page, type Principal } from './api.ts';
 import { h, byId } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -232,6 +232,6 @@ async function openDetail(r: Rec): Promise<void> {
       ),
     );
   } catch (e) {
-    body.replaceChildren(h('p', { class: 'error' }, e instanceof ApiError ? e.detail : String(e)));
+    body.replaceChildren(h('p', { class: 'error' }, e instanceof ApiError ? problemWords(e) : String(e)));
   }
 }

@@ -3,7 +3,7 @@
 // retest, and a form to report an antigen self-test. The server
 // decides what they may see (only themself) and what a report sets off (a positive one: a PCR task for
 // their street); the page says what the server answered.
-import { api, ApiError } from './api.ts';
+import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, t, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -135,7 +135,7 @@ async function report(): Promise<void> {
     resetTime();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) location.reload();
-    refuse(e instanceof ApiError ? e.detail : e instanceof Error ? e.message : String(e));
+    refuse(e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e));
   } finally {
     submit.disabled = false;
   }

@@ -4,7 +4,7 @@
 // refuse, the colour, the reasons, the last negative test and vaccination, then goes back to scanning. The
 // input keeps the focus throughout, so the next person can be scanned while an answer is still shown.
 // The server decides everything (a hospital's emergency entrance admits everyone); the page only shows it.
-import { ApiError, me, type Principal } from './api.ts';
+import { ApiError, me, problemWords, type Principal } from './api.ts';
 import { byId, h } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, tMaybe, type Key } from './i18n.ts';
 import type { Colour, EntryWhy } from '../../src/status/rules.ts';
@@ -286,7 +286,8 @@ function showProblem(e: unknown): void {
   const title: Key = kind === 'device' ? 'sentinel.badDevice' : kind === 'unknown' ? 'sentinel.unknownPerson' : kind === 'network' ? 'error.network' : 'sentinel.failed';
   screen.replaceChildren(
     h('div', { class: 'sn-verdict' }, h('span', {}, t(title))),
-    h('div', { class: 'sn-problem-detail', id: 'answer-problem' }, err.detail || err.title),
+    // In the reader's language where the problem has a code; the server's words in the title.
+    h('div', { class: 'sn-problem-detail', id: 'answer-problem', title: err.detail || err.title }, problemWords(err)),
     ...(kind === 'device' ? [h('button', { class: 'btn big', type: 'button', id: 'answer-reset', onclick: () => askReset() }, t('sentinel.reset'))] : []),
     h('div', { class: 'sn-hold', style: `animation-duration: ${HOLD_MS}ms` }),
   );

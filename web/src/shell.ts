@@ -157,7 +157,8 @@ export async function guarded(message: HTMLElement, busy: HTMLElement, fn: () =>
 /** Shows an error (the problem+json detail) in a page's message area. */
 export function showError(target: HTMLElement, e: unknown): void {
   const text = e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e);
-  target.replaceChildren(h('strong', {}, t('error.title')), ' ', text);
+  // The server's own words in the title, where the text is worded from the problem's code.
+  target.replaceChildren(h('strong', {}, t('error.title')), ' ', h('span', { class: 'error-text', title: e instanceof ApiError ? e.detail || e.title : '' }, text));
   target.hidden = false;
 }
 

@@ -8,7 +8,7 @@ import * as echarts from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api, ApiError } from './api.ts';
+import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
@@ -182,7 +182,7 @@ async function act(fn: () => Promise<string>): Promise<void> {
     if (e instanceof ApiError && e.status === 401) location.reload();
     result.className = 'row-error';
     result.dataset.kind = 'error';
-    result.textContent = e instanceof ApiError ? `${e.status} · ${e.detail}` : String(e);
+    result.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e);
   }
   result.hidden = false;
 }
@@ -217,7 +217,7 @@ function wireForm(): void {
       if (e instanceof ApiError && e.status === 401) location.reload();
       out.className = 'row-error';
       out.dataset.kind = 'error';
-      out.textContent = e instanceof ApiError ? `${e.status} · ${e.detail}` : e instanceof Error ? e.message : String(e);
+      out.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : e instanceof Error ? e.message : String(e);
     }
     out.hidden = false;
   });
