@@ -164,6 +164,11 @@ describe('checkpoints and status', () => {
     const notMine = await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: venueOp, body: { name: 'Not mine' } });
     expect(notMine.status).toBe(403);
     expect(notMine.body).toMatchObject({ code: 'notYourVenue', venueId: venue.id });
+    // A district's command outside the venue's district is told so, in words of its own.
+    const [away] = await ctx.db.query<{ id: number }>('SELECT id FROM venues WHERE district_id <> $1 ORDER BY id LIMIT 1', [persons[0].district]);
+    const outside = await srv.call('POST', `/api/v1/venues/${away.id}/sentinels`, { as: district, body: { name: 'Elsewhere' } });
+    expect(outside.status).toBe(403);
+    expect(outside.body).toMatchObject({ code: 'venueOutsideJurisdiction', venueId: away.id });
     expect((await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: city, body: { name: 'x', entrance: 'emergency' } })).status).toBe(400);
     await ctx.db.query("INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) VALUES ($1, 1, 'CoronaVac', '2021-05-01', 'test', now()), ($1, 2, 'CoronaVac', '2021-06-01', 'test', now())", [pool[2].id]);
     const sentinel = (token: string, person: string) => srv.call('POST', '/api/v1/sentinel/checks', { body: { person }, headers: { 'x-device-token': token } });

@@ -88,7 +88,9 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const venue = await venues.get(req.params.id);
-      if (p.role === 'venue_operator' ? p.venueId !== venue.id : !withinJurisdiction(p, { districtId: venue.districtId, streetId: venue.streetId })) throw forbidden('Not your venue.', { code: 'notYourVenue', venueId: venue.id });
+      if (p.role === 'venue_operator' ? p.venueId !== venue.id : !withinJurisdiction(p, { districtId: venue.districtId, streetId: venue.streetId })) {
+        throw forbidden('Not your venue.', { code: p.role === 'venue_operator' ? 'notYourVenue' : 'venueOutsideJurisdiction', venueId: venue.id });
+      }
       const entrance = req.body.entrance ?? 'main';
       if (entrance === 'emergency' && venue.kind !== 'hospital') throw badRequest('Only a hospital has an emergency entrance.', { code: 'emergencyOnlyHospital' });
       const token = newToken();
