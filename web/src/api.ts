@@ -20,12 +20,20 @@ export class ApiError extends Error {
  * (group: controlled -> group.controlled) is worded too. Otherwise the server's words.
  */
 export function problemWords(e: ApiError): string {
-  const code = e.problem.code;
-  const words = e.detail || e.title;
-  if (typeof code !== 'string' || !tMaybe(`problem.${code}`, '')) return words;
+  return sentence('problem', e.problem) ?? (e.detail || e.title);
+}
+
+/**
+ * The dictionary's sentence <prefix>.<code> for a reason the server sends as data (a code and its values),
+ * the values as its variables; a value that names a vocabulary entry (group: controlled -> group.controlled,
+ * colour: red -> colour.red) is worded too. Null when the dictionary has no such sentence.
+ */
+export function sentence(prefix: string, data: Record<string, unknown>): string | null {
+  const key = `${prefix}.${String(data.code)}`;
+  if (typeof data.code !== 'string' || !tMaybe(key, '')) return null;
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.problem)) if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${k}.${v}`, String(v));
-  return t(`problem.${code}` as Key, vars);
+  for (const [k, v] of Object.entries(data)) if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${k}.${v}`, String(v));
+  return t(key as Key, vars);
 }
 
 export interface Principal {

@@ -1,11 +1,11 @@
 // A lab's page: upload a results CSV (all lines or none: a bad line is named with its number), the lab's load
 // against its daily capacity with turnaround, and second results that disagree with the first (conflicts).
-import { api, ApiError, problemWords, type Page } from './api.ts';
+import { api, ApiError, problemWords, sentence, type Page } from './api.ts';
 import { append, byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 import type { UploadReport } from '../../src/testing/results.ts';
-import type { RejectWhy, Rejection } from '../../src/testing/rejections.ts';
+import type { Rejection } from '../../src/testing/rejections.ts';
 
 // The server's own shape of an upload's answer (a type only: nothing of the server is bundled).
 type Report = UploadReport;
@@ -141,7 +141,7 @@ function renderRejected(e: unknown, name: string): void {
             'table',
             { class: 'grid compact', id: 'rejected' },
             h('thead', {}, h('tr', {}, h('th', { class: 'num' }, t('lab.line')), h('th', {}, t('lab.reason')))),
-            h('tbody', {}, ...rejected.map((x) => h('tr', { 'data-line': x.line }, h('td', { class: 'num mono' }, x.line), h('td', { class: 'reason', title: x.reason, 'data-code': x.why?.code ?? '' }, x.why ? rejectWords(x.why) : x.reason)))),
+            h('tbody', {}, ...rejected.map((x) => h('tr', { 'data-line': x.line }, h('td', { class: 'num mono' }, x.line), h('td', { class: 'reason', title: x.reason, 'data-code': x.why?.code ?? '' }, (x.why && sentence('lab.why', x.why)) || x.reason)))),
           ),
         )
       : null,
@@ -202,28 +202,4 @@ function renderConflicts(items: Conflict[]): void {
 
 function formatBytes(n: number): string {
   return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/** Why a line was refused, in the reader's language (the server's words stay in the title). */
-function rejectWords(w: RejectWhy): string {
-  switch (w.code) {
-    case 'barcodeEmpty':
-    case 'notResults':
-      return t(`lab.why.${w.code}`);
-    case 'barcodeBad':
-    case 'resultBad':
-    case 'timeBad':
-      return t(`lab.why.${w.code}`, { value: w.value });
-    case 'ctBad':
-      return t('lab.why.ctBad', { column: w.column, value: w.value });
-    case 'fieldCount':
-      return t('lab.why.fieldCount', { fields: w.fields, expected: w.expected });
-    case 'header':
-      return t('lab.why.header', { missing: w.missing, expected: w.expected });
-    case 'notCsv':
-      return t('lab.why.notCsv', { message: w.message });
-    case 'tubeEmpty':
-    case 'tubeUnknown':
-      return t(`lab.why.${w.code}`, { barcode: w.barcode });
-  }
 }

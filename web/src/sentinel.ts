@@ -4,7 +4,7 @@
 // refuse, the colour, the reasons, the last negative test and vaccination, then goes back to scanning. The
 // input keeps the focus throughout, so the next person can be scanned while an answer is still shown.
 // The server decides everything (a hospital's emergency entrance admits everyone); the page only shows it.
-import { ApiError, me, problemWords, type Principal } from './api.ts';
+import { ApiError, me, problemWords, sentence, type Principal } from './api.ts';
 import { byId, h } from './dom.ts';
 import { applyStatic, currentLang, setLang, t, tMaybe, type Key } from './i18n.ts';
 import type { Colour, EntryWhy } from '../../src/status/rules.ts';
@@ -255,25 +255,16 @@ function showAnswer(r: Check): void {
           ),
         ]
       : []),
-    h('ul', { class: 'sn-because', id: 'answer-because' }, ...r.because.map((b, i) => h('li', { title: b, 'data-code': r.why?.[i]?.code ?? '' }, r.why?.[i] ? entryWords(r.why[i]) : b))),
+    h('ul', { class: 'sn-because', id: 'answer-because' }, ...r.because.map((b, i) => h('li', { title: b, 'data-code': r.why?.[i]?.code ?? '' }, r.why?.[i] ? entryWords(r.why[i], b) : b))),
     h('div', { class: 'sn-hold', style: `animation-duration: ${HOLD_MS}ms` }),
   );
 }
 
 /** An entry decision's reason in the reader's language (the server's words stay in the title). */
-function entryWords(w: EntryWhy): string {
-  switch (w.code) {
-    case 'emergency':
-    case 'notGreen':
-      return t(`entry.why.${w.code}`, { colour: t(`colour.${w.colour}`) });
-    case 'negativeWithin':
-    case 'sampledWithin':
-      return t(`entry.why.${w.code}`, { hours: w.hours });
-    case 'noNegative':
-      return w.sampledHours === null ? t('entry.why.noNegative', { hours: w.hours }) : t('entry.why.noNegativeNorSampled', { hours: w.hours, sampledHours: w.sampledHours });
-    case 'noCondition':
-      return t('entry.why.noCondition');
-  }
+function entryWords(w: EntryWhy, words: string): string {
+  // Without a sampling allowed instead, the refusal names the negative test only.
+  if (w.code === 'noNegative' && w.sampledHours !== null) return t('entry.why.noNegativeNorSampled', { hours: w.hours, sampledHours: w.sampledHours });
+  return sentence('entry.why', w) ?? words;
 }
 
 function showProblem(e: unknown): void {
