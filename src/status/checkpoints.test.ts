@@ -151,6 +151,10 @@ describe('checkpoints and status', () => {
     expect(other.status).toBe(403);
     expect(other.body.code).toBe('checkInSelfOnly');
     expect(await scansOf(persons[6].id)).toBe(before);
+    // A code that does not exist is refused alike: the answer does not tell real codes from made-up ones.
+    const madeUp = await checkin('ZZZZZZZZ', me);
+    expect(madeUp.status).toBe(403);
+    expect(madeUp.body).toEqual(other.body);
     const mineBefore = await scansOf(persons[5].id);
     expect((await checkin(persons[5].code, me)).status).toBe(201);
     expect(await scansOf(persons[5].id)).toBe(mineBefore + 1);

@@ -6,7 +6,7 @@ import { BinaryCopy } from '../core/binary-copy.ts';
 import type { PiiKeys } from '../core/pii.ts';
 import { idNumberProblem } from '../core/pii.ts';
 import type { Preset } from '../core/presets.ts';
-import { badRequest, forbidden, notFound } from '../core/errors.ts';
+import { badRequest, forbidden, notFound, Problem } from '../core/errors.ts';
 import { distanceMetres } from '../core/geo.ts';
 import { entryDecision, type Colour, type EntryDecision, type EntryRule, type Reason } from './rules.ts';
 import { currentStatus } from './store.ts';
@@ -308,9 +308,9 @@ export async function checkAtEntrance(
 ): Promise<{ personId: number; decision: EntryDecision; answer: CheckResult }> {
   const venue = o.venues.cached(scan.venueId) ?? (await o.venues.get(scan.venueId));
   // From memory when the index knows the person and trusts their status; from the database otherwise.
-  const person = o.door?.get(scan.person, now) ?? (await personAtDoor(o.db, o.pii, scan.person, o.preset, now));
+  const person = o.door?.get(scan.person, now) ?? (await personAtDoor(o.db, o.pii, scan.person, o.preset, now).catch(notOwn(scan.onlyFor)));
   // Refused before anything is recorded: a scan of someone else would put them at this venue for tracing.
-  if (scan.onlyFor !== undefined && person.personId !== scan.onlyFor) throw forbidden('A resident checks in for themselves only.', { code: 'checkInSelfOnly' });
+  if (scan.onlyFor !== undefined && person.personId !== scan.onlyFor) throw selfOnly();
   const decision = entryDecision({ colour: person.colour }, person, venue.rule, scan.gate, o.preset, now);
   const hasPosition = typeof scan.lat === 'number' && typeof scan.lon === 'number';
   if (hasPosition && (Math.abs(scan.lat!) > 90 || Math.abs(scan.lon!) > 180)) throw badRequest('lat must be within ±90 and lon within ±180.', { code: 'positionOutOfRange' });
@@ -331,6 +331,16 @@ export async function checkAtEntrance(
   };
   return { personId: person.personId, decision, answer };
 }
+
+const selfOnly = () => forbidden('A resident checks in for themselves only.', { code: 'checkInSelfOnly' });
+
+/**
+ * For a resident, a code that is not theirs is refused alike whether or not it exists: answering "unknown"
+ * for some codes would let anyone with the app find out which codes are real.
+ */
+const notOwn = (onlyFor: number | undefined) => (e: unknown): never => {
+  throw onlyFor !== undefined && e instanceof Problem && e.status === 404 ? selfOnly() : e;
+};
 
 /** The reasons a person may be shown at a door. An override's reason is staff's free text: the door shows only that one is in force. */
 function shownReasons(reasons: Reason[]): CheckResult['reasons'] {
