@@ -276,7 +276,8 @@ describe.skipIf(!haveBrowser)('the care page in Chromium', () => {
       // Another facility's case by its link: the server's 404 in words, no panel.
       await fm.goto(`${srv.url}/care.html?case=${ids.queued}`);
       await fm.waitForSelector('#message[data-status="404"]');
-      expect(await fm.locator('#message').textContent()).toContain(`Case ${ids.queued} does not exist`);
+      expect(await fm.locator('#message').textContent()).toContain(`没有病例 ${ids.queued}，或不在您的管辖范围内`);
+      expect(await fm.locator('#message .error-text').getAttribute('title')).toContain(`Case ${ids.queued} does not exist`);
       expect(await fm.isVisible('#case-panel')).toBe(false);
       await fm.screenshot({ path: '/tmp/cordon-care-facility-zh.png', fullPage: true });
     } finally {

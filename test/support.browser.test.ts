@@ -134,7 +134,9 @@ describe.skipIf(!haveBrowser)('the support page in Chromium', () => {
     await page.fill('#file-days', String(ctx.preset.support.maxPrescriptionDays + 30));
     await page.click('#file-save');
     await page.waitForSelector('#file-result[data-kind="error"]');
-    expect(await page.textContent('#file-result')).toContain(`at most ${ctx.preset.support.maxPrescriptionDays} days`);
+    // In the reader's language, the server's words in the title.
+    expect(await page.textContent('#file-result')).toBe(`400 · 一次配药最多 ${ctx.preset.support.maxPrescriptionDays} 天，申请了 ${ctx.preset.support.maxPrescriptionDays + 30} 天`);
+    expect(await page.getAttribute('#file-result', 'title')).toContain(`at most ${ctx.preset.support.maxPrescriptionDays} days`);
     await page.fill('#file-days', '60');
     await page.fill('#file-details', '降压药 amlodipine');
     await page.click('#file-save');

@@ -113,7 +113,8 @@ describe.skipIf(!haveBrowser)('tracing and quarantine pages in Chromium', () => 
       await page.click('#iv-save');
       await page.waitForSelector('#iv-result[data-kind="error"]');
       expect(await page.getAttribute('#iv-result', 'data-status')).toBe('400');
-      expect(await page.locator('#iv-result').textContent()).toContain('onsetAt is needed for a symptomatic case');
+      expect(await page.locator('#iv-result').textContent()).toBe('400 · 有症状的病例须填写发病时间（回溯从发病时起算）');
+      expect(await page.getAttribute('#iv-result', 'title')).toContain('onsetAt is needed for a symptomatic case');
       // A half-filled person row is caught before sending.
       const person = page.locator('#iv-persons li').first();
       await person.locator('.ps-name').fill(named.name);

@@ -212,6 +212,7 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(refused.body.missing.join(' ')).toMatch(/Ct >= 35/);
       // The same as data, for a page to word in its reader's language.
       expect(refused.body.missingWhy).toEqual([expect.objectContaining({ code: 'moreResults', count: 2, ct: 35, hours: 24 })]);
+      expect(refused.body).toMatchObject({ code: 'dischargeNotReady', caseId: c.id });
       // Day 7 and day 8 (24 h apart): Ct 36/37 (a "positive" under the Ct 40 cutoff, still >= 35), then negative.
       ctx.clock.set(at(7, 21), 0);
       await single('D0001', 1, at(7, 8));
@@ -227,6 +228,10 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       const done = await srv.call('POST', `/api/v1/care/cases/${c.id}/discharge`, { as: shelter1 });
       expect(done.status, done.text).toBe(200);
       expect(done.body).toMatchObject({ state: 'discharged', bed: null, readiness: { ready: true } });
+      // Discharged, the case cannot be discharged again (command still reaches it; the shelter no longer does).
+      const twice = await srv.call('POST', `/api/v1/care/cases/${c.id}/discharge`, { as: city });
+      expect(twice.status).toBe(409);
+      expect(twice.body).toMatchObject({ status: 409, code: 'caseNotAdmitted', caseId: c.id, caseState: 'discharged' });
       expect(Date.parse(done.body.monitoringUntil) - Date.parse(done.body.dischargedAt)).toBe(ctx.preset.discharge.homeMonitoringDays * 86_400_000);
       const status = await srv.call('GET', '/api/v1/persons/1/status', { as: city });
       expect(status.body.colour).not.toBe('red');

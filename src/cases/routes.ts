@@ -43,7 +43,7 @@ async function caseFor(q: Queryable, p: Principal, id: number): Promise<{ id: nu
     [id],
   );
   const ok = c && (p.role === 'facility_manager' ? p.facilityId !== null && (c.facility_id === p.facilityId || c.leaving_facility_id === p.facilityId) : withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id }));
-  if (!ok) throw notFound(`Case ${id}`);
+  if (!ok) throw notFound(`Case ${id}`, { code: 'caseUnknown', caseId: id });
   return c;
 }
 
@@ -81,8 +81,8 @@ export function casesRoutes(app: FastifyInstance, ctx: AppContext): void {
       const b = req.body;
       const t = now();
       const reportedAt = b.reportedAt ? new Date(b.reportedAt) : t;
-      if (new Date(b.sampledAt) > reportedAt) throw badRequest('sampledAt is after the report.');
-      if (b.onsetAt && new Date(b.onsetAt) > reportedAt) throw badRequest('onsetAt is after the report.');
+      if (new Date(b.sampledAt) > reportedAt) throw badRequest('sampledAt is after the report.', { code: 'sampledAfterReport' });
+      if (b.onsetAt && new Date(b.onsetAt) > reportedAt) throw badRequest('onsetAt is after the report.', { code: 'onsetAfterReport' });
       const r = await ctx.db.tx(async (q) => {
         const opened = await openCase(q, { personId: b.personId, classification: b.classification, source: 'clinician', sampledAt: new Date(b.sampledAt), onsetAt: b.onsetAt ? new Date(b.onsetAt) : null, reportedAt, observation: b.observation }, ctx.preset, actorOf(p).actor, t);
         await appendAudit(q, [{ ...actorOf(p), action: opened.created ? 'case.open' : 'case.finding', entity: 'case', entityId: opened.caseId, detail: { personId: b.personId, classification: b.classification } }], t);
@@ -176,7 +176,7 @@ export function casesRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => {
       const at = req.body.at ? new Date(req.body.at) : now();
-      if (at > now()) throw badRequest('The time of death is in the future.');
+      if (at > now()) throw badRequest('The time of death is in the future.', { code: 'deathInFuture' });
       await changed(req, req.params.id, 'case.death', (q, p) => recordDeath(q, req.params.id, at, req.body.cause, actorOf(p).actor, now()));
       return caseJson(ctx.db, req.params.id);
     },
@@ -222,7 +222,7 @@ export function casesRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => {
       const p = caller(req);
-      if (p.role === 'facility_manager' && p.facilityId === null) throw forbidden('This account is not tied to a facility.');
+      if (p.role === 'facility_manager' && p.facilityId === null) throw forbidden('This account is not tied to a facility.', { code: 'accountWithoutFacility' });
       const items = await dischargeList(ctx.db, scopeOf(p), ctx.preset, now(), !req.query.all);
       await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'case', detail: { discharges: items.map((i) => i.caseId) } }], now());
       return { items };
@@ -268,6 +268,6 @@ async function casesJson(q: Queryable, ids: number[]) {
 
 async function caseJson(q: Queryable, id: number): Promise<CaseJson> {
   const [c] = await casesJson(q, [id]);
-  if (!c) throw notFound(`Case ${id}`);
+  if (!c) throw notFound(`Case ${id}`, { code: 'caseUnknown', caseId: id });
   return c;
 }

@@ -119,7 +119,7 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   const fresh = new Map<number, NewCase>();
   for (const c of list) if (!open.has(c.personId) && !fresh.has(c.personId) && repositive(c) === null) fresh.set(c.personId, c);
   const patients = await patientsOf(q, [...fresh.values()].map((c) => ({ personId: c.personId, at: c.reportedAt })));
-  for (const id of fresh.keys()) if (!patients.has(id)) throw notFound(`Person ${id}`);
+  for (const id of fresh.keys()) if (!patients.has(id)) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
   const rows = [...fresh.values()].map((c) => {
     const p = patients.get(c.personId)!;
     const sev = severityOf(c.observation ?? {}, null, preset);
@@ -203,7 +203,7 @@ async function lockCases(q: Queryable, caseIds: number[]): Promise<LockedCase[]>
 
 async function lockCase(q: Queryable, caseId: number): Promise<LockedCase> {
   const [c] = await lockCases(q, [caseId]);
-  if (!c) throw notFound(`Case ${caseId}`);
+  if (!c) throw notFound(`Case ${caseId}`, { code: 'caseUnknown', caseId });
   return c;
 }
 
@@ -224,7 +224,7 @@ export async function assignBeds(q: Queryable, caseIds: number[], preset: Preset
   if (!caseIds.length) return [];
   const order = new Map(caseIds.map((id, i) => [id, i]));
   const cases = (await lockCases(q, caseIds)).sort((a, b) => order.get(Number(a.id))! - order.get(Number(b.id))!);
-  for (const c of cases) if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${c.id} is ${c.state}.`);
+  for (const c of cases) if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${c.id} is ${c.state}.`, { code: 'caseClosed', caseId: Number(c.id), caseState: c.state });
   const todo = cases.filter((c) => {
     const need = bedFor(c.destination);
     return !(c.facility_id !== null && c.facility_kind === need.facilityKind && c.bed_type === need.bedType);
@@ -345,8 +345,8 @@ async function resolveNoBedAlert(q: Queryable, caseId: number, now: Date): Promi
 /** The patient arrives at the bed assigned to them; a referral gives back its old bed now. */
 export async function admit(q: Queryable, caseId: number, facilityId: number | null, by: string, now: Date): Promise<void> {
   const c = await lockCase(q, caseId);
-  if (c.state !== 'assigned') throw conflict(`Case ${caseId} is ${c.state}: only a case with an assigned bed can be admitted.`);
-  if (facilityId !== null && c.facility_id !== facilityId) throw conflict(`Case ${caseId} is assigned to facility ${c.facility_id}, not ${facilityId}.`);
+  if (c.state !== 'assigned') throw conflict(`Case ${caseId} is ${c.state}: only a case with an assigned bed can be admitted.`, { code: 'caseNotAssigned', caseId, caseState: c.state });
+  if (facilityId !== null && c.facility_id !== facilityId) throw conflict(`Case ${caseId} is assigned to facility ${c.facility_id}, not ${facilityId}.`, { code: 'caseAtOtherFacility', caseId, facilityId: c.facility_id, yourFacilityId: facilityId });
   if (c.leaving_facility_id !== null) await releaseBed(q, caseId, { facilityId: c.leaving_facility_id, bedType: c.leaving_bed_type! }, by, now, 'referred elsewhere');
   await q.query(`UPDATE cases SET state = 'admitted', admitted_at = $2, leaving_facility_id = NULL, leaving_bed_type = NULL, updated_at = $2 WHERE id = $1`, [caseId, now]);
   await recordEvents(q, [{ caseId, kind: 'admitted', at: now, bed: { facilityId: c.facility_id!, bedType: c.bed_type! } }], by);
@@ -359,7 +359,7 @@ export async function admit(q: Queryable, caseId: number, facilityId: number | n
  */
 export async function observe(q: Queryable, caseId: number, o: Observation, preset: Preset, by: string, now: Date): Promise<{ severity: Severity; triage: Triage; assignment: Assignment | null }> {
   const c = await lockCase(q, caseId);
-  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${caseId} is ${c.state}.`);
+  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${caseId} is ${c.state}.`, { code: 'caseClosed', caseId, caseState: c.state });
   const sev = severityOf(o, c.severity, preset);
   const p = (await patientsOf(q, [{ personId: c.person_id, at: now }])).get(Number(c.person_id))!;
   const t = triage(asPatient(p), sev.severity, preset, now);
@@ -393,16 +393,16 @@ async function readinessFacts(q: Queryable, caseIds: number[], preset: Preset, n
 
 export async function readiness(q: Queryable, caseId: number, preset: Preset, now: Date): Promise<DischargeReadiness> {
   const r = (await readinessFacts(q, [caseId], preset, now)).get(caseId);
-  if (!r) throw notFound(`Case ${caseId}`);
+  if (!r) throw notFound(`Case ${caseId}`, { code: 'caseUnknown', caseId });
   return r;
 }
 
 /** Discharge when the preset's criteria hold; then home health monitoring for the preset's days. */
 export async function discharge(q: Queryable, caseId: number, preset: Preset, by: string, now: Date): Promise<{ monitoringUntil: Date; readiness: DischargeReadiness }> {
   const c = await lockCase(q, caseId);
-  if (c.state !== 'admitted') throw conflict(`Case ${caseId} is ${c.state}: only an admitted case is discharged.`);
+  if (c.state !== 'admitted') throw conflict(`Case ${caseId} is ${c.state}: only an admitted case is discharged.`, { code: 'caseNotAdmitted', caseId, caseState: c.state });
   const r = await readiness(q, caseId, preset, now);
-  if (!r.ready) throw conflict(`Case ${caseId} does not meet the discharge criteria yet: ${r.missing.join('; ')}.`, { missing: r.missing, missingWhy: r.missingWhy });
+  if (!r.ready) throw conflict(`Case ${caseId} does not meet the discharge criteria yet: ${r.missing.join('; ')}.`, { code: 'dischargeNotReady', caseId, missing: r.missing, missingWhy: r.missingWhy });
   const monitoringUntil = new Date(now.getTime() + preset.discharge.homeMonitoringDays * DAY_MS);
   await releaseBed(q, caseId, { facilityId: c.facility_id!, bedType: c.bed_type! }, by, now, 'discharged');
   await q.query(`UPDATE cases SET state = 'discharged', discharged_at = $2, monitoring_until = $3, facility_id = NULL, bed_type = NULL, updated_at = $2 WHERE id = $1`, [caseId, now, monitoringUntil]);
@@ -413,7 +413,7 @@ export async function discharge(q: Queryable, caseId: number, preset: Preset, by
 
 export async function recordDeath(q: Queryable, caseId: number, at: Date, cause: string, by: string, now: Date): Promise<void> {
   const c = await lockCase(q, caseId);
-  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${caseId} is ${c.state}.`);
+  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${caseId} is ${c.state}.`, { code: 'caseClosed', caseId, caseState: c.state });
   for (const bed of [c.facility_id !== null ? { facilityId: c.facility_id, bedType: c.bed_type! } : null, c.leaving_facility_id !== null ? { facilityId: c.leaving_facility_id, bedType: c.leaving_bed_type! } : null]) {
     if (bed) await releaseBed(q, caseId, bed, by, now, 'died');
   }

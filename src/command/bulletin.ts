@@ -18,7 +18,7 @@ export interface BulletinContent {
 
 export async function draftBulletin(q: Queryable, preset: Preset, day: string, by: string, now: Date): Promise<BulletinContent> {
   const [existing] = await q.query<{ state: string }>('SELECT state FROM bulletins WHERE day = $1 FOR UPDATE', [day]);
-  if (existing && existing.state !== 'draft') throw conflict(`The bulletin of ${day} is ${existing.state}; it cannot be drafted again.`);
+  if (existing && existing.state !== 'draft') throw conflict(`The bulletin of ${day} is ${existing.state}; it cannot be drafted again.`, { code: 'bulletinNotDraft', day, bulletinState: existing.state });
   const tz = preset.reporting.timeZone;
   const rows = await q.query<{ metric: string; district_id: number; value: number }>(
     `SELECT metric, district_id, sum(value)::float AS value FROM daily_stats WHERE day = $1 AND metric = ANY($2) GROUP BY metric, district_id`,
@@ -68,17 +68,17 @@ export async function getBulletin(q: Queryable, day: string, lock = false): Prom
     `SELECT to_char(day, 'YYYY-MM-DD') AS day, state, content, redactions, drafted_by, approved_by, published_at FROM bulletins WHERE day = $1 ${lock ? 'FOR UPDATE' : ''}`,
     [day],
   );
-  if (!b) throw notFound(`The bulletin of ${day}`);
+  if (!b) throw notFound(`The bulletin of ${day}`, { code: 'bulletinUnknown', day });
   return { day: b.day, state: b.state, content: b.content, redactions: b.redactions, draftedBy: b.drafted_by, approvedBy: b.approved_by, publishedAt: b.published_at ? new Date(b.published_at).toISOString() : null };
 }
 
 /** Holds addresses back from a draft, each with the reason. */
 export async function redactBulletin(q: Queryable, day: string, compoundIds: number[], reason: string, by: string): Promise<Bulletin> {
   const b = await getBulletin(q, day, true);
-  if (b.state !== 'draft') throw conflict(`The bulletin of ${day} is ${b.state}: only a draft can be redacted.`);
+  if (b.state !== 'draft') throw conflict(`The bulletin of ${day} is ${b.state}: only a draft can be redacted.`, { code: 'bulletinNotDraft', day, bulletinState: b.state });
   const listed = new Set(b.content.addresses.map((a) => a.compoundId));
   const unknown = compoundIds.filter((id) => !listed.has(id));
-  if (unknown.length) throw conflict(`Not among the draft's addresses: ${unknown.join(', ')}.`);
+  if (unknown.length) throw conflict(`Not among the draft's addresses: ${unknown.join(', ')}.`, { code: 'notInDraft', compounds: unknown.join(', ') });
   const redactions = [...b.redactions.filter((r) => !compoundIds.includes(r.compoundId)), ...compoundIds.map((compoundId) => ({ compoundId, reason, by }))];
   await q.query('UPDATE bulletins SET redactions = $2 WHERE day = $1', [day, JSON.stringify(redactions)]);
   return { ...b, redactions };
@@ -88,11 +88,11 @@ export async function redactBulletin(q: Queryable, day: string, compoundIds: num
 export async function advanceBulletin(q: Queryable, day: string, to: 'approved' | 'published', by: string, now: Date): Promise<Bulletin> {
   const b = await getBulletin(q, day, true);
   if (to === 'approved') {
-    if (b.state !== 'draft') throw conflict(`The bulletin of ${day} is ${b.state}, not a draft.`);
-    if (b.draftedBy === by) throw conflict('The person who drafted a bulletin cannot approve it: a second person must.');
+    if (b.state !== 'draft') throw conflict(`The bulletin of ${day} is ${b.state}, not a draft.`, { code: 'bulletinNotDraft', day, bulletinState: b.state });
+    if (b.draftedBy === by) throw conflict('The person who drafted a bulletin cannot approve it: a second person must.', { code: 'bulletinSecondPerson' });
     await q.query(`UPDATE bulletins SET state = 'approved', approved_by = $2, approved_at = $3 WHERE day = $1`, [day, by, now]);
   } else {
-    if (b.state !== 'approved') throw conflict(`The bulletin of ${day} is ${b.state}: it must be approved before it is published.`);
+    if (b.state !== 'approved') throw conflict(`The bulletin of ${day} is ${b.state}: it must be approved before it is published.`, { code: 'bulletinNotApproved', day, bulletinState: b.state });
     await q.query(`UPDATE bulletins SET state = 'published', published_by = $2, published_at = $3 WHERE day = $1`, [day, by, now]);
   }
   return getBulletin(q, day);

@@ -28,7 +28,7 @@ export function commandRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (req) => {
       const p = caller(req);
-      if (p.districtId && req.query.districtId && req.query.districtId !== p.districtId) throw notFound(`District ${req.query.districtId}`);
+      if (p.districtId && req.query.districtId && req.query.districtId !== p.districtId) throw notFound(`District ${req.query.districtId}`, { code: 'districtUnknown', districtId: req.query.districtId });
       return dashboardData(ctx.db, ctx.preset, now(), { districtId: p.districtId ?? req.query.districtId ?? null, days: req.query.days ?? 30 });
     },
   );
@@ -68,10 +68,10 @@ export function commandRoutes(app: FastifyInstance, ctx: AppContext): void {
       let districtId = b.districtId ?? p.districtId ?? null;
       if (b.streetId) {
         const [s] = await ctx.db.query<{ district_id: number }>('SELECT district_id FROM streets WHERE id = $1', [b.streetId]);
-        if (!s) throw badRequest(`No street ${b.streetId}.`);
+        if (!s) throw badRequest(`No street ${b.streetId}.`, { code: 'streetUnknown', streetId: b.streetId });
         districtId = s.district_id;
       }
-      if (p.districtId && districtId !== p.districtId) throw badRequest('Tasks can only be assigned within your district.');
+      if (p.districtId && districtId !== p.districtId) throw badRequest('Tasks can only be assigned within your district.', { code: 'tasksOwnDistrict' });
       const t = now();
       const key = `manual:${actorOf(p).actor}:${t.toISOString()}:${b.title}`;
       const id = await ctx.db.tx(async (q) => {
@@ -111,7 +111,7 @@ export function commandRoutes(app: FastifyInstance, ctx: AppContext): void {
       const p = caller(req);
       const { ids, ...change } = req.body;
       // A street worker only moves tasks along (status), never reassigns them.
-      if (p.role === 'street_worker' && Object.keys(change).some((k) => k !== 'status')) throw badRequest('A street worker can change the status of tasks, not their assignment.');
+      if (p.role === 'street_worker' && Object.keys(change).some((k) => k !== 'status')) throw badRequest('A street worker can change the status of tasks, not their assignment.', { code: 'streetWorkerStatusOnly' });
       return ctx.db.tx(async (q) => {
         const r = await changeTasks(q, p, [...new Set(ids)], change, now());
         await appendAudit(q, [{ ...actorOf(p), action: 'task.change', entity: 'task', detail: { ids: r.changed, change } }], now());
@@ -155,7 +155,7 @@ export function commandRoutes(app: FastifyInstance, ctx: AppContext): void {
         const params: unknown[] = [req.params.id, now()];
         const scope = p.districtId ? `AND district_id = $${params.push(p.districtId)}` : '';
         const rows = await q.query<{ id: number }>(`UPDATE alerts SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL ${scope} RETURNING id`, params);
-        if (!rows.length) throw notFound(`Open alert ${req.params.id}`);
+        if (!rows.length) throw notFound(`Open alert ${req.params.id}`, { code: 'alertUnknown', alertId: req.params.id });
         await appendAudit(q, [{ ...actorOf(p), action: 'alert.resolve', entity: 'alert', entityId: req.params.id, reason: req.body.note }], now());
         return { id: req.params.id, resolved: true };
       });
@@ -169,7 +169,7 @@ export function commandRoutes(app: FastifyInstance, ctx: AppContext): void {
     { config: { access: { roles: ['city_command'] } }, schema: { tags, summary: "Draft the day's bulletin from the daily figures (counts, compounds where cases lived)", params: dayParams } },
     async (req) => {
       const p = caller(req);
-      if (req.params.day > localDay(now(), ctx.preset.reporting.timeZone)) throw badRequest('A bulletin cannot be drafted for a day still to come.');
+      if (req.params.day > localDay(now(), ctx.preset.reporting.timeZone)) throw badRequest('A bulletin cannot be drafted for a day still to come.', { code: 'bulletinFuture' });
       return ctx.db.tx(async (q) => {
         await draftBulletin(q, ctx.preset, req.params.day, actorOf(p).actor, now());
         await appendAudit(q, [{ ...actorOf(p), action: 'bulletin.draft', entity: 'bulletin', entityId: req.params.day }], now());
@@ -213,7 +213,7 @@ export function commandRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   const published = async (dayParam: string) => {
     const b = await getBulletin(ctx.db, dayParam).catch(() => null);
-    if (!b || b.state !== 'published') throw notFound(`A published bulletin of ${dayParam}`);
+    if (!b || b.state !== 'published') throw notFound(`A published bulletin of ${dayParam}`, { code: 'bulletinNotPublished', day: dayParam });
     return b;
   };
   app.get('/api/v1/public/bulletins', { config: { access: 'public' }, schema: { tags, summary: 'The published bulletins, newest first' } }, async () => ({

@@ -58,7 +58,7 @@ export interface TaskChange {
  * answer says which ids were changed, and an id out of reach or unknown is named, not silently skipped.
  */
 export async function changeTasks(q: Queryable, p: Principal, ids: number[], c: TaskChange, now: Date): Promise<{ changed: number[] }> {
-  if (!ids.length) throw badRequest('No task ids.');
+  if (!ids.length) throw badRequest('No task ids.', { code: 'noTaskIds' });
   const sets: string[] = [];
   const params: unknown[] = [ids, now];
   if (c.status) sets.push(`status = $${params.push(c.status)}`, `done_at = CASE WHEN $${params.length} = 'done' THEN $2::timestamptz ELSE NULL END`);
@@ -66,20 +66,20 @@ export async function changeTasks(q: Queryable, p: Principal, ids: number[], c: 
   if (c.streetId !== undefined) sets.push(`street_id = $${params.push(c.streetId)}`);
   if (c.team !== undefined) sets.push(`team = $${params.push(c.team)}`);
   if (c.dueAt !== undefined) sets.push(`due_at = $${params.push(c.dueAt)}`);
-  if (!sets.length) throw badRequest('Nothing to change: give status, districtId, streetId, team or dueAt.');
+  if (!sets.length) throw badRequest('Nothing to change: give status, districtId, streetId, team or dueAt.', { code: 'nothingToChange' });
   if (c.streetId) {
     const [s] = await q.query<{ district_id: number }>('SELECT district_id FROM streets WHERE id = $1', [c.streetId]);
-    if (!s) throw badRequest(`No street ${c.streetId}.`);
-    if (c.districtId !== undefined && c.districtId !== s.district_id) throw badRequest(`Street ${c.streetId} is not in district ${c.districtId}.`);
+    if (!s) throw badRequest(`No street ${c.streetId}.`, { code: 'streetUnknown', streetId: c.streetId });
+    if (c.districtId !== undefined && c.districtId !== s.district_id) throw badRequest(`Street ${c.streetId} is not in district ${c.districtId}.`, { code: 'streetNotInDistrict', streetId: c.streetId, districtId: c.districtId });
     if (c.districtId === undefined) sets.push(`district_id = $${params.push(s.district_id)}`);
   }
   // A district user may not hand tasks to another district.
-  if (p.districtId && c.districtId !== undefined && c.districtId !== p.districtId) throw badRequest('Tasks can only be assigned within your district.');
+  if (p.districtId && c.districtId !== undefined && c.districtId !== p.districtId) throw badRequest('Tasks can only be assigned within your district.', { code: 'tasksOwnDistrict' });
   const lockParams: unknown[] = [ids];
   const found = await q.query<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.id = ANY($1) AND ${reach(p, lockParams)} ORDER BY t.id FOR UPDATE`, lockParams);
   const ok = new Set(found.map((r) => Number(r.id)));
   const missing = ids.filter((id) => !ok.has(id));
-  if (missing.length) throw badRequest(`Tasks not found or outside your jurisdiction: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ' ...' : ''}. Nothing was changed.`, { missing });
+  if (missing.length) throw badRequest(`Tasks not found or outside your jurisdiction: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ' ...' : ''}. Nothing was changed.`, { code: 'tasksMissing', missing, count: missing.length });
   await q.query(`UPDATE tasks SET ${sets.join(', ')}, updated_at = $2 WHERE id = ANY($1)`, params);
   return { changed: [...ok].sort((a, b) => a - b) };
 }

@@ -147,7 +147,7 @@ export function jurisdictionSql(p: Principal, alias: string, params: unknown[], 
 export async function personInJurisdiction(q: Queryable, p: Principal, personId: number): Promise<{ id: number; district_id: number | null; street_id: number | null }> {
   const params: unknown[] = [personId];
   const rows = await q.query<{ id: number; district_id: number | null; street_id: number | null }>(`SELECT id, district_id, street_id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!rows[0]) throw notFound(`Person ${personId}`);
+  if (!rows[0]) throw notFound(`Person ${personId}`, { code: 'personIdUnknown', personId });
   return rows[0];
 }
 

@@ -74,10 +74,10 @@ export function coreRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const b = req.body;
-      if (b.role === 'lab' && !b.labId) throw badRequest('A lab token needs labId.');
-      if (b.role === 'venue_operator' && !b.venueId) throw badRequest('A sentinel token needs venueId.');
+      if (b.role === 'lab' && !b.labId) throw badRequest('A lab token needs labId.', { code: 'tokenNeedsLab' });
+      if (b.role === 'venue_operator' && !b.venueId) throw badRequest('A sentinel token needs venueId.', { code: 'tokenNeedsVenue' });
       const districtId = b.districtId ?? p.districtId ?? null;
-      if (!withinJurisdiction(p, { districtId, streetId: b.streetId ?? p.streetId })) throw forbidden('You may issue tokens only within your own jurisdiction.');
+      if (!withinJurisdiction(p, { districtId, streetId: b.streetId ?? p.streetId })) throw forbidden('You may issue tokens only within your own jurisdiction.', { code: 'tokenOutsideJurisdiction' });
       const token = newToken();
       const now = ctx.clock.now();
       const id = await ctx.db.tx(async (q) => {
@@ -107,7 +107,7 @@ export function coreRoutes(app: FastifyInstance, ctx: AppContext): void {
       },
     },
     async (req) => {
-      if (!ctx.config.clockSettable) throw forbidden('The clock of this server is real time; start it with CORDON_CLOCK=settable for a demo.');
+      if (!ctx.config.clockSettable) throw forbidden('The clock of this server is real time; start it with CORDON_CLOCK=settable for a demo.', { code: 'clockReal' });
       const p = caller(req);
       if (req.body.now) ctx.clock.set(new Date(req.body.now), req.body.speed);
       else if (req.body.speed !== undefined) ctx.clock.setSpeed(req.body.speed);

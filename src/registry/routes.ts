@@ -264,8 +264,8 @@ function importRoutes(app: FastifyInstance, ctx: AppContext) {
     async (req, reply) => {
       const p = caller(req);
       const entity = req.params.entity.replace(/-/g, '_') as EntityName;
-      if (!(req.headers['content-type'] ?? '').startsWith('text/csv')) throw new Problem(415, 'Unsupported media type', 'Send the file as text/csv with a header row.');
-      if (p.districtId && entity === 'districts') throw forbidden('Only city command may import districts.');
+      if (!(req.headers['content-type'] ?? '').startsWith('text/csv')) throw new Problem(415, 'Unsupported media type', 'Send the file as text/csv with a header row.', { code: 'csvExpected' });
+      if (p.districtId && entity === 'districts') throw forbidden('Only city command may import districts.', { code: 'districtsByCity' });
       // The import may stop reading early (a bad header); it then destroys its input, which must not be the
       // request itself (that would close the connection before the answer).
       const upload = req.body as Readable;

@@ -48,8 +48,8 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const personId = p.role === 'resident' ? p.personId : req.body.personId;
-      if (!personId) throw badRequest('personId is required.');
-      if (p.role === 'resident' && req.body.personId !== undefined && req.body.personId !== p.personId) throw forbidden('A resident files requests for themselves; a street worker can file on behalf of others.');
+      if (!personId) throw badRequest('personId is required.', { code: 'personIdNeeded' });
+      if (p.role === 'resident' && req.body.personId !== undefined && req.body.personId !== p.personId) throw forbidden('A resident files requests for themselves; a street worker can file on behalf of others.', { code: 'requestSelfOnly' });
       await personInJurisdiction(ctx.db, p, personId);
       const t = now();
       // The colour shapes how the request is served (precautions), never whether (rules.md 24).
@@ -204,7 +204,7 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req) => {
       const p = caller(req);
       const [s] = await supplierRecords(ctx.db, p.districtId, req.params.id);
-      if (!s) throw notFound(`Supplier ${req.params.id}`);
+      if (!s) throw notFound(`Supplier ${req.params.id}`, { code: 'supplierUnknown', supplierId: req.params.id });
       // The complaints name requests and households: reading them is audited.
       await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'supplier', entityId: req.params.id }], now());
       return { ...s, latest: await supplierComplaints(ctx.db, req.params.id) };
@@ -281,7 +281,7 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
       const t = now();
       await ctx.db.tx(async (q) => {
         const r = await roundFor(q, p, req.params.id, true);
-        if (r.status !== 'open') throw badRequest(`Supply round ${r.id} is closed.`);
+        if (r.status !== 'open') throw badRequest(`Supply round ${r.id} is closed.`, { code: 'roundClosed', roundId: r.id });
         await recordDeliveries(q, r.id, { delivered: req.body.delivered ?? [], missed: req.body.missed ?? [] }, byOf(p), t);
         await appendAudit(q, [{ ...actorOf(p), action: 'supply.deliver', entity: 'supplyRound', entityId: r.id, detail: { delivered: req.body.delivered?.length ?? 0, missed: req.body.missed?.length ?? 0 } }], t);
       });
@@ -297,7 +297,7 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
       const t = now();
       const closed = await ctx.db.tx(async (q) => {
         const r = await roundFor(q, p, req.params.id, true);
-        if (r.status !== 'open') throw badRequest(`Supply round ${r.id} is closed already.`);
+        if (r.status !== 'open') throw badRequest(`Supply round ${r.id} is closed already.`, { code: 'roundClosed', roundId: r.id });
         const closed = await closeRound(q, r.id, byOf(p), t);
         await appendAudit(q, [{ ...actorOf(p), action: 'supply.close', entity: 'supplyRound', entityId: r.id, detail: closed }], t);
         return closed;
@@ -323,8 +323,8 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
       const id = await ctx.db.tx(async (q) => {
         const round = await roundFor(q, p, req.params.id);
         const householdId = p.role === 'resident' ? await ownHousehold(q, p) : req.body.householdId;
-        if (!householdId) throw badRequest('householdId is required.');
-        if (p.role === 'resident' && req.body.householdId !== undefined && req.body.householdId !== householdId) throw forbidden('A resident complains for their own household.');
+        if (!householdId) throw badRequest('householdId is required.', { code: 'householdIdNeeded' });
+        if (p.role === 'resident' && req.body.householdId !== undefined && req.body.householdId !== householdId) throw forbidden('A resident complains for their own household.', { code: 'complaintOwnHousehold' });
         const id = await roundComplaint(q, round, { householdId, personId: p.role === 'resident' ? p.personId : null, kind: req.body.kind, text: req.body.text }, byOf(p), t);
         await appendAudit(q, [{ ...actorOf(p), action: 'supply.complaint', entity: 'supplyRound', entityId: round.id, detail: { complaintId: id, householdId, kind: req.body.kind } }], t);
         return id;
@@ -339,13 +339,13 @@ export function supportRoutes(app: FastifyInstance, ctx: AppContext): void {
 
 async function ownHousehold(q: Queryable, p: Principal): Promise<number> {
   const [r] = await q.query<{ household_id: number | null }>('SELECT household_id FROM persons WHERE id = $1', [p.personId ?? -1]);
-  if (!r?.household_id) throw badRequest('Your record has no household.');
+  if (!r?.household_id) throw badRequest('Your record has no household.', { code: 'noHousehold' });
   return r.household_id;
 }
 
 async function roundJson(q: Queryable, p: Principal, id: number) {
   const [r] = await roundSummaries(q, p, { roundId: id });
-  if (!r) throw notFound(`Supply round ${id}`);
+  if (!r) throw notFound(`Supply round ${id}`, { code: 'roundUnknown', roundId: id });
   return { ...r, householdsList: await roundHouseholds(q, id) };
 }
 

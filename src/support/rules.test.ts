@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPreset, type Preset } from '../core/presets.ts';
 import {
-  assertMedicalNeverGated, bookingProblems, bucketBounds, dispatchDecision, percentile, doseProblems, escalation, isOverdue, localTime, REQUEST_KINDS, requestProblems, terms, transition, vaccinationState, type Colour,
+  assertMedicalNeverGated, bookingProblems, bucketBounds, dispatchDecision, percentile, doseProblems, escalation, isOverdue, localTime, REQUEST_KINDS, requestProblem, terms, transition, vaccinationState, type Colour,
 } from './rules.ts';
 
 const presets = [loadPreset('shanghai-2022-05'), loadPreset('cn-2022-9th')];
@@ -27,10 +27,10 @@ describe('requests', () => {
   it('limits a medicine refill to the long-prescription days of the preset', () => {
     for (const p of presets) {
       const max = p.support.maxPrescriptionDays;
-      expect(requestProblems({ kind: 'medicineRefill', prescriptionDays: max }, p)).toEqual([]);
-      expect(requestProblems({ kind: 'medicineRefill', prescriptionDays: max + 1 }, p)[0]).toMatch(new RegExp(`at most ${max} days`));
-      expect(requestProblems({ kind: 'medicineRefill' }, p)).toHaveLength(1);
-      expect(requestProblems({ kind: 'food', prescriptionDays: 30 }, p)).toHaveLength(1);
+      expect(requestProblem({ kind: 'medicineRefill', prescriptionDays: max }, p)).toBeNull();
+      expect(requestProblem({ kind: 'medicineRefill', prescriptionDays: max + 1 }, p)).toMatchObject({ code: 'refillTooLong', max, asked: max + 1, text: expect.stringMatching(new RegExp(`at most ${max} days`)) });
+      expect(requestProblem({ kind: 'medicineRefill' }, p)).toMatchObject({ code: 'refillDaysNeeded', max });
+      expect(requestProblem({ kind: 'food', prescriptionDays: 30 }, p)).toMatchObject({ code: 'refillDaysOnly' });
     }
   });
 

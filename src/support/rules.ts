@@ -33,16 +33,15 @@ export function terms(kind: RequestKind, createdAt: Date, preset: Preset): { pri
 }
 
 /** What a new request must satisfy: a medicine refill lasts at most the preset's long-prescription limit (rules.md 24). */
-export function requestProblems(r: { kind: RequestKind; prescriptionDays?: number | null }, preset: Preset): string[] {
+export function requestProblem(r: { kind: RequestKind; prescriptionDays?: number | null }, preset: Preset): { code: string; text: string; max?: number; asked?: number } | null {
   const max = preset.support.maxPrescriptionDays;
-  const out: string[] = [];
   if (r.kind === 'medicineRefill') {
-    if (!r.prescriptionDays) out.push(`A medicine refill needs prescriptionDays (at most ${max}).`);
-    else if (r.prescriptionDays > max) out.push(`A refill may cover at most ${max} days (${presetLabel(preset)} support.maxPrescriptionDays); asked for ${r.prescriptionDays}.`);
+    if (!r.prescriptionDays) return { code: 'refillDaysNeeded', text: `A medicine refill needs prescriptionDays (at most ${max}).`, max };
+    if (r.prescriptionDays > max) return { code: 'refillTooLong', text: `A refill may cover at most ${max} days (${presetLabel(preset)} support.maxPrescriptionDays); asked for ${r.prescriptionDays}.`, max, asked: r.prescriptionDays };
   } else if (r.prescriptionDays != null) {
-    out.push('prescriptionDays belongs to a medicine refill only.');
+    return { code: 'refillDaysOnly', text: 'prescriptionDays belongs to a medicine refill only.' };
   }
-  return out;
+  return null;
 }
 
 export interface Dispatch {
@@ -98,9 +97,9 @@ const NEXT: Record<RequestStatus, readonly RequestStatus[]> = {
  * Whether a request may move from `from` to `to`, and if not why. A medical request is refused only by
  * command (a duplicate, already in hospital), never by a street's worker, and the refusal is reviewed.
  */
-export function transition(from: RequestStatus, to: RequestStatus, r: { medical: boolean }, by: { command: boolean }): { ok: true; review: boolean } | { ok: false; why: string } {
-  if (!NEXT[from].includes(to)) return { ok: false, why: `A request that is ${from} cannot become ${to}.` };
-  if (to === 'refused' && r.medical && !by.command) return { ok: false, why: 'A medical request is never refused by a street: only district or city command may close it, and it is reviewed.' };
+export function transition(from: RequestStatus, to: RequestStatus, r: { medical: boolean }, by: { command: boolean }): { ok: true; review: boolean } | { ok: false; why: string; code: 'requestCannotMove' | 'medicalRefusalByCommand' } {
+  if (!NEXT[from].includes(to)) return { ok: false, why: `A request that is ${from} cannot become ${to}.`, code: 'requestCannotMove' };
+  if (to === 'refused' && r.medical && !by.command) return { ok: false, why: 'A medical request is never refused by a street: only district or city command may close it, and it is reviewed.', code: 'medicalRefusalByCommand' };
   return { ok: true, review: to === 'refused' && r.medical };
 }
 

@@ -6,7 +6,7 @@ import { withinJurisdiction, type Principal } from '../core/auth.ts';
 import type { Preset } from '../core/presets.ts';
 import { badRequest, conflict, notFound } from '../core/errors.ts';
 import { createTasks, raiseAlert, raiseAlerts, type NewAlert, type NewTask } from '../core/work.ts';
-import { dispatchDecision, escalation, OPEN_STATUSES, requestProblems, terms, transition, type Colour, type ComplaintKind, type RequestKind, type RequestStatus } from './rules.ts';
+import { dispatchDecision, escalation, OPEN_STATUSES, requestProblem, terms, transition, type Colour, type ComplaintKind, type RequestKind, type RequestStatus } from './rules.ts';
 
 export const OPEN_SQL = `(${OPEN_STATUSES.map((s) => `'${s}'`).join(', ')})`;
 
@@ -46,13 +46,16 @@ export interface NewRequest {
 
 /** Files a request: priority and deadline from the kind, the street as owner, and the dispatch decision for the person's colour. */
 export async function fileRequest(q: Queryable, r: NewRequest, colour: Colour, preset: Preset, by: string, now: Date): Promise<number> {
-  const problems = requestProblems(r, preset);
-  if (problems.length) throw badRequest(problems.join(' '));
+  const problem = requestProblem(r, preset);
+  if (problem) {
+    const { text, ...data } = problem;
+    throw badRequest(text, data);
+  }
   const [person] = await q.query<{ district_id: number | null; street_id: number | null; compound_id: number | null; household_id: number | null }>(
     'SELECT district_id, street_id, compound_id, household_id FROM persons WHERE id = $1',
     [r.personId],
   );
-  if (!person) throw notFound(`Person ${r.personId}`);
+  if (!person) throw notFound(`Person ${r.personId}`, { code: 'personIdUnknown', personId: r.personId });
   const t = terms(r.kind, now, preset);
   const dispatch = dispatchDecision(r.kind, colour, preset);
   const [row] = await q.query<{ id: number }>(
@@ -86,12 +89,12 @@ export async function requestFor(q: Queryable, p: Principal, id: number, lock = 
     `SELECT id, person_id, kind, medical, status, district_id, street_id, supplier_id, feedback FROM support_requests r WHERE r.id = $1 AND ${reachSql(p, 'r', params)}${lock ? ' FOR UPDATE' : ''}`,
     params,
   );
-  if (!r) throw notFound(`Request ${id}`);
+  if (!r) throw notFound(`Request ${id}`, { code: 'requestUnknown', requestId: id });
   return { ...r, id: Number(r.id) };
 }
 
 async function supplierExists(q: Queryable, supplierId: number): Promise<void> {
-  if (!(await q.query('SELECT 1 FROM suppliers WHERE id = $1', [supplierId])).length) throw badRequest(`Supplier ${supplierId} does not exist.`);
+  if (!(await q.query('SELECT 1 FROM suppliers WHERE id = $1', [supplierId])).length) throw badRequest(`Supplier ${supplierId} does not exist.`, { code: 'supplierUnknown', supplierId });
 }
 
 export interface Step {
@@ -106,8 +109,9 @@ export interface Step {
 export async function moveRequest(q: Queryable, p: Principal, id: number, s: Step, by: string, now: Date): Promise<void> {
   const r = await requestFor(q, p, id, true);
   const ok = transition(r.status, s.to, r, { command: p.role === 'city_command' || p.role === 'district_command' });
-  if (!ok.ok) throw conflict(ok.why, { status: r.status });
-  if (s.to === 'refused' && !s.reason) throw badRequest('A refusal needs a reason.');
+  // requestStatus, not status: a problem's status is its HTTP status.
+  if (!ok.ok) throw conflict(ok.why, { code: ok.code, requestStatus: r.status, requestedStatus: s.to });
+  if (s.to === 'refused' && !s.reason) throw badRequest('A refusal needs a reason.', { code: 'refusalReasonNeeded' });
   if (s.supplierId) await supplierExists(q, s.supplierId);
   const col = { accepted: 'accepted_at', onTheWay: 'on_the_way_at', done: 'done_at', refused: 'refused_at' }[s.to];
   await q.query(
@@ -132,11 +136,11 @@ export async function moveRequest(q: Queryable, p: Principal, id: number, s: Ste
 /** The resident's word at the end: a confirmation, or a complaint that lands on the supplier's record and reaches the district. */
 export async function giveFeedback(q: Queryable, p: Principal, id: number, f: { outcome: 'confirmed' | 'complaint'; kind?: ComplaintKind; text?: string | null }, by: string, now: Date): Promise<{ complaintId: number | null }> {
   const r = await requestFor(q, p, id, true);
-  if (r.status !== 'done' && r.status !== 'refused') throw conflict(`Request ${id} is ${r.status}: a confirmation or complaint comes at the end.`, { status: r.status });
-  if (r.feedback) throw conflict(`Request ${id} already has the resident's ${r.feedback}.`);
+  if (r.status !== 'done' && r.status !== 'refused') throw conflict(`Request ${id} is ${r.status}: a confirmation or complaint comes at the end.`, { code: 'feedbackAtEnd', requestId: id, requestStatus: r.status });
+  if (r.feedback) throw conflict(`Request ${id} already has the resident's ${r.feedback}.`, { code: 'feedbackGiven', requestId: id });
   let complaintId: number | null = null;
   if (f.outcome === 'complaint') {
-    if (!f.kind || !f.text) throw badRequest('A complaint needs its kind and text.');
+    if (!f.kind || !f.text) throw badRequest('A complaint needs its kind and text.', { code: 'complaintIncomplete' });
     complaintId = await fileComplaint(q, { supplierId: r.supplier_id, requestId: id, personId: r.person_id, districtId: r.district_id, streetId: r.street_id, kind: f.kind, text: f.text }, by, now);
   }
   await q.query('UPDATE support_requests SET feedback = $2, feedback_at = $3, updated_at = $3 WHERE id = $1', [id, f.outcome, now]);
@@ -293,7 +297,7 @@ export async function requestDetail(q: Queryable, id: number, now: Date) {
        FROM support_requests r JOIN persons p ON p.id = r.person_id LEFT JOIN compounds c ON c.id = r.compound_id LEFT JOIN suppliers s ON s.id = r.supplier_id WHERE r.id = $1`,
     [id, now],
   );
-  if (!r) throw notFound(`Request ${id}`);
+  if (!r) throw notFound(`Request ${id}`, { code: 'requestUnknown', requestId: id });
   const events = await q.query('SELECT id, kind, at, detail, recorded_by AS "recordedBy" FROM support_request_events WHERE request_id = $1 ORDER BY id', [id]);
   return {
     id: Number(r.id),
@@ -335,7 +339,7 @@ export async function createSupplier(q: Queryable, s: { name: string; districtId
     'INSERT INTO suppliers (name, district_id, contact, created_by, created_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING RETURNING id',
     [s.name, s.districtId ?? null, s.contact ?? null, by, now],
   );
-  if (!row) throw conflict(`A supplier named "${s.name}" exists already.`);
+  if (!row) throw conflict(`A supplier named "${s.name}" exists already.`, { code: 'supplierExists', name: s.name });
   return row.id;
 }
 
@@ -382,7 +386,7 @@ export interface NewRound {
 /** Plans a round to a compound: its households as the registry has them now, each with its packages. */
 export async function createRound(q: Queryable, p: Principal, r: NewRound, by: string, now: Date): Promise<number> {
   const [c] = await q.query<{ id: number; street_id: number; district_id: number }>('SELECT id, street_id, district_id FROM compounds WHERE id = $1', [r.compoundId]);
-  if (!c || !withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })) throw notFound(`Compound ${r.compoundId}`);
+  if (!c || !withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })) throw notFound(`Compound ${r.compoundId}`, { code: 'compoundUnknown', compoundId: r.compoundId });
   await supplierExists(q, r.supplierId);
   const [row] = await q.query<{ id: number }>(
     'INSERT INTO supply_rounds (compound_id, district_id, street_id, supplier_id, contents, planned_for, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id',
@@ -393,7 +397,7 @@ export async function createRound(q: Queryable, p: Principal, r: NewRound, by: s
      SELECT $1, h.id, (SELECT count(*)::int FROM persons p WHERE p.household_id = h.id), $3 FROM households h WHERE h.compound_id = $2 RETURNING household_id`,
     [row.id, c.id, r.packagesPerHousehold],
   );
-  if (!households.length) throw conflict(`Compound ${r.compoundId} has no households in the registry.`);
+  if (!households.length) throw conflict(`Compound ${r.compoundId} has no households in the registry.`, { code: 'compoundWithoutHouseholds', compoundId: r.compoundId });
   return row.id;
 }
 
@@ -405,7 +409,7 @@ export async function roundFor(q: Queryable, p: Principal, id: number, lock = fa
     `SELECT id, status, supplier_id, district_id, street_id, compound_id FROM supply_rounds r WHERE r.id = $1 AND ${reach}${lock ? ' FOR UPDATE' : ''}`,
     params,
   );
-  if (!r) throw notFound(`Supply round ${id}`);
+  if (!r) throw notFound(`Supply round ${id}`, { code: 'roundUnknown', roundId: id });
   return r;
 }
 
@@ -414,7 +418,7 @@ export async function recordDeliveries(q: Queryable, roundId: number, d: { deliv
   const ids = [...d.delivered.map((x) => x.householdId), ...d.missed.map((x) => x.householdId)];
   const known = new Set((await q.query<{ household_id: number }>('SELECT household_id FROM supply_round_households WHERE round_id = $1 AND household_id = ANY($2)', [roundId, ids])).map((r) => r.household_id));
   const unknown = ids.filter((id) => !known.has(id));
-  if (unknown.length) throw badRequest(`Households not in round ${roundId}: ${[...new Set(unknown)].join(', ')}.`);
+  if (unknown.length) throw badRequest(`Households not in round ${roundId}: ${[...new Set(unknown)].join(', ')}.`, { code: 'householdsNotInRound', roundId, households: [...new Set(unknown)].join(', ') });
   if (d.delivered.length) {
     await q.query(
       `UPDATE supply_round_households h SET packages_delivered = h.packages_delivered + x.packages, delivered_at = $3, delivered_by = $4, missed = false, missed_reason = NULL
@@ -450,7 +454,7 @@ export async function closeRound(q: Queryable, roundId: number, by: string, now:
 
 export async function roundComplaint(q: Queryable, round: { id: number; supplier_id: number; district_id: number; street_id: number }, c: { householdId: number; personId: number | null; kind: ComplaintKind; text: string }, by: string, now: Date): Promise<number> {
   const [h] = await q.query<{ packages_delivered: number }>('SELECT packages_delivered FROM supply_round_households WHERE round_id = $1 AND household_id = $2', [round.id, c.householdId]);
-  if (!h) throw notFound(`Household ${c.householdId} in supply round ${round.id}`);
+  if (!h) throw notFound(`Household ${c.householdId} in supply round ${round.id}`, { code: 'householdNotInRound', householdId: c.householdId, roundId: round.id });
   return fileComplaint(q, { supplierId: round.supplier_id, roundId: round.id, householdId: c.householdId, personId: c.personId, districtId: round.district_id, streetId: round.street_id, kind: c.kind, text: c.text }, by, now);
 }
 

@@ -146,12 +146,17 @@ describe('livelihood requests', () => {
     expect(made.status, made.text).toBe(201);
     supplierId = made.body.id;
     expect(made.body).toMatchObject({ districtId: 1, complaints: 0, deliveries: 0 });
-    expect((await srv.call('POST', '/api/v1/support/suppliers', { as: district1, body: { name: '盒马鲜生' } })).status).toBe(409);
+    const twice = await srv.call('POST', '/api/v1/support/suppliers', { as: district1, body: { name: '盒马鲜生' } });
+    expect(twice.status).toBe(409);
+    expect(twice.body).toMatchObject({ status: 409, code: 'supplierExists', name: '盒马鲜生' });
 
     const food = await srv.call('POST', '/api/v1/support/requests', { as: resident3, body: { kind: 'food', details: 'Rice and vegetables for two' } });
     expect(food.status).toBe(201);
     // The resident cannot complain before the end, nor handle their own request.
-    expect((await srv.call('POST', `/api/v1/support/requests/${food.body.id}/feedback`, { as: resident3, body: { outcome: 'complaint', kind: 'spoiled', text: 'x'.repeat(10) } })).status).toBe(409);
+    const early = await srv.call('POST', `/api/v1/support/requests/${food.body.id}/feedback`, { as: resident3, body: { outcome: 'complaint', kind: 'spoiled', text: 'x'.repeat(10) } });
+    expect(early.status).toBe(409);
+    // The problem's status stays its HTTP status; the request's own is requestStatus.
+    expect(early.body).toMatchObject({ status: 409, code: 'feedbackAtEnd', requestId: food.body.id, requestStatus: 'open' });
     expect((await srv.call('POST', `/api/v1/support/requests/${food.body.id}/accept`, { as: resident3, body: {} })).status).toBe(403);
     expect((await srv.call('POST', `/api/v1/support/requests/${food.body.id}/accept`, { as: street1, body: { team: 'Volunteers A' } })).body.status).toBe('accepted');
     const done = await srv.call('POST', `/api/v1/support/requests/${food.body.id}/done`, { as: street1, body: { supplierId } });
@@ -159,7 +164,9 @@ describe('livelihood requests', () => {
     const complaint = await srv.call('POST', `/api/v1/support/requests/${food.body.id}/feedback`, { as: resident3, body: { outcome: 'complaint', kind: 'spoiled', text: 'The vegetables were rotten and the milk expired' } });
     expect(complaint.status, complaint.text).toBe(200);
     expect(complaint.body).toMatchObject({ feedback: 'complaint', complaintId: expect.any(Number) });
-    expect((await srv.call('POST', `/api/v1/support/requests/${food.body.id}/feedback`, { as: resident3, body: { outcome: 'confirmed' } })).status).toBe(409);
+    const again = await srv.call('POST', `/api/v1/support/requests/${food.body.id}/feedback`, { as: resident3, body: { outcome: 'confirmed' } });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'feedbackGiven', requestId: food.body.id });
 
     const record = await srv.call('GET', `/api/v1/support/suppliers/${supplierId}`, { as: district1 });
     expect(record.body).toMatchObject({ name: '盒马鲜生', requestsDone: 1, complaints: 1, byKind: { spoiled: 1 }, deliveries: 1, complaintsPer100: 100 });
@@ -176,7 +183,9 @@ describe('livelihood requests', () => {
     const id = round.body.id;
     const delivered = await srv.call('POST', `/api/v1/support/rounds/${id}/deliveries`, { as: street1, body: { delivered: [{ householdId: 1, packages: 2 }, { householdId: 2, packages: 2 }, { householdId: 3, packages: 1 }] } });
     expect(delivered.body).toMatchObject({ packagesDelivered: 5, householdsServed: 3 });
-    expect((await srv.call('POST', `/api/v1/support/rounds/${id}/deliveries`, { as: street1, body: { delivered: [{ householdId: 5, packages: 1 }] } })).status).toBe(400);
+    const stranger = await srv.call('POST', `/api/v1/support/rounds/${id}/deliveries`, { as: street1, body: { delivered: [{ householdId: 5, packages: 1 }] } });
+    expect(stranger.status).toBe(400);
+    expect(stranger.body).toMatchObject({ code: 'householdsNotInRound', roundId: id, households: '5' });
     const closed = await srv.call('POST', `/api/v1/support/rounds/${id}/close`, { as: street1 });
     expect(closed.body).toMatchObject({ status: 'closed', householdsMissed: 1, closed: { missed: 1, taskCreated: true } });
     expect(closed.body.householdsList.find((h: { householdId: number }) => h.householdId === 4)).toMatchObject({ missed: true, packagesDelivered: 0, missedReason: 'nothing delivered when the round closed' });
@@ -185,7 +194,9 @@ describe('livelihood requests', () => {
     // The resident of household 1 complains about their package; it lands on the same supplier.
     const c = await srv.call('POST', `/api/v1/support/rounds/${id}/complaints`, { as: resident1, body: { kind: 'expired', text: 'Bread past its date' } });
     expect(c.status, c.text).toBe(201);
-    expect((await srv.call('POST', `/api/v1/support/rounds/${id}/complaints`, { as: resident1, body: { householdId: 2, kind: 'expired', text: 'Not mine' } })).status).toBe(403);
+    const notMine = await srv.call('POST', `/api/v1/support/rounds/${id}/complaints`, { as: resident1, body: { householdId: 2, kind: 'expired', text: 'Not mine' } });
+    expect(notMine.status).toBe(403);
+    expect(notMine.body.code).toBe('complaintOwnHousehold');
     const list = await srv.call('GET', '/api/v1/support/rounds', { as: district1 });
     expect(list.body.items[0]).toMatchObject({ id, complaints: 1, packagesPlanned: 8, packagesDelivered: 5, householdsMissed: 1 });
     const record = await srv.call('GET', `/api/v1/support/suppliers/${supplierId}`, { as: district1 });
@@ -200,11 +211,15 @@ describe('livelihood requests', () => {
     expect(tooLong.status).toBe(400);
     expect(tooLong.headers.get('content-type')).toContain('application/problem+json');
     expect(tooLong.body.detail).toMatch(/at most 90 days/);
-    expect((await srv.call('POST', '/api/v1/support/requests', { as: resident1, body: { personId: 3, kind: 'food' } })).status).toBe(403);
+    expect(tooLong.body).toMatchObject({ code: 'refillTooLong', max: 90, asked: 91 });
+    const forAnother = await srv.call('POST', '/api/v1/support/requests', { as: resident1, body: { personId: 3, kind: 'food' } });
+    expect(forAnother.status).toBe(403);
+    expect(forAnother.body.code).toBe('requestSelfOnly');
     expect((await srv.call('POST', '/api/v1/support/requests', { as: street2, body: { personId: 1, kind: 'food' } })).status).toBe(404);
     const byStreet = await srv.call('POST', `/api/v1/support/requests/${refill.body.id}/refuse`, { as: street2, body: { reason: 'Pharmacy closed' } });
     expect(byStreet.status).toBe(409);
     expect(byStreet.body.detail).toMatch(/never refused by a street/);
+    expect(byStreet.body).toMatchObject({ status: 409, code: 'medicalRefusalByCommand', requestStatus: 'open', requestedStatus: 'refused' });
     const byDistrict = await srv.call('POST', `/api/v1/support/requests/${refill.body.id}/refuse`, { as: district1, body: { reason: 'Duplicate of a request already served today' } });
     expect(byDistrict.body).toMatchObject({ status: 'refused', refusal: 'Duplicate of a request already served today' });
     const [alert] = await ctx.db.query<{ severity: string; facts: { requestId: number } }>("SELECT severity, facts FROM alerts WHERE kind = 'supportMedicalRefused'");

@@ -130,7 +130,7 @@ export function vaccinationRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req, reply) => {
       const p = caller(req);
       const personId = p.role === 'resident' ? p.personId : req.body.personId;
-      if (!personId) throw badRequest('personId is required.');
+      if (!personId) throw badRequest('personId is required.', { code: 'personIdNeeded' });
       await reachPerson(ctx, p, personId);
       const t = now();
       const r = await ctx.db.tx(async (q) => {
@@ -149,7 +149,7 @@ export function vaccinationRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req) => {
       const p = caller(req);
       const [b] = await ctx.db.query<{ person_id: number }>("SELECT person_id FROM vaccination_bookings WHERE id = $1 AND state = 'booked'", [req.params.id]);
-      if (!b) throw badRequest(`Booking ${req.params.id} is not open.`);
+      if (!b) throw badRequest(`Booking ${req.params.id} is not open.`, { code: 'bookingNotOpen', bookingId: req.params.id });
       await reachPerson(ctx, p, b.person_id);
       await ctx.db.tx(async (q) => {
         await q.query("UPDATE vaccination_bookings SET state = 'cancelled', closed_at = $2 WHERE id = $1", [req.params.id, now()]);

@@ -118,7 +118,9 @@ describe('vaccination', () => {
     const b = await srv.call('POST', '/api/v1/vaccination/bookings', { as: resident1, body: { samplingPointId: 1, slotAt: '2022-04-13T02:20:00Z' } });
     expect(b.status, b.text).toBe(201);
     expect(b.body).toMatchObject({ personId: 1, samplingPointId: 1, slotAt: slot, dose: 3, series: 'booster', capacity: ctx.preset.vaccination.bookingsPerStationPerHour, bookedInSlot: 1 });
-    expect((await srv.call('POST', '/api/v1/vaccination/bookings', { as: resident1, body: { samplingPointId: 1, slotAt: '2022-04-13T03:00:00Z' } })).status).toBe(409);
+    const second = await srv.call('POST', '/api/v1/vaccination/bookings', { as: resident1, body: { samplingPointId: 1, slotAt: '2022-04-13T03:00:00Z' } });
+    expect(second.status).toBe(409);
+    expect(second.body).toMatchObject({ code: 'bookingExists', personId: 1 });
     const notHere = await srv.call('POST', '/api/v1/vaccination/bookings', { as: street1, body: { personId: 2, samplingPointId: 2, slotAt: slot } });
     expect(notHere.status).toBe(409);
     expect(notHere.body.detail).toMatch(/does not vaccinate/);

@@ -26,7 +26,7 @@ export const today = (preset: Preset, now: Date) => localTime(now, preset.report
 /** Records a dose after checking it against the doses before it; an open booking for that dose is done. */
 export async function recordDose(q: Queryable, personId: number, d: { dose: number; product: string; givenOn: string }, preset: Preset, by: string, now: Date): Promise<{ id: number; state: VaccinationState }> {
   const [person] = await q.query<{ birth: string }>("SELECT to_char(birth_date, 'YYYY-MM-DD') AS birth FROM persons WHERE id = $1 FOR UPDATE", [personId]);
-  if (!person) throw notFound(`Person ${personId}`);
+  if (!person) throw notFound(`Person ${personId}`, { code: 'personIdUnknown', personId });
   const existing = await dosesOf(q, personId);
   const problems = doseProblems(existing, d, person.birth, today(preset, now));
   if (existing.some((r) => r.dose === d.dose)) throw conflict(problems.join(' '));
@@ -144,7 +144,7 @@ export async function book(q: Queryable, personId: number, pointId: number, slot
     "SELECT id, vaccinates, to_char(opens, 'HH24:MI') AS opens, to_char(closes, 'HH24:MI') AS closes, stations FROM sampling_points WHERE id = $1 FOR UPDATE",
     [pointId],
   );
-  if (!point) throw notFound(`Sampling point ${pointId}`);
+  if (!point) throw notFound(`Sampling point ${pointId}`, { code: 'samplingPointUnknown', pointId });
   const slot = new Date(Math.floor(slotAt.getTime() / 3_600_000) * 3_600_000);
   const [{ n }] = await q.query<{ n: number }>("SELECT count(*)::int AS n FROM vaccination_bookings WHERE sampling_point_id = $1 AND slot_at = $2 AND state = 'booked'", [pointId, slot]);
   const state = vaccinationState(await dosesOf(q, personId), preset, today(preset, now));
@@ -156,7 +156,7 @@ export async function book(q: Queryable, personId: number, pointId: number, slot
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT DO NOTHING RETURNING id`,
     [personId, pointId, slot, state.next!.dose, state.next!.series, person.district_id, person.street_id, by, now],
   );
-  if (!row) throw conflict(`Person ${personId} has a booking already; cancel it first.`);
+  if (!row) throw conflict(`Person ${personId} has a booking already; cancel it first.`, { code: 'bookingExists', personId });
   return { id: Number(row.id), personId, samplingPointId: pointId, slotAt: slot.toISOString(), dose: state.next!.dose, series: state.next!.series, capacity, bookedInSlot: n + 1 };
 }
 

@@ -92,7 +92,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       async (req) => {
         const p = caller(req);
         const [e] = await ctx.db.query<{ case_person_id: number }>('SELECT case_person_id FROM contact_exposures WHERE id = $1', [req.params.id]);
-        if (!e) throw notFound(`Exposure ${req.params.id}`);
+        if (!e) throw notFound(`Exposure ${req.params.id}`, { code: 'exposureUnknown', exposureId: req.params.id });
         // Decided by whoever may trace the case it came from.
         await personInJurisdiction(ctx.db, p, e.case_person_id);
         return ctx.db.tx(async (q) => {
@@ -124,7 +124,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req) => {
       const p = caller(req);
       const [o] = await ctx.db.query<{ person_id: number }>('SELECT person_id FROM quarantine_orders WHERE id = $1', [req.params.id]);
-      if (!o) throw notFound(`Order ${req.params.id}`);
+      if (!o) throw notFound(`Order ${req.params.id}`, { code: 'orderUnknown', orderId: req.params.id });
       await personInJurisdiction(ctx.db, p, o.person_id);
       const [order] = await ctx.db.query(
         `SELECT id, person_id AS "personId", level, last_exposure_at AS "lastExposureAt", central_until AS "centralUntil", home_until AS "homeUntil", ends_at AS "endsAt", tests, rule, preset,
@@ -141,7 +141,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req) => {
       const p = caller(req);
       const [o] = await ctx.db.query<{ person_id: number }>('SELECT person_id FROM quarantine_orders WHERE id = $1', [req.params.id]);
-      if (!o) throw notFound(`Order ${req.params.id}`);
+      if (!o) throw notFound(`Order ${req.params.id}`, { code: 'orderUnknown', orderId: req.params.id });
       await personInJurisdiction(ctx.db, p, o.person_id);
       await ctx.db.tx(async (q) => {
         await releaseOrder(q, req.params.id, actorOf(p).actor, now());

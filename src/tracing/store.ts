@@ -27,16 +27,19 @@ export interface InterviewInput {
 export async function recordInterview(q: Queryable, casePersonId: number, i: InterviewInput, by: string, now: Date): Promise<void> {
   const finding = await latestFinding(q, casePersonId);
   const sampledAt = i.sampledAt ?? finding?.sampled_at?.toISOString();
-  if (!sampledAt) throw badRequest('sampledAt is needed: this person has no positive result on record.');
-  if (i.symptomatic && !i.onsetAt) throw badRequest('onsetAt is needed for a symptomatic case (the look-back counts from onset).');
-  for (const pl of i.places ?? []) if (!(Date.parse(pl.from) <= Date.parse(pl.to))) throw badRequest(`Place "${pl.place}": from must be before to.`);
+  if (!sampledAt) throw badRequest('sampledAt is needed: this person has no positive result on record.', { code: 'sampledAtNeeded' });
+  if (i.symptomatic && !i.onsetAt) throw badRequest('onsetAt is needed for a symptomatic case (the look-back counts from onset).', { code: 'onsetNeeded' });
+  for (const pl of i.places ?? []) if (!(Date.parse(pl.from) <= Date.parse(pl.to))) throw badRequest(`Place "${pl.place}": from must be before to.`, { code: 'placeTimesReversed', place: pl.place });
   // A mistyped id would make a contact of nobody: every named person and venue must exist.
   const personIds = (i.persons ?? []).map((p) => p.personId).filter((x): x is number => !!x);
   const venueIds = (i.places ?? []).map((p) => p.venueId).filter((x): x is number => !!x);
   const knownPersons = new Set((await q.query<{ id: number }>('SELECT id FROM persons WHERE id = ANY($1)', [personIds])).map((r) => r.id));
   const knownVenues = new Set((await q.query<{ id: number }>('SELECT id FROM venues WHERE id = ANY($1)', [venueIds])).map((r) => r.id));
   const unknown = [...personIds.filter((x) => !knownPersons.has(x)).map((x) => `person ${x}`), ...venueIds.filter((x) => !knownVenues.has(x)).map((x) => `venue ${x}`)];
-  if (unknown.length) throw badRequest(`No such ${unknown.join(', ')}: nothing was recorded.`);
+  if (unknown.length) {
+    const persons = personIds.filter((x) => !knownPersons.has(x));
+    throw badRequest(`No such ${unknown.join(', ')}: nothing was recorded.`, persons.length ? { code: 'personsUnknown', persons: persons.join(', ') } : { code: 'venuesUnknown', venues: venueIds.filter((x) => !knownVenues.has(x)).join(', ') });
+  }
   await q.query(
     `INSERT INTO interviews (case_person_id, symptomatic, onset_at, sampled_at, isolated_at, places, persons, notes, recorded_by, recorded_at, reported_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
@@ -82,7 +85,7 @@ async function casesFacts(q: Queryable, casePersonIds: number[]): Promise<CaseRe
     [casePersonIds],
   );
   return rows.map((r) => {
-    if (!r.sampled_at) throw notFound(`Case ${r.id} (no positive result and no interview on record)`);
+    if (!r.sampled_at) throw notFound(`Case ${r.id} (no positive result and no interview on record)`, { code: 'caseWithoutFinding', personId: r.id });
     return {
       facts: {
         personId: r.id,
@@ -395,7 +398,7 @@ export async function rebuildContacts(q: Queryable, personIds: number[], now: Da
 /** The investigator's decision on an exposure found automatically. */
 export async function decideExposure(q: Queryable, exposureId: number, decision: 'confirmed' | 'dismissed', by: string, now: Date): Promise<{ personId: number }> {
   const [e] = await q.query<{ person_id: number; state: string }>('UPDATE contact_exposures SET state = $2, decided_by = $3, decided_at = $4 WHERE id = $1 RETURNING person_id, state', [exposureId, decision, by, now]);
-  if (!e) throw notFound(`Exposure ${exposureId}`);
+  if (!e) throw notFound(`Exposure ${exposureId}`, { code: 'exposureUnknown', exposureId });
   await rebuildContacts(q, [e.person_id], now);
   return { personId: e.person_id };
 }
@@ -472,7 +475,7 @@ export async function issueOrders(q: Queryable, casePersonId: number, preset: Pr
 /** Tests of an order due by now without a sample in the day after their date. */
 export async function overdueTests(q: Queryable, orderId: number, now: Date): Promise<{ day: number; at: string }[]> {
   const [o] = await q.query<{ person_id: number; tests: { day: number; at: string }[] }>('SELECT person_id, tests FROM quarantine_orders WHERE id = $1', [orderId]);
-  if (!o) throw notFound(`Order ${orderId}`);
+  if (!o) throw notFound(`Order ${orderId}`, { code: 'orderUnknown', orderId });
   const samples = (await q.query<{ sampled_at: Date }>('SELECT sampled_at FROM samples WHERE person_id = $1', [o.person_id])).map((s) => new Date(s.sampled_at).getTime());
   return o.tests.filter((t) => {
     const due = Date.parse(t.at);
@@ -483,9 +486,9 @@ export async function overdueTests(q: Queryable, orderId: number, now: Date): Pr
 /** Release at the end of the order, only with a negative result for every test day (rules.md 8-9). */
 export async function releaseOrder(q: Queryable, orderId: number, by: string, now: Date): Promise<void> {
   const [o] = await q.query<{ person_id: number; ends_at: Date; tests: { day: number; at: string }[]; released_at: Date | null }>('SELECT person_id, ends_at, tests, released_at FROM quarantine_orders WHERE id = $1 FOR UPDATE', [orderId]);
-  if (!o) throw notFound(`Order ${orderId}`);
-  if (o.released_at) throw conflict(`Order ${orderId} was already released.`);
-  if (new Date(o.ends_at).getTime() > now.getTime()) throw conflict(`Order ${orderId} runs until ${new Date(o.ends_at).toISOString()}.`);
+  if (!o) throw notFound(`Order ${orderId}`, { code: 'orderUnknown', orderId });
+  if (o.released_at) throw conflict(`Order ${orderId} was already released.`, { code: 'orderReleased', orderId });
+  if (new Date(o.ends_at).getTime() > now.getTime()) throw conflict(`Order ${orderId} runs until ${new Date(o.ends_at).toISOString()}.`, { code: 'orderRunning', orderId, endsAt: new Date(o.ends_at).toISOString() });
   const negatives = (
     await q.query<{ sampled_at: Date }>(`SELECT s.sampled_at FROM samples s JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'negative' WHERE s.person_id = $1`, [o.person_id])
   ).map((s) => new Date(s.sampled_at).getTime());

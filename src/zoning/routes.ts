@@ -8,7 +8,7 @@ import type { AppContext } from '../core/context.ts';
 import type { Queryable } from '../core/db.ts';
 import { caller } from '../core/http.ts';
 import { COMMAND, STAFF, type Principal } from '../core/auth.ts';
-import { conflict, notFound, Problem } from '../core/errors.ts';
+import { badRequest, conflict, notFound, Problem } from '../core/errors.ts';
 import { presetLabel } from '../core/presets.ts';
 import { clearance, compoundHistory, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
 import { ZONES, type Zone } from './rules.ts';
@@ -24,28 +24,28 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
   /** The stored history, refused while the job has not computed it (or computed it under another preset). */
   const history = async (q: Queryable): Promise<ZoningState> => {
     const s = await zoningState(q);
-    if (!s) throw conflict('Zones have not been computed yet: the server’s job computes them within a minute of starting.');
-    if (s.preset !== presetLabel(ctx.preset)) throw conflict(`The stored zones were computed under ${s.preset}; the job is recomputing them under ${presetLabel(ctx.preset)}.`);
+    if (!s) throw conflict('Zones have not been computed yet: the server’s job computes them within a minute of starting.', { code: 'zonesNotYet' });
+    if (s.preset !== presetLabel(ctx.preset)) throw conflict(`The stored zones were computed under ${s.preset}; the job is recomputing them under ${presetLabel(ctx.preset)}.`, { code: 'zonesRecomputing', was: s.preset, preset: presetLabel(ctx.preset) });
     return s;
   };
   /** The day asked for (default: today, or the last day computed), which must lie in the history. */
   const dayIn = (s: ZoningState, asked?: string): string => {
     const today = localDay(ctx.clock.now(), ctx.preset.reporting.timeZone);
     const d = asked ?? (today < s.lastDay ? today : s.lastDay);
-    if (d < s.firstDay || d > s.lastDay) throw new Problem(404, 'Not found', `No zones for ${d}: the history runs from ${s.firstDay} to ${s.lastDay}.`);
+    if (d < s.firstDay || d > s.lastDay) throw new Problem(404, 'Not found', `No zones for ${d}: the history runs from ${s.firstDay} to ${s.lastDay}.`, { code: 'zonesNoDay', day: d, firstDay: s.firstDay, lastDay: s.lastDay });
     return d;
   };
   /** A district asked for by a district's reader must be their own: any other is "not found". */
   const districtFor = (p: Principal, districtId?: number): number | undefined => {
-    if (districtId && p.districtId && districtId !== p.districtId) throw notFound(`District ${districtId}`);
+    if (districtId && p.districtId && districtId !== p.districtId) throw notFound(`District ${districtId}`, { code: 'districtUnknown', districtId });
     return districtId;
   };
   const range = (s: ZoningState, from?: string, to?: string, fallback = 0): { from: string; to: string } => {
     const end = dayIn(s, to);
     const start = from ?? (fallback ? addDays(end, -fallback) : end);
     const r = { from: start < s.firstDay ? s.firstDay : start, to: end };
-    if (r.from > r.to) throw new Problem(400, 'Bad request', `from (${r.from}) is after to (${r.to}).`);
-    if (addDays(r.from, MAX_DAYS) <= r.to) throw new Problem(400, 'Bad request', `At most ${MAX_DAYS} days at a time.`);
+    if (r.from > r.to) throw badRequest(`from (${r.from}) is after to (${r.to}).`, { code: 'rangeReversed', from: r.from, to: r.to });
+    if (addDays(r.from, MAX_DAYS) <= r.to) throw badRequest(`At most ${MAX_DAYS} days at a time.`, { code: 'rangeTooLong', most: MAX_DAYS });
     return r;
   };
   const meta = (s: ZoningState) => ({ preset: s.preset, history: { from: s.firstDay, to: s.lastDay }, refreshedAt: s.refreshedAt });
@@ -100,7 +100,7 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
         'SELECT id, code, name, district_id, street_id, population FROM compounds WHERE id = $1',
         [req.params.id],
       );
-      if (!c || (p.streetId ? c.street_id !== p.streetId : p.districtId ? c.district_id !== p.districtId : false)) throw notFound(`Compound ${req.params.id}`);
+      if (!c || (p.streetId ? c.street_id !== p.streetId : p.districtId ? c.district_id !== p.districtId : false)) throw notFound(`Compound ${req.params.id}`, { code: 'compoundUnknown', compoundId: req.params.id });
       const s = await history(ctx.db);
       const r = range(s, req.query.from ?? s.firstDay, req.query.to ?? s.lastDay);
       return {

@@ -23,6 +23,9 @@ export function problemWords(e: ApiError): string {
   return sentence('problem', e.problem) ?? (e.detail || e.title);
 }
 
+/** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died). */
+const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state' };
+
 /**
  * The dictionary's sentence <prefix>.<code> for a reason the server sends as data (a code and its values),
  * the values as its variables; a value that names a vocabulary entry (group: controlled -> group.controlled,
@@ -32,7 +35,7 @@ export function sentence(prefix: string, data: Record<string, unknown>): string 
   const key = `${prefix}.${String(data.code)}`;
   if (typeof data.code !== 'string' || !tMaybe(key, '')) return null;
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data)) if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${k}.${v}`, String(v));
+  for (const [k, v] of Object.entries(data)) if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${VOCABULARY[k] ?? k}.${v}`, String(v));
   return t(key as Key, vars);
 }
 

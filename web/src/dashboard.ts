@@ -9,7 +9,7 @@ import * as echarts from 'echarts/core';
 import { BarChart, GaugeChart, LineChart, LinesChart, MapChart, ScatterChart } from 'echarts/charts';
 import { GeoComponent, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api, ApiError } from './api.ts';
+import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
@@ -667,7 +667,8 @@ function resolveForm(a: Alert): HTMLElement {
       await load();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      problem.textContent = e instanceof Error ? e.message : String(e);
+      problem.textContent = e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e);
+      problem.title = e instanceof ApiError ? e.detail : '';
       problem.hidden = false;
       save.disabled = false;
     }
@@ -742,7 +743,7 @@ function wireTasks(): void {
       say(out, 'ok', t('dash.bulkOk', { n: r.changed.length }));
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      say(out, 'error', e instanceof Error ? e.message : String(e));
+      say(out, 'error', e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e));
     } finally {
       syncBulk();
     }

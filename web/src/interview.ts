@@ -391,10 +391,11 @@ function problem(e: unknown): void {
   if (e instanceof ApiError) message.dataset.status = String(e.status);
 }
 
-/** A problem shown where the action was taken: the status and the server's own words. */
+/** A problem shown where the action was taken: the status and the problem in words, the server's own in the title. */
 function answerProblem(target: HTMLElement, e: unknown): void {
   if (e instanceof ApiError && e.status === 401) location.reload();
   fail(target, e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e instanceof Error ? e.message : e));
+  target.title = e instanceof ApiError ? e.detail : '';
   if (e instanceof ApiError) target.dataset.status = String(e.status);
 }
 
@@ -409,6 +410,7 @@ function ok(target: HTMLElement, text: string): void {
   target.className = 'row-ok';
   target.dataset.kind = 'ok';
   delete target.dataset.status;
+  target.title = '';
   target.textContent = text;
   target.hidden = false;
 }

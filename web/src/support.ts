@@ -176,6 +176,7 @@ async function act(fn: () => Promise<string>): Promise<void> {
     const text = await fn();
     result.className = 'notice';
     result.dataset.kind = 'ok';
+    result.title = '';
     result.textContent = text;
     await loadAll();
   } catch (e) {
@@ -183,6 +184,8 @@ async function act(fn: () => Promise<string>): Promise<void> {
     result.className = 'row-error';
     result.dataset.kind = 'error';
     result.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e);
+    // The server's own words in the title, where the text is worded from the problem's code.
+    result.title = e instanceof ApiError ? e.detail : '';
   }
   result.hidden = false;
 }
@@ -211,6 +214,7 @@ function wireForm(): void {
       out.className = 'notice';
       out.dataset.kind = 'ok';
       out.dataset.request = String(r.id);
+      out.title = '';
       out.textContent = t('sup.filed', { id: r.id, time: when(r.deadlineAt) });
       await loadAll();
     } catch (e) {
@@ -218,6 +222,7 @@ function wireForm(): void {
       out.className = 'row-error';
       out.dataset.kind = 'error';
       out.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : e instanceof Error ? e.message : String(e);
+      out.title = e instanceof ApiError ? e.detail : '';
     }
     out.hidden = false;
   });
