@@ -62,11 +62,19 @@ const ID_CHECK = '10X98765432';
 
 /** Why an 18-character resident ID number (GB 11643) is invalid, or null if it is valid. */
 export function idNumberProblem(raw: string): string | null {
+  const fault = idNumberFault(raw);
+  return fault === null ? null : ID_NUMBER_FAULTS[fault];
+}
+
+const ID_NUMBER_FAULTS = { idNumberFormat: 'ID number must be 17 digits and a check digit (0-9 or X)', idNumberCheckDigit: 'ID number check digit does not match' };
+
+/** What is wrong with an ID number, as a code (its words: idNumberProblem); null when it is valid. */
+export function idNumberFault(raw: string): keyof typeof ID_NUMBER_FAULTS | null {
   const s = normalizeIdNumber(raw);
-  if (!/^\d{17}[\dX]$/.test(s)) return 'ID number must be 17 digits and a check digit (0-9 or X)';
+  if (!/^\d{17}[\dX]$/.test(s)) return 'idNumberFormat';
   let sum = 0;
   for (let i = 0; i < 17; i++) sum += Number(s[i]) * ID_WEIGHTS[i];
-  if (ID_CHECK[sum % 11] !== s[17]) return 'ID number check digit does not match';
+  if (ID_CHECK[sum % 11] !== s[17]) return 'idNumberCheckDigit';
   return null;
 }
 

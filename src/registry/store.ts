@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../core/db.ts';
 import { jurisdictionSql, withinJurisdiction, type Principal } from '../core/auth.ts';
-import { idNumberProblem, maskIdNumber, normalizeIdNumber, type PiiKeys } from '../core/pii.ts';
+import { idNumberFault, idNumberProblem, maskIdNumber, normalizeIdNumber, type PiiKeys } from '../core/pii.ts';
 import { badRequest, conflict, forbidden, notFound } from '../core/errors.ts';
 import { base32 } from '../core/pii.ts';
 import { CARE_NEEDS, COMORBIDITIES, FACILITY_KINDS, PREGNANCY, VENUE_KINDS } from './entities.ts';
@@ -156,13 +156,14 @@ export async function listPlaces(q: Queryable, def: PlaceDef, query: ListQuery):
 
 export async function getPlace(q: Queryable, def: PlaceDef, id: number): Promise<Record<string, unknown>> {
   const [row] = await q.query(`SELECT * FROM ${def.table} WHERE id = $1`, [id]);
-  if (!row) throw notFound(`${def.noun} ${id}`);
+  if (!row) throw notFound(`${def.noun} ${id}`, { code: 'recordUnknown', entity: def.path, id });
   return placeJson(def, row, true);
 }
 
-async function one<T>(q: Queryable, sql: string, id: unknown, what: string): Promise<T> {
+/** The row a new record names as its parent (entity: its path, as districts), refused when there is none. */
+async function one<T>(q: Queryable, sql: string, id: unknown, entity: string): Promise<T> {
   const [row] = await q.query<T>(sql, [id]);
-  if (!row) throw badRequest(`${what} does not exist.`);
+  if (!row) throw badRequest(`${PLACES.find((d) => d.path === entity)?.noun ?? entity} ${id} does not exist.`, { code: 'recordUnknown', entity, id: id as number });
   return row;
 }
 
@@ -172,46 +173,46 @@ async function derive(q: Queryable, def: PlaceDef, row: Record<string, unknown>)
     case 'districts':
       return row.id as number;
     case 'compounds': {
-      const s = await one<{ district_id: number }>(q, 'SELECT district_id FROM streets WHERE id = $1', row.street_id, `Street ${row.street_id}`);
+      const s = await one<{ district_id: number }>(q, 'SELECT district_id FROM streets WHERE id = $1', row.street_id, 'streets');
       row.district_id = s.district_id;
       return s.district_id;
     }
     case 'buildings': {
-      const c = await one<{ district_id: number }>(q, 'SELECT district_id FROM compounds WHERE id = $1', row.compound_id, `Compound ${row.compound_id}`);
+      const c = await one<{ district_id: number }>(q, 'SELECT district_id FROM compounds WHERE id = $1', row.compound_id, 'compounds');
       return c.district_id;
     }
     case 'households': {
       const b = await one<{ compound_id: number; district_id: number; floors: number }>(
-        q, 'SELECT b.compound_id, c.district_id, b.floors FROM buildings b JOIN compounds c ON c.id = b.compound_id WHERE b.id = $1', row.building_id, `Building ${row.building_id}`,
+        q, 'SELECT b.compound_id, c.district_id, b.floors FROM buildings b JOIN compounds c ON c.id = b.compound_id WHERE b.id = $1', row.building_id, 'buildings',
       );
-      if (row.floor != null && (row.floor as number) > b.floors) throw badRequest(`Floor ${row.floor} is above the building's ${b.floors} floors.`);
+      if (row.floor != null && (row.floor as number) > b.floors) throw badRequest(`Floor ${row.floor} is above the building's ${b.floors} floors.`, { code: 'floorAboveBuilding', floor: row.floor as number, floors: b.floors });
       row.compound_id = b.compound_id;
       return b.district_id;
     }
     case 'venues':
     case 'sampling_points': {
       if (row.compound_id != null) {
-        const c = await one<{ street_id: number; district_id: number }>(q, 'SELECT street_id, district_id FROM compounds WHERE id = $1', row.compound_id, `Compound ${row.compound_id}`);
-        if (row.street_id != null && row.street_id !== c.street_id) throw badRequest(`Compound ${row.compound_id} is not in street ${row.street_id}.`);
+        const c = await one<{ street_id: number; district_id: number }>(q, 'SELECT street_id, district_id FROM compounds WHERE id = $1', row.compound_id, 'compounds');
+        if (row.street_id != null && row.street_id !== c.street_id) throw badRequest(`Compound ${row.compound_id} is not in street ${row.street_id}.`, { code: 'compoundNotInStreet', compoundId: row.compound_id as number, streetId: row.street_id as number });
         row.street_id = c.street_id;
       }
       if (row.street_id != null) {
-        const s = await one<{ district_id: number }>(q, 'SELECT district_id FROM streets WHERE id = $1', row.street_id, `Street ${row.street_id}`);
-        if (row.district_id != null && row.district_id !== s.district_id) throw badRequest(`Street ${row.street_id} is not in district ${row.district_id}.`);
+        const s = await one<{ district_id: number }>(q, 'SELECT district_id FROM streets WHERE id = $1', row.street_id, 'streets');
+        if (row.district_id != null && row.district_id !== s.district_id) throw badRequest(`Street ${row.street_id} is not in district ${row.district_id}.`, { code: 'streetNotInDistrict', streetId: row.street_id as number, districtId: row.district_id as number });
         row.district_id = s.district_id;
       }
-      if (row.district_id == null) throw badRequest('districtId (or streetId or compoundId) is required.');
-      await one(q, 'SELECT id FROM districts WHERE id = $1', row.district_id, `District ${row.district_id}`);
+      if (row.district_id == null) throw badRequest('districtId (or streetId or compoundId) is required.', { code: 'placeNeeded' });
+      await one(q, 'SELECT id FROM districts WHERE id = $1', row.district_id, 'districts');
       return row.district_id as number;
     }
     default:
-      await one(q, 'SELECT id FROM districts WHERE id = $1', row.district_id, `District ${row.district_id}`);
+      await one(q, 'SELECT id FROM districts WHERE id = $1', row.district_id, 'districts');
       return row.district_id as number;
   }
 }
 
 function checkWrite(p: Principal, def: PlaceDef, district: number): void {
-  if (!withinJurisdiction(p, { districtId: district, streetId: p.streetId })) throw forbidden(`You may change ${def.path} only within your own district.`);
+  if (!withinJurisdiction(p, { districtId: district, streetId: p.streetId })) throw forbidden(`You may change ${def.path} only within your own district.`, { code: 'changeOwnDistrict', entity: def.path });
 }
 
 function toColumns(def: PlaceDef, body: Record<string, unknown>): Record<string, unknown> {
@@ -242,7 +243,7 @@ export function dbProblem(e: unknown, def: { noun: string }): unknown {
 }
 
 export async function createPlace(q: Queryable, p: Principal, def: PlaceDef, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  if (def.table === 'districts' && p.districtId) throw forbidden('Only city command may create districts.');
+  if (def.table === 'districts' && p.districtId) throw forbidden('Only city command may create districts.', { code: 'districtsByCity' });
   const row = toColumns(def, body);
   checkWrite(p, def, await derive(q, def, row));
   const cols = Object.keys(row);
@@ -261,7 +262,7 @@ async function placeDistrict(q: Queryable, def: PlaceDef, row: Record<string, un
 
 export async function updatePlace(q: Queryable, p: Principal, def: PlaceDef, id: number, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const [current] = await q.query(`SELECT * FROM ${def.table} WHERE id = $1 FOR UPDATE`, [id]);
-  if (!current) throw notFound(`${def.noun} ${id}`);
+  if (!current) throw notFound(`${def.noun} ${id}`, { code: 'recordUnknown', entity: def.path, id });
   checkWrite(p, def, await placeDistrict(q, def, current));
   const changes = toColumns(def, body);
   const row = { ...current, ...changes };
@@ -288,12 +289,12 @@ export async function updatePlace(q: Queryable, p: Principal, def: PlaceDef, id:
 
 export async function deletePlace(q: Queryable, p: Principal, def: PlaceDef, id: number): Promise<void> {
   const [current] = await q.query(`SELECT * FROM ${def.table} WHERE id = $1 FOR UPDATE`, [id]);
-  if (!current) throw notFound(`${def.noun} ${id}`);
-  if (def.table === 'districts' && p.districtId) throw forbidden('Only city command may delete districts.');
+  if (!current) throw notFound(`${def.noun} ${id}`, { code: 'recordUnknown', entity: def.path, id });
+  if (def.table === 'districts' && p.districtId) throw forbidden('Only city command may delete districts.', { code: 'districtsByCity' });
   checkWrite(p, def, await placeDistrict(q, def, current));
   for (const r of def.refs) {
     const [hit] = await q.query(`SELECT 1 FROM ${r.table} WHERE ${r.col} = $1 LIMIT 1`, [id]);
-    if (hit) throw conflict(`${def.noun} ${id} cannot be deleted: ${r.noun} still refer to it.`, { referencedBy: r.table });
+    if (hit) throw conflict(`${def.noun} ${id} cannot be deleted: ${r.noun} still refer to it.`, { code: 'recordReferenced', entity: def.path, id, referencedBy: r.table });
   }
   try {
     if (def.table === 'compounds') await q.query('DELETE FROM compound_adjacency WHERE compound_id = $1 OR neighbor_id = $1', [id]);
@@ -428,7 +429,7 @@ export async function listPersons(q: Queryable, pii: PiiKeys, p: Principal, quer
 export async function getPersonFor(q: Queryable, pii: PiiKeys, p: Principal, id: number): Promise<Person> {
   const params: unknown[] = [id];
   const [row] = await q.query<PersonDbRow>(`SELECT ${PERSON_COLS} FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!row) throw notFound(`Person ${id}`);
+  if (!row) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
   return personJson(pii, row);
 }
 
@@ -454,7 +455,7 @@ export async function findPersonByPersonalCode(q: Queryable, pii: PiiKeys, perso
 export async function personIdNumber(q: Queryable, pii: PiiKeys, p: Principal, id: number): Promise<string | null> {
   const params: unknown[] = [id];
   const [row] = await q.query<{ id_enc: Uint8Array | null }>(`SELECT p.id_enc FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!row) throw notFound(`Person ${id}`);
+  if (!row) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
   return row.id_enc ? pii.decryptId(Buffer.from(row.id_enc)) : null;
 }
 
@@ -487,16 +488,16 @@ async function placeOf(q: Queryable, householdId: number | null | undefined, com
       'SELECT h.compound_id, c.street_id, c.district_id FROM households h JOIN compounds c ON c.id = h.compound_id WHERE h.id = $1',
       [householdId],
     );
-    if (!h) throw badRequest(`Household ${householdId} does not exist.`);
-    if (compoundId != null && compoundId !== h.compound_id) throw badRequest(`Household ${householdId} is not in compound ${compoundId}.`);
+    if (!h) throw badRequest(`Household ${householdId} does not exist.`, { code: 'recordUnknown', entity: 'households', id: householdId });
+    if (compoundId != null && compoundId !== h.compound_id) throw badRequest(`Household ${householdId} is not in compound ${compoundId}.`, { code: 'householdNotInCompound', householdId, compoundId });
     return { household_id: householdId, compound_id: h.compound_id, street_id: h.street_id, district_id: h.district_id };
   }
   if (compoundId != null) {
     const [c] = await q.query<{ street_id: number; district_id: number }>('SELECT street_id, district_id FROM compounds WHERE id = $1', [compoundId]);
-    if (!c) throw badRequest(`Compound ${compoundId} does not exist.`);
+    if (!c) throw badRequest(`Compound ${compoundId} does not exist.`, { code: 'recordUnknown', entity: 'compounds', id: compoundId });
     return { household_id: null, compound_id: compoundId, street_id: c.street_id, district_id: c.district_id };
   }
-  throw badRequest('householdId or compoundId is required (where the person lives).');
+  throw badRequest('householdId or compoundId is required (where the person lives).', { code: 'homeNeeded' });
 }
 
 function personColumns(input: PersonInput, now: Date): Record<string, unknown> {
@@ -514,8 +515,8 @@ function personColumns(input: PersonInput, now: Date): Record<string, unknown> {
 function idColumns(pii: PiiKeys, idNumber: string | null): Record<string, unknown> {
   if (idNumber === null) return { id_hash: null, id_enc: null, personal_code: base32(randomBytes(10)) };
   // The problem, not the number: an error answer is JSON too.
-  const problem = idNumberProblem(idNumber);
-  if (problem) throw badRequest(`idNumber is not valid: ${problem}.`);
+  const fault = idNumberFault(idNumber);
+  if (fault) throw badRequest(`idNumber is not valid: ${idNumberProblem(idNumber)}.`, { code: fault });
   const id = normalizeIdNumber(idNumber);
   const hash = pii.hashId(id);
   return { id_hash: hash, id_enc: pii.encryptId(id), personal_code: pii.personalCode(hash) };
@@ -527,15 +528,15 @@ async function writePerson(q: Queryable, sql: string, params: unknown[]): Promis
     return row.id;
   } catch (e) {
     const err = e as { code?: string; constraint?: string; message?: string };
-    if (err.code === '23505' && /id_hash|personal_code/.test(`${err.constraint ?? ''} ${err.message ?? ''}`)) throw conflict('A person with this ID number is already registered.');
+    if (err.code === '23505' && /id_hash|personal_code/.test(`${err.constraint ?? ''} ${err.message ?? ''}`)) throw conflict('A person with this ID number is already registered.', { code: 'idNumberRegistered' });
     throw dbProblem(e, { noun: 'Person' });
   }
 }
 
 export async function createPerson(q: Queryable, pii: PiiKeys, p: Principal, input: PersonInput, now: Date): Promise<number> {
   const cols: Record<string, unknown> = { ...personColumns(input, now), ...idColumns(pii, input.idNumber ?? null), ...(await placeOf(q, input.householdId, input.compoundId)) };
-  if (cols.pregnancy && cols.pregnancy !== 'none' && cols.sex === 'M') throw badRequest(`pregnancy '${cols.pregnancy}' does not go with sex 'M'.`);
-  if (!withinJurisdiction(p, { districtId: cols.district_id as number, streetId: cols.street_id as number })) throw forbidden('You may register persons only within your own jurisdiction.');
+  if (cols.pregnancy && cols.pregnancy !== 'none' && cols.sex === 'M') throw badRequest(`pregnancy '${cols.pregnancy}' does not go with sex 'M'.`, { code: 'pregnancyMale' });
+  if (!withinJurisdiction(p, { districtId: cols.district_id as number, streetId: cols.street_id as number })) throw forbidden('You may register persons only within your own jurisdiction.', { code: 'registerOwnJurisdiction' });
   const names = Object.keys(cols);
   return writePerson(q, `INSERT INTO persons (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`, names.map((c) => cols[c]));
 }
@@ -547,19 +548,19 @@ export async function updatePerson(q: Queryable, pii: PiiKeys, p: Principal, id:
     `SELECT p.sex, p.pregnancy, p.household_id, p.compound_id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)} FOR UPDATE`,
     params,
   );
-  if (!current) throw notFound(`Person ${id}`);
+  if (!current) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
   const cols = personColumns(input, now);
   if (input.idNumber !== undefined) Object.assign(cols, idColumns(pii, input.idNumber));
   if (input.householdId !== undefined || input.compoundId !== undefined) {
     // A new household alone moves the person to its compound; a compound alone leaves the household.
     const household = input.householdId !== undefined ? input.householdId : input.compoundId !== undefined ? null : current.household_id;
     const place = await placeOf(q, household, household != null && input.compoundId === undefined ? null : input.compoundId);
-    if (!withinJurisdiction(p, { districtId: place.district_id, streetId: place.street_id })) throw forbidden('You may move persons only within your own jurisdiction.');
+    if (!withinJurisdiction(p, { districtId: place.district_id, streetId: place.street_id })) throw forbidden('You may move persons only within your own jurisdiction.', { code: 'moveOwnJurisdiction' });
     Object.assign(cols, place);
   }
   const sex = (cols.sex as string | undefined) ?? current.sex;
   const pregnancy = (cols.pregnancy as string | undefined) ?? current.pregnancy;
-  if (pregnancy !== 'none' && sex === 'M') throw badRequest(`pregnancy '${pregnancy}' does not go with sex 'M'.`);
+  if (pregnancy !== 'none' && sex === 'M') throw badRequest(`pregnancy '${pregnancy}' does not go with sex 'M'.`, { code: 'pregnancyMale' });
   const names = Object.keys(cols);
   if (!names.length) return [];
   await writePerson(q, `UPDATE persons SET ${names.map((c, i) => `${c} = $${i + 2}`).join(', ')}, updated_at = now() WHERE id = $1 RETURNING id`, [id, ...names.map((c) => cols[c])]);
@@ -569,9 +570,9 @@ export async function updatePerson(q: Queryable, pii: PiiKeys, p: Principal, id:
 export async function deletePerson(q: Queryable, p: Principal, id: number): Promise<void> {
   const params: unknown[] = [id];
   const [current] = await q.query(`SELECT p.id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)} FOR UPDATE`, params);
-  if (!current) throw notFound(`Person ${id}`);
+  if (!current) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
   const [user] = await q.query('SELECT 1 FROM users WHERE person_id = $1 LIMIT 1', [id]);
-  if (user) throw conflict(`Person ${id} cannot be deleted: a user account belongs to them.`, { referencedBy: 'users' });
+  if (user) throw conflict(`Person ${id} cannot be deleted: a user account belongs to them.`, { code: 'personHasAccount', personId: id, referencedBy: 'users' });
   try {
     await q.query('DELETE FROM persons WHERE id = $1', [id]);
   } catch (e) {

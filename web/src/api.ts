@@ -24,7 +24,7 @@ export function problemWords(e: ApiError): string {
 }
 
 /** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died). */
-const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state' };
+const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity' };
 
 /**
  * The dictionary's sentence <prefix>.<code> for a reason the server sends as data (a code and its values),
