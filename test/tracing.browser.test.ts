@@ -99,7 +99,8 @@ describe.skipIf(!haveBrowser)('tracing and quarantine pages in Chromium', () => 
       await page.fill('#case-id', '99999999');
       await page.click('#case-open');
       await page.waitForSelector('#message[data-status="404"]');
-      expect(await page.locator('#message').textContent()).toContain('Person 99999999 does not exist');
+      expect(await page.locator('#message').textContent()).toContain('没有人员 99999999，或不在您的辖区内');
+      expect(await page.locator('#message .error-text').getAttribute('title')).toContain('Person 99999999 does not exist');
       expect(await page.isDisabled('#trace')).toBe(true);
     });
 

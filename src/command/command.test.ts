@@ -189,8 +189,12 @@ describe('command', () => {
     expect(draft.body.content.totals.confirmed + draft.body.content.totals.asymptomatic).toBe(perDay(19) + 1);
     expect(draft.body.content.addresses.map((a: { compound: string }) => a.compound).sort()).toEqual(['小区1', '小区2']);
     expect((await srv.call('GET', `/api/v1/public/bulletins/${day}`)).status).toBe(404);
-    expect((await srv.call('POST', `/api/v1/bulletins/${day}/approve`, { as: city })).status).toBe(409);
-    expect((await srv.call('POST', `/api/v1/bulletins/${day}/publish`, { as: city2 })).status).toBe(409);
+    const ownApproval = await srv.call('POST', `/api/v1/bulletins/${day}/approve`, { as: city });
+    expect(ownApproval.status).toBe(409);
+    expect(ownApproval.body.code).toBe('bulletinSecondPerson');
+    const unapproved = await srv.call('POST', `/api/v1/bulletins/${day}/publish`, { as: city2 });
+    expect(unapproved.status).toBe(409);
+    expect(unapproved.body).toMatchObject({ code: 'bulletinNotApproved', day, bulletinState: 'draft' });
     expect((await srv.call('POST', `/api/v1/bulletins/${day}/redact`, { as: city, body: { compoundIds: [2], reason: 'one household only' } })).status).toBe(200);
     expect((await srv.call('POST', `/api/v1/bulletins/${day}/approve`, { as: city2 })).body.state).toBe('approved');
     expect((await srv.call('POST', `/api/v1/bulletins/${day}/publish`, { as: city })).body.state).toBe('published');

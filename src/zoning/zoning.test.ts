@@ -138,6 +138,7 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       const before = await srv.call('GET', '/api/v1/zones', { as: city });
       expect(before.status).toBe(409);
       expect(before.headers.get('content-type')).toContain('application/problem+json');
+      expect(before.body.code).toBe('zonesNotYet');
       const r = await upkeep(12);
       expect(r).toMatchObject({ full: true, firstDay: D(0), lastDay: D(12), cases: 8, compounds: 9 });
       // Stored as stretches of unchanged days: one row per compound per stretch.
