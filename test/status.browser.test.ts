@@ -232,6 +232,8 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
       await problem.waitFor();
       expect(await problem.getAttribute('data-status')).toBe('403');
       expect(await problem.textContent()).toBe('403 · 人工改码须由另一人审批：这是您本人提出的申请');
+      // The server's own words in the title.
+      expect(await problem.getAttribute('title')).toMatch(/second person/);
       await first.screenshot({ path: '/tmp/cordon-status-override-own-zh.png', fullPage: true });
       const [o] = await ctx.db.query<{ approved_at: Date | null }>('SELECT approved_at FROM status_overrides WHERE id = $1', [id]);
       expect(o.approved_at).toBeNull();

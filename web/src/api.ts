@@ -23,6 +23,12 @@ export function problemWords(e: ApiError): string {
   return sentence('problem', e.problem) ?? (e.detail || e.title);
 }
 
+/** A refusal as a page shows it on one line (the HTTP status · the problem in words) and the server's own words, for the line's title. */
+export function problemLine(e: unknown): { text: string; title: string } {
+  if (e instanceof ApiError) return { text: `${e.status} · ${problemWords(e)}`, title: e.detail || e.title };
+  return { text: e instanceof Error ? e.message : String(e), title: '' };
+}
+
 /** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died). */
 const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity' };
 

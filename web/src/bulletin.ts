@@ -3,7 +3,7 @@
 // in zh-CN or en, with the list of published days. City command, signed in, also works the day's bulletin
 // here: drafts it from the daily figures, sees the addresses, holds some back with a reason, has another
 // person approve it, and publishes it (src/command/routes.ts; the server enforces each step).
-import { api, ApiError, me, problemWords, type Principal } from './api.ts';
+import { api, ApiError, me, problemLine, type Principal } from './api.ts';
 import { append, byId, h } from './dom.ts';
 import { applyStatic, currentLang, formatNumber, setLang, t, type Key, type Lang } from './i18n.ts';
 import { actorName, showError } from './shell.ts';
@@ -163,15 +163,17 @@ function wireWorkflow(u: Principal): void {
   let current: Bulletin | null = null;
   section.hidden = false;
 
-  const say = (kind: 'ok' | 'error', text: string) => {
+  const say = (kind: 'ok' | 'error', text: string, title = '') => {
     out.className = kind === 'ok' ? 'notice small' : 'row-error small';
     out.dataset.kind = kind;
     out.textContent = text;
+    out.title = title;
     out.hidden = false;
   };
   const fail = (e: unknown) => {
     if (e instanceof ApiError && e.status === 401) location.reload();
-    say('error', e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e));
+    const { text, title } = problemLine(e);
+    say('error', text, title);
   };
   /** Runs a step against the server, then shows the bulletin as it is now. */
   const step = async (button: HTMLButtonElement, run: () => Promise<unknown>, ok: () => string) => {

@@ -3,7 +3,7 @@
 // (answered upheld or rejected, with words the person will read), and the use of venue codes and sentinel
 // devices per district. The server decides who may do what (it refuses the requester their own approval);
 // the page shows its answers, problems included.
-import { api, ApiError, problemWords } from './api.ts';
+import { api, ApiError, problemLine, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { actorName, boot, showError } from './shell.ts';
@@ -108,7 +108,7 @@ function overrideItem(o: Override): HTMLElement {
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
       // The refusal in the reader's language where it has a code (e.g. that a second person must decide).
-      say(problem, e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e));
+      say(problem, ...problemParts(e));
       problem.dataset.status = e instanceof ApiError ? String(e.status) : '';
       buttons.forEach((b) => (b.disabled = false));
     }
@@ -159,13 +159,14 @@ form.addEventListener('submit', (ev) => {
       out.dataset.kind = 'ok';
       out.dataset.id = String(r.id);
       out.textContent = t('cp.requestedOk', { id: r.id });
+      out.title = '';
       out.hidden = false;
       byId<HTMLTextAreaElement>('ov-reason').value = '';
       if (overrideState.value !== 'pending') overrideState.value = 'pending';
       await loadOverrides();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      say(out, e instanceof ApiError ? problemWords(e) : String(e));
+      say(out, e instanceof ApiError ? problemWords(e) : String(e), e instanceof ApiError ? e.detail : '');
     } finally {
       submit.disabled = false;
     }
@@ -219,7 +220,7 @@ function appealItem(a: QueuedAppeal): HTMLElement {
         await loadAppeals();
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) location.reload();
-        say(problem, e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e));
+        say(problem, ...problemParts(e));
         send.disabled = false;
       }
     })();
@@ -297,10 +298,17 @@ function colourChip(c: Colour): HTMLElement {
   return h('span', { class: `colour-chip ${c}`, 'data-colour': c }, h('span', { class: `dot ${c}`, 'aria-hidden': 'true' }), t(`colour.${c}` as Key));
 }
 
-function say(target: HTMLElement, text: string): void {
+/** A refusal's line and the server's own words, as say() takes them. */
+const problemParts = (e: unknown): [string, string] => {
+  const { text, title } = problemLine(e);
+  return [text, title];
+};
+
+function say(target: HTMLElement, text: string, title = ''): void {
   target.className = 'row-error';
   target.dataset.kind = 'error';
   target.textContent = text;
+  target.title = title;
   target.hidden = false;
 }
 

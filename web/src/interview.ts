@@ -3,7 +3,7 @@
 // building, venue scans, persons named, and their own contacts), close first, each with every exposure and
 // the evidence in words. Candidates found automatically are confirmed or dismissed here; orders are issued
 // for the confirmed ones. The server decides everything (src/tracing/routes.ts); the page shows its answers.
-import { api, ApiError, problemWords } from './api.ts';
+import { api, ApiError, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -394,8 +394,9 @@ function problem(e: unknown): void {
 /** A problem shown where the action was taken: the status and the problem in words, the server's own in the title. */
 function answerProblem(target: HTMLElement, e: unknown): void {
   if (e instanceof ApiError && e.status === 401) location.reload();
-  fail(target, e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e instanceof Error ? e.message : e));
-  target.title = e instanceof ApiError ? e.detail : '';
+  const { text, title } = problemLine(e);
+  fail(target, text);
+  target.title = title;
   if (e instanceof ApiError) target.dataset.status = String(e.status);
 }
 

@@ -1,7 +1,7 @@
 // Rooms at central quarantine sites per district (rooms, used, free, the transfer queue and its longest
 // wait), and for command the allocation of rooms to the queue: households together, own district first,
 // then the nearest site with rooms (src/tracing/store.ts allocateRooms). The page shows the server's answer.
-import { api, ApiError, problemWords } from './api.ts';
+import { api, ApiError, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t } from './i18n.ts';
 import { boot, showError } from './shell.ts';
@@ -98,13 +98,14 @@ async function allocateRooms(): Promise<void> {
     result.dataset.placed = String(r.placed);
     result.dataset.waiting = String(r.waiting);
     result.textContent = t('q.allocated', { placed: formatNumber(r.placed), waiting: formatNumber(r.waiting) });
+    result.title = '';
     result.hidden = false;
     await load();
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) location.reload();
     result.className = 'row-error';
     result.dataset.kind = 'error';
-    result.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e);
+    ({ text: result.textContent, title: result.title } = problemLine(e));
     result.hidden = false;
   } finally {
     allocate.disabled = false;

@@ -8,7 +8,7 @@ import * as echarts from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api, ApiError, problemWords } from './api.ts';
+import { api, ApiError, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
@@ -183,9 +183,7 @@ async function act(fn: () => Promise<string>): Promise<void> {
     if (e instanceof ApiError && e.status === 401) location.reload();
     result.className = 'row-error';
     result.dataset.kind = 'error';
-    result.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : String(e);
-    // The server's own words in the title, where the text is worded from the problem's code.
-    result.title = e instanceof ApiError ? e.detail : '';
+    ({ text: result.textContent, title: result.title } = problemLine(e));
   }
   result.hidden = false;
 }
@@ -221,8 +219,7 @@ function wireForm(): void {
       if (e instanceof ApiError && e.status === 401) location.reload();
       out.className = 'row-error';
       out.dataset.kind = 'error';
-      out.textContent = e instanceof ApiError ? `${e.status} · ${problemWords(e)}` : e instanceof Error ? e.message : String(e);
-      out.title = e instanceof ApiError ? e.detail : '';
+      ({ text: out.textContent, title: out.title } = problemLine(e));
     }
     out.hidden = false;
   });
