@@ -5,6 +5,7 @@ import { testContext, testServer, type TestContext, type TestServer, type Sessio
 import { createUser } from '../src/core/users.ts';
 import { installHttpCore } from '../src/core/http.ts';
 import { verifyAudit } from '../src/core/audit.ts';
+import { conflict } from '../src/core/errors.ts';
 
 describe('platform shell', () => {
   let ctx: TestContext;
@@ -112,6 +113,22 @@ describe('route declarations', () => {
       const app = Fastify();
       installHttpCore(app, ctx);
       expect(() => app.get('/api/v1/forgotten', async () => ({ secret: true }))).toThrow(/declares no access/);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('keeps the standard members of a problem whatever values it carries', async () => {
+    const ctx = await testContext();
+    try {
+      const app = Fastify();
+      installHttpCore(app, ctx);
+      app.get('/api/v1/refused', { config: { access: 'public' } }, async () => {
+        throw conflict('Request 7 is done.', { code: 'feedbackGiven', status: 'done', title: 'x', detail: 'y', type: 'z' });
+      });
+      const r = await app.inject({ method: 'GET', url: '/api/v1/refused' });
+      expect(r.statusCode).toBe(409);
+      expect(r.json()).toEqual({ type: 'about:blank', title: 'Conflict', status: 409, detail: 'Request 7 is done.', code: 'feedbackGiven' });
     } finally {
       await ctx.close();
     }

@@ -86,7 +86,8 @@ export async function heavyWork<T>(fn: () => Promise<T>): Promise<T> {
 export const heavyWorkInFlight = (): boolean => heavy > 0;
 
 export function sendProblem(reply: FastifyReply, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}) {
-  return reply.code(status).type('application/problem+json').send({ type: 'about:blank', title, status, detail, ...extra });
+  // The standard members last: a value a refusal carries (a request's own status, say) never replaces them.
+  return reply.code(status).type('application/problem+json').send({ ...extra, type: 'about:blank', title, status, detail });
 }
 
 // Who a token or session is, kept for a few seconds: a busy entrance device or app gateway would otherwise
