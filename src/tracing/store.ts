@@ -35,10 +35,11 @@ export async function recordInterview(q: Queryable, casePersonId: number, i: Int
   const venueIds = (i.places ?? []).map((p) => p.venueId).filter((x): x is number => !!x);
   const knownPersons = new Set((await q.query<{ id: number }>('SELECT id FROM persons WHERE id = ANY($1)', [personIds])).map((r) => r.id));
   const knownVenues = new Set((await q.query<{ id: number }>('SELECT id FROM venues WHERE id = ANY($1)', [venueIds])).map((r) => r.id));
-  const unknown = [...personIds.filter((x) => !knownPersons.has(x)).map((x) => `person ${x}`), ...venueIds.filter((x) => !knownVenues.has(x)).map((x) => `venue ${x}`)];
-  if (unknown.length) {
-    const persons = personIds.filter((x) => !knownPersons.has(x));
-    throw badRequest(`No such ${unknown.join(', ')}: nothing was recorded.`, persons.length ? { code: 'personsUnknown', persons: persons.join(', ') } : { code: 'venuesUnknown', venues: venueIds.filter((x) => !knownVenues.has(x)).join(', ') });
+  const persons = personIds.filter((x) => !knownPersons.has(x));
+  const venues = venueIds.filter((x) => !knownVenues.has(x));
+  if (persons.length || venues.length) {
+    const unknown = [...persons.map((x) => `person ${x}`), ...venues.map((x) => `venue ${x}`)];
+    throw badRequest(`No such ${unknown.join(', ')}: nothing was recorded.`, persons.length ? { code: 'personsUnknown', persons: persons.join(', ') } : { code: 'venuesUnknown', venues: venues.join(', ') });
   }
   await q.query(
     `INSERT INTO interviews (case_person_id, symptomatic, onset_at, sampled_at, isolated_at, places, persons, notes, recorded_by, recorded_at, reported_at)

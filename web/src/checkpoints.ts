@@ -99,7 +99,7 @@ function overrideItem(o: Override): HTMLElement {
   const decide = async (action: 'approve' | 'refuse', buttons: HTMLButtonElement[]) => {
     problem.hidden = true;
     const body = action === 'refuse' ? { reason: refusal.value.trim() } : {};
-    if (action === 'refuse' && body.reason!.length < 5) return say(problem, t('cp.refusalTooShort'));
+    if (action === 'refuse' && body.reason!.length < 5) return say(problem, { text: t('cp.refusalTooShort') });
     buttons.forEach((b) => (b.disabled = true));
     try {
       await api(`/api/v1/status/overrides/${o.id}/${action}`, { method: 'POST', body });
@@ -108,7 +108,7 @@ function overrideItem(o: Override): HTMLElement {
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
       // The refusal in the reader's language where it has a code (e.g. that a second person must decide).
-      say(problem, ...problemParts(e));
+      say(problem, problemLine(e));
       problem.dataset.status = e instanceof ApiError ? String(e.status) : '';
       buttons.forEach((b) => (b.disabled = false));
     }
@@ -148,9 +148,9 @@ form.addEventListener('submit', (ev) => {
     const colour = byId<HTMLSelectElement>('ov-colour').value as Colour;
     const hours = Number(byId<HTMLInputElement>('ov-hours').value);
     const reason = byId<HTMLTextAreaElement>('ov-reason').value.trim();
-    if (!Number.isInteger(personId) || personId < 1) return say(out, t('cp.personMissing'));
-    if (!Number.isInteger(hours) || hours < 1 || hours > 336) return say(out, t('cp.hoursRange'));
-    if (reason.length < 10) return say(out, t('cp.reasonTooShort'));
+    if (!Number.isInteger(personId) || personId < 1) return say(out, { text: t('cp.personMissing') });
+    if (!Number.isInteger(hours) || hours < 1 || hours > 336) return say(out, { text: t('cp.hoursRange') });
+    if (reason.length < 10) return say(out, { text: t('cp.reasonTooShort') });
     const submit = byId<HTMLButtonElement>('ov-submit');
     submit.disabled = true;
     try {
@@ -166,7 +166,7 @@ form.addEventListener('submit', (ev) => {
       await loadOverrides();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      say(out, e instanceof ApiError ? problemWords(e) : String(e), e instanceof ApiError ? e.detail : '');
+      say(out, e instanceof ApiError ? { text: problemWords(e), title: e.detail } : { text: String(e) });
     } finally {
       submit.disabled = false;
     }
@@ -211,8 +211,8 @@ function appealItem(a: QueuedAppeal): HTMLElement {
       problem.hidden = true;
       const state = upheld.checked ? 'upheld' : rejected.checked ? 'rejected' : null;
       const words = answer.value.trim();
-      if (!state) return say(problem, t('cp.pickAnswer'));
-      if (words.length < 5) return say(problem, t('cp.answerTooShort'));
+      if (!state) return say(problem, { text: t('cp.pickAnswer') });
+      if (words.length < 5) return say(problem, { text: t('cp.answerTooShort') });
       send.disabled = true;
       try {
         await api(`/api/v1/status/appeals/${a.id}/answer`, { method: 'POST', body: { state, answer: words } });
@@ -220,7 +220,7 @@ function appealItem(a: QueuedAppeal): HTMLElement {
         await loadAppeals();
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) location.reload();
-        say(problem, ...problemParts(e));
+        say(problem, problemLine(e));
         send.disabled = false;
       }
     })();
@@ -298,13 +298,8 @@ function colourChip(c: Colour): HTMLElement {
   return h('span', { class: `colour-chip ${c}`, 'data-colour': c }, h('span', { class: `dot ${c}`, 'aria-hidden': 'true' }), t(`colour.${c}` as Key));
 }
 
-/** A refusal's line and the server's own words, as say() takes them. */
-const problemParts = (e: unknown): [string, string] => {
-  const { text, title } = problemLine(e);
-  return [text, title];
-};
-
-function say(target: HTMLElement, text: string, title = ''): void {
+/** A line in red where the action was taken; a refusal's (problemLine) carries the server's own words in its title. */
+function say(target: HTMLElement, { text, title = '' }: { text: string; title?: string }): void {
   target.className = 'row-error';
   target.dataset.kind = 'error';
   target.textContent = text;
