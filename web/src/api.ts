@@ -1,6 +1,6 @@
 // Calls to the cordon HTTP API from the pages. The session is an httpOnly cookie, so the pages never see
 // a token; errors arrive as application/problem+json and are shown with their detail.
-import { t, tMaybe, type Key } from './i18n.ts';
+import { t, tMaybe, when, type Key } from './i18n.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -32,16 +32,23 @@ export function problemLine(e: unknown): { text: string; title: string } {
 /** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died). */
 const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity' };
 
+/** A value that is an instant in ISO text. */
+const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
+
 /**
  * The dictionary's sentence <prefix>.<code> for a reason the server sends as data (a code and its values),
  * the values as its variables; a value that names a vocabulary entry (group: controlled -> group.controlled,
- * colour: red -> colour.red) is worded too. Null when the dictionary has no such sentence.
+ * colour: red -> colour.red) is worded too, and an instant (a quarantine order's end) is shown as the pages
+ * show times. Null when the dictionary has no such sentence.
  */
 export function sentence(prefix: string, data: Record<string, unknown>): string | null {
   const key = `${prefix}.${String(data.code)}`;
   if (typeof data.code !== 'string' || !tMaybe(key, '')) return null;
   const vars: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data)) if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${VOCABULARY[k] ?? k}.${v}`, String(v));
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v === 'string' && INSTANT.test(v)) vars[k] = when(v);
+    else if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${VOCABULARY[k] ?? k}.${v}`, String(v));
+  }
   return t(key as Key, vars);
 }
 

@@ -5,9 +5,8 @@
 // person approve it, and publishes it (src/command/routes.ts; the server enforces each step).
 import { api, ApiError, me, problemLine, type Principal } from './api.ts';
 import { append, byId, h } from './dom.ts';
-import { applyStatic, currentLang, formatNumber, setLang, t, type Key, type Lang } from './i18n.ts';
+import { applyStatic, currentLang, formatNumber, setLang, t, type Key, type Lang, when } from './i18n.ts';
 import { actorName, showError } from './shell.ts';
-import { when } from './my-status.ts';
 import type { Bulletin, publicBulletin } from '../../src/command/bulletin.ts';
 
 type PublicBulletin = ReturnType<typeof publicBulletin>;

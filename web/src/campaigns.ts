@@ -6,7 +6,7 @@ import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/compon
 import { CanvasRenderer } from 'echarts/renderers';
 import { api, type Page } from './api.ts';
 import { byId, h } from './dom.ts';
-import { currentLang, formatNumber, t, type Key } from './i18n.ts';
+import { formatNumber, t, type Key, when } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 import type { CoverageRow } from '../../src/testing/store.ts';
 
@@ -338,6 +338,3 @@ function localInput(d: Date): string {
   return local.toISOString().slice(0, 16);
 }
 
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}

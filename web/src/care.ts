@@ -10,9 +10,8 @@ import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/compon
 import { CanvasRenderer } from 'echarts/renderers';
 import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
-import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { actorName, boot, guarded, showError } from './shell.ts';
-import { when } from './my-status.ts';
 import { axisLine, axisText, chartIn, dayAxis, legendText, tooltipStyle, valueAxis } from './charts.ts';
 import type { capacityPicture, dischargeList, facilityBeds, QueueEntry } from '../../src/cases/picture.ts';
 import type { CareWhy, Destination, DischargeReadiness, Observation, RiskFactor, Severity, Triage } from '../../src/cases/rules.ts';

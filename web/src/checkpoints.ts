@@ -5,7 +5,7 @@
 // the page shows its answers, problems included.
 import { api, ApiError, problemLine, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
-import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { currentLang, formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { actorName, boot, showError } from './shell.ts';
 import type { Colour, Reason } from '../../src/status/rules.ts';
 
@@ -315,6 +315,3 @@ function flash(text: string): void {
   message.hidden = false;
 }
 
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}

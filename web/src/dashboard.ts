@@ -11,9 +11,8 @@ import { GeoComponent, GridComponent, LegendComponent, MarkLineComponent, Toolti
 import { CanvasRenderer } from 'echarts/renderers';
 import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
-import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
-import { when } from './my-status.ts';
 import { axisLine, axisText, chartIn, dayAxis, legendText, splitLine, tooltipStyle, valueAxis } from './charts.ts';
 import { centre, compoundGeo, compoundTooltip, COMPOUNDS_GEOJSON, districtLabel, districtSeries, DISTRICTS_GEOJSON, escapeHtml, registerCompounds, regionKey, type Collection, type CompoundProps, type DistrictProps } from './geo.ts';
 import type { dashboardData } from '../../src/command/dashboard.ts';

@@ -5,7 +5,7 @@
 // for the confirmed ones. The server decides everything (src/tracing/routes.ts); the page shows its answers.
 import { api, ApiError, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
-import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { currentLang, formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 
 // GET /api/v1/cases/{personId}/contacts (src/tracing/routes.ts).
@@ -427,11 +427,6 @@ function hideMessage(): void {
   message.hidden = true;
 }
 
-function when(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}
 
 /**
  * The rule an exposure cites: whole in English; in another language only its place in rules.md (the kind

@@ -3,7 +3,7 @@
 // resident's own appeals and their answers. The server computes the status; the page only says it.
 import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
-import { currentLang, t, tMaybe, type Key } from './i18n.ts';
+import { currentLang, t, tMaybe, type Key, when } from './i18n.ts';
 import type { Colour, Reason, Status } from '../../src/status/rules.ts';
 
 // GET /api/v1/status/appeals (a resident: their own, every state).
@@ -144,6 +144,3 @@ function renderAppeals(items: Appeal[]): void {
   );
 }
 
-export function when(iso: string): string {
-  return new Date(iso).toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}

@@ -6,7 +6,7 @@
 // The server decides everything (a hospital's emergency entrance admits everyone); the page only shows it.
 import { ApiError, me, problemWords, sentence, type Principal } from './api.ts';
 import { byId, h } from './dom.ts';
-import { applyStatic, currentLang, setLang, t, tMaybe, type Key } from './i18n.ts';
+import { applyStatic, currentLang, setLang, t, tMaybe, type Key, when } from './i18n.ts';
 import type { Colour, EntryWhy } from '../../src/status/rules.ts';
 
 // POST /api/v1/sentinel/checks (src/status/routes.ts, checkpoints.ts).
@@ -325,6 +325,3 @@ async function call<T>(path: string, body: unknown, auth: { device?: string; ses
   return parsed as T;
 }
 
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}

@@ -10,10 +10,9 @@ import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/compon
 import { CanvasRenderer } from 'echarts/renderers';
 import { api, ApiError, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
-import { formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
 import { axisText, chartIn, tooltipStyle } from './charts.ts';
-import { when } from './my-status.ts';
 import type { QueueItem } from '../../src/support/store.ts';
 import type { supportPicture } from '../../src/support/picture.ts';
 import type { coverage } from '../../src/support/vaccination.ts';

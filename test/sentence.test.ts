@@ -1,0 +1,31 @@
+// The pages' words for a refusal the server sends as data (web/src/api.ts sentence), run here without a
+// browser: the dictionary and the formatting are plain functions; only the reader's language comes from storage.
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const stored = new Map<string, string>();
+beforeAll(() => {
+  (globalThis as { localStorage?: unknown }).localStorage = { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => stored.set(k, v) };
+});
+
+describe('a refusal in the reader’s words', () => {
+  it('shows an instant as the pages show times, not as ISO text', async () => {
+    const { sentence } = await import('../web/src/api.ts');
+    const { when } = await import('../web/src/i18n.ts');
+    const endsAt = '2022-04-20T16:00:00.000Z';
+    const zh = sentence('problem', { code: 'orderRunning', orderId: 7, endsAt });
+    expect(zh).toBe(`隔离令 7 要到 ${when(endsAt)} 才期满`);
+    expect(zh).not.toContain('T16:00');
+    stored.set('cordon.lang', 'en');
+    expect(sentence('problem', { code: 'orderRunning', orderId: 7, endsAt })).toBe(`Quarantine order 7 runs until ${when(endsAt)}`);
+    expect(when(endsAt)).toMatch(/Apr/);
+    stored.delete('cordon.lang');
+  });
+
+  it('words a value by its vocabulary and keeps a day as it is', async () => {
+    const { sentence } = await import('../web/src/api.ts');
+    expect(sentence('problem', { code: 'feedbackAtEnd', requestId: 3, requestStatus: 'open' })).toBe('诉求 3 当前为“待接单”：办结或退回后才能确认或投诉');
+    expect(sentence('problem', { code: 'zonesNoDay', day: '2022-05-01', firstDay: '2022-03-01', lastDay: '2022-04-30' })).toBe('2022-05-01 没有区划：记录从 2022-03-01 到 2022-04-30');
+    // No sentence for a code the dictionary does not know: the page shows the server's words instead.
+    expect(sentence('problem', { code: 'nothingKnown' })).toBeNull();
+  });
+});
