@@ -298,6 +298,41 @@ describe('checkpoints and status', () => {
     await expect(cache.get(-1)).rejects.toMatchObject({ status: 404 });
   });
 
+  it('reads the venues asked for at once in one query, an unknown one among them refused alone', async () => {
+    let reads = 0;
+    const counted: Db = { ...ctx.db, query: (sql: string, params?: unknown[]) => (reads++, ctx.db.query(sql, params)) } as Db;
+    const cache = new VenueCache(counted, ctx.preset);
+    const ids = (await ctx.db.query<{ id: number }>('SELECT id FROM venues ORDER BY id LIMIT 50')).map((v) => v.id);
+    const answers = await Promise.allSettled([...ids, -1].map((id) => cache.get(id)));
+    expect(reads).toBe(1);
+    expect(answers.slice(0, 50).map((a) => (a.status === 'fulfilled' ? a.value.id : null))).toEqual(ids);
+    expect(answers[50]).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+    // Kept: asked again, nothing is read.
+    await Promise.all(ids.map((id) => cache.get(id)));
+    expect(reads).toBe(1);
+  });
+
+  it('answers a venue kept too long from the cache at once, and reads it again meanwhile', async () => {
+    let reads = 0;
+    const counted: Db = { ...ctx.db, query: (sql: string, params?: unknown[]) => (reads++, ctx.db.query(sql, params)) } as Db;
+    const cache = new VenueCache(counted, ctx.preset, 50);
+    const [{ id }] = await ctx.db.query<{ id: number }>("SELECT id FROM venues WHERE kind = 'market' AND entry_rule IS NULL ORDER BY id LIMIT 1");
+    const before = (await cache.get(id)).rule;
+    try {
+      await ctx.db.query(`UPDATE venues SET entry_rule = '{"negativePcrWithinHours": 24}' WHERE id = $1`, [id]);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      // Too old: still answered without waiting, as it was, and read again in the background.
+      expect(cache.cached(id)?.rule).toEqual(before);
+      expect(cache.cached(id)?.rule).toEqual(before);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(reads).toBe(2);
+      expect(cache.cached(id)?.rule.negativePcrWithinHours).toBe(24);
+      expect(before.negativePcrWithinHours).not.toBe(24);
+    } finally {
+      await ctx.db.query('UPDATE venues SET entry_rule = NULL WHERE id = $1', [id]);
+    }
+  });
+
   it('loses no acknowledged scan when many arrive at once', async () => {
     const [{ n: before }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE venue_id = $1', [venue.id]);
     const answers = await Promise.all(persons.slice(100, 200).flatMap((p) => [checkin(p.code), checkin(p.code)]));
