@@ -6,9 +6,9 @@ import type { AppContext } from '../core/context.ts';
 import { caller } from '../core/http.ts';
 import { COMMAND, personInJurisdiction, withinJurisdiction, type Principal, type Role } from '../core/auth.ts';
 import { actorOf, appendAudit, audit } from '../core/audit.ts';
-import { badRequest, forbidden, notFound } from '../core/errors.ts';
+import { badRequest, forbidden } from '../core/errors.ts';
 import type { Queryable } from '../core/db.ts';
-import { admit, assignBed, discharge, observe, openCase, readiness, recordDeath } from './store.ts';
+import { admit, assignBed, caseUnknown, discharge, observe, openCase, readiness, recordDeath } from './store.ts';
 import { capacityPicture, dischargeList, facilityBeds, transferQueue, type Scope } from './picture.ts';
 import { SEVERITIES, type Observation } from './rules.ts';
 
@@ -43,7 +43,7 @@ async function caseFor(q: Queryable, p: Principal, id: number): Promise<{ id: nu
     [id],
   );
   const ok = c && (p.role === 'facility_manager' ? p.facilityId !== null && (c.facility_id === p.facilityId || c.leaving_facility_id === p.facilityId) : withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id }));
-  if (!ok) throw notFound(`Case ${id}`, { code: 'caseUnknown', caseId: id });
+  if (!ok) throw caseUnknown(id);
   return c;
 }
 
@@ -268,6 +268,6 @@ async function casesJson(q: Queryable, ids: number[]) {
 
 async function caseJson(q: Queryable, id: number): Promise<CaseJson> {
   const [c] = await casesJson(q, [id]);
-  if (!c) throw notFound(`Case ${id}`, { code: 'caseUnknown', caseId: id });
+  if (!c) throw caseUnknown(id);
   return c;
 }

@@ -5,7 +5,7 @@
 // are locked while the batch is placed, so racing admissions wait for each other and never share a bed.
 import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
-import { conflict, notFound } from '../core/errors.ts';
+import { conflict, notFound, personIdUnknown } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { createTasks, raiseAlerts, type NewTask } from '../core/work.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
@@ -14,6 +14,10 @@ import { DAY_MS } from '../core/days.ts';
 
 type Classification = 'confirmed' | 'asymptomatic';
 const OPEN = `('waiting', 'assigned', 'admitted')`;
+/** A case id that does not exist (or is outside the caller's reach): one code and wording for every route. */
+export const caseUnknown = (caseId: number) => notFound(`Case ${caseId}`, { code: 'caseUnknown', caseId });
+/** A case that has left care (discharged or died) cannot be changed further. */
+const caseClosed = (caseId: number, caseState: string) => conflict(`Case ${caseId} is ${caseState}.`, { code: 'caseClosed', caseId, caseState });
 const occupiedCol = (b: BedType) => (b === 'icu' ? 'occupied_icu' : 'occupied_general');
 type Bed = { facilityId: number; bedType: BedType };
 
@@ -119,7 +123,7 @@ export async function openCases(q: Queryable, list: NewCase[], preset: Preset, b
   const fresh = new Map<number, NewCase>();
   for (const c of list) if (!open.has(c.personId) && !fresh.has(c.personId) && repositive(c) === null) fresh.set(c.personId, c);
   const patients = await patientsOf(q, [...fresh.values()].map((c) => ({ personId: c.personId, at: c.reportedAt })));
-  for (const id of fresh.keys()) if (!patients.has(id)) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
+  for (const id of fresh.keys()) if (!patients.has(id)) throw personIdUnknown(id);
   const rows = [...fresh.values()].map((c) => {
     const p = patients.get(c.personId)!;
     const sev = severityOf(c.observation ?? {}, null, preset);
@@ -203,7 +207,7 @@ async function lockCases(q: Queryable, caseIds: number[]): Promise<LockedCase[]>
 
 async function lockCase(q: Queryable, caseId: number): Promise<LockedCase> {
   const [c] = await lockCases(q, [caseId]);
-  if (!c) throw notFound(`Case ${caseId}`, { code: 'caseUnknown', caseId });
+  if (!c) throw caseUnknown(caseId);
   return c;
 }
 
@@ -224,7 +228,7 @@ export async function assignBeds(q: Queryable, caseIds: number[], preset: Preset
   if (!caseIds.length) return [];
   const order = new Map(caseIds.map((id, i) => [id, i]));
   const cases = (await lockCases(q, caseIds)).sort((a, b) => order.get(Number(a.id))! - order.get(Number(b.id))!);
-  for (const c of cases) if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${c.id} is ${c.state}.`, { code: 'caseClosed', caseId: Number(c.id), caseState: c.state });
+  for (const c of cases) if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw caseClosed(Number(c.id), c.state);
   const todo = cases.filter((c) => {
     const need = bedFor(c.destination);
     return !(c.facility_id !== null && c.facility_kind === need.facilityKind && c.bed_type === need.bedType);
@@ -359,7 +363,7 @@ export async function admit(q: Queryable, caseId: number, facilityId: number | n
  */
 export async function observe(q: Queryable, caseId: number, o: Observation, preset: Preset, by: string, now: Date): Promise<{ severity: Severity; triage: Triage; assignment: Assignment | null }> {
   const c = await lockCase(q, caseId);
-  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${caseId} is ${c.state}.`, { code: 'caseClosed', caseId, caseState: c.state });
+  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw caseClosed(caseId, c.state);
   const sev = severityOf(o, c.severity, preset);
   const p = (await patientsOf(q, [{ personId: c.person_id, at: now }])).get(Number(c.person_id))!;
   const t = triage(asPatient(p), sev.severity, preset, now);
@@ -393,7 +397,7 @@ async function readinessFacts(q: Queryable, caseIds: number[], preset: Preset, n
 
 export async function readiness(q: Queryable, caseId: number, preset: Preset, now: Date): Promise<DischargeReadiness> {
   const r = (await readinessFacts(q, [caseId], preset, now)).get(caseId);
-  if (!r) throw notFound(`Case ${caseId}`, { code: 'caseUnknown', caseId });
+  if (!r) throw caseUnknown(caseId);
   return r;
 }
 
@@ -413,7 +417,7 @@ export async function discharge(q: Queryable, caseId: number, preset: Preset, by
 
 export async function recordDeath(q: Queryable, caseId: number, at: Date, cause: string, by: string, now: Date): Promise<void> {
   const c = await lockCase(q, caseId);
-  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw conflict(`Case ${caseId} is ${c.state}.`, { code: 'caseClosed', caseId, caseState: c.state });
+  if (!['waiting', 'assigned', 'admitted'].includes(c.state)) throw caseClosed(caseId, c.state);
   for (const bed of [c.facility_id !== null ? { facilityId: c.facility_id, bedType: c.bed_type! } : null, c.leaving_facility_id !== null ? { facilityId: c.leaving_facility_id, bedType: c.leaving_bed_type! } : null]) {
     if (bed) await releaseBed(q, caseId, bed, by, now, 'died');
   }

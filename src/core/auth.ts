@@ -3,7 +3,7 @@
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Queryable } from './db.ts';
-import { forbidden, notFound, unauthorized } from './errors.ts';
+import { forbidden, personIdUnknown, unauthorized } from './errors.ts';
 
 const scrypt = promisify(scryptCb) as (pw: string, salt: Buffer, len: number, opts: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
 
@@ -147,7 +147,7 @@ export function jurisdictionSql(p: Principal, alias: string, params: unknown[], 
 export async function personInJurisdiction(q: Queryable, p: Principal, personId: number): Promise<{ id: number; district_id: number | null; street_id: number | null }> {
   const params: unknown[] = [personId];
   const rows = await q.query<{ id: number; district_id: number | null; street_id: number | null }>(`SELECT id, district_id, street_id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!rows[0]) throw notFound(`Person ${personId}`, { code: 'personIdUnknown', personId });
+  if (!rows[0]) throw personIdUnknown(personId);
   return rows[0];
 }
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Queryable } from '../core/db.ts';
 import { jurisdictionSql, withinJurisdiction, type Principal } from '../core/auth.ts';
 import { idNumberFault, idNumberProblem, maskIdNumber, normalizeIdNumber, type PiiKeys } from '../core/pii.ts';
-import { badRequest, conflict, forbidden, notFound } from '../core/errors.ts';
+import { badRequest, conflict, forbidden, notFound, personIdUnknown } from '../core/errors.ts';
 import { base32 } from '../core/pii.ts';
 import { CARE_NEEDS, COMORBIDITIES, FACILITY_KINDS, PREGNANCY, VENUE_KINDS } from './entities.ts';
 import * as v from './validation.ts';
@@ -429,7 +429,7 @@ export async function listPersons(q: Queryable, pii: PiiKeys, p: Principal, quer
 export async function getPersonFor(q: Queryable, pii: PiiKeys, p: Principal, id: number): Promise<Person> {
   const params: unknown[] = [id];
   const [row] = await q.query<PersonDbRow>(`SELECT ${PERSON_COLS} FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!row) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
+  if (!row) throw personIdUnknown(id);
   return personJson(pii, row);
 }
 
@@ -455,7 +455,7 @@ export async function findPersonByPersonalCode(q: Queryable, pii: PiiKeys, perso
 export async function personIdNumber(q: Queryable, pii: PiiKeys, p: Principal, id: number): Promise<string | null> {
   const params: unknown[] = [id];
   const [row] = await q.query<{ id_enc: Uint8Array | null }>(`SELECT p.id_enc FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)}`, params);
-  if (!row) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
+  if (!row) throw personIdUnknown(id);
   return row.id_enc ? pii.decryptId(Buffer.from(row.id_enc)) : null;
 }
 
@@ -548,7 +548,7 @@ export async function updatePerson(q: Queryable, pii: PiiKeys, p: Principal, id:
     `SELECT p.sex, p.pregnancy, p.household_id, p.compound_id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)} FOR UPDATE`,
     params,
   );
-  if (!current) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
+  if (!current) throw personIdUnknown(id);
   const cols = personColumns(input, now);
   if (input.idNumber !== undefined) Object.assign(cols, idColumns(pii, input.idNumber));
   if (input.householdId !== undefined || input.compoundId !== undefined) {
@@ -570,7 +570,7 @@ export async function updatePerson(q: Queryable, pii: PiiKeys, p: Principal, id:
 export async function deletePerson(q: Queryable, p: Principal, id: number): Promise<void> {
   const params: unknown[] = [id];
   const [current] = await q.query(`SELECT p.id FROM persons p WHERE p.id = $1 AND ${jurisdictionSql(p, 'p', params)} FOR UPDATE`, params);
-  if (!current) throw notFound(`Person ${id}`, { code: 'personIdUnknown', personId: id });
+  if (!current) throw personIdUnknown(id);
   const [user] = await q.query('SELECT 1 FROM users WHERE person_id = $1 LIMIT 1', [id]);
   if (user) throw conflict(`Person ${id} cannot be deleted: a user account belongs to them.`, { code: 'personHasAccount', personId: id, referencedBy: 'users' });
   try {

@@ -4,7 +4,7 @@
 import type { Db, Queryable } from '../core/db.ts';
 import { withinJurisdiction, type Principal } from '../core/auth.ts';
 import type { Preset } from '../core/presets.ts';
-import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { badRequest, conflict, notFound, personIdUnknown } from '../core/errors.ts';
 import { createTasks, raiseAlert, raiseAlerts, type NewAlert, type NewTask } from '../core/work.ts';
 import { dispatchDecision, escalation, OPEN_STATUSES, requestProblem, terms, transition, type Colour, type ComplaintKind, type RequestKind, type RequestStatus } from './rules.ts';
 
@@ -32,6 +32,8 @@ export function reachSql(p: Principal, alias: string, params: unknown[]): string
   return 'TRUE';
 }
 
+const requestUnknown = (requestId: number) => notFound(`Request ${requestId}`, { code: 'requestUnknown', requestId });
+
 async function event(q: Queryable, requestId: number, kind: string, at: Date, by: string, detail: Record<string, unknown> = {}): Promise<void> {
   await q.query('INSERT INTO support_request_events (request_id, kind, at, detail, recorded_by) VALUES ($1,$2,$3,$4,$5)', [requestId, kind, at, JSON.stringify(detail), by]);
 }
@@ -55,7 +57,7 @@ export async function fileRequest(q: Queryable, r: NewRequest, colour: Colour, p
     'SELECT district_id, street_id, compound_id, household_id FROM persons WHERE id = $1',
     [r.personId],
   );
-  if (!person) throw notFound(`Person ${r.personId}`, { code: 'personIdUnknown', personId: r.personId });
+  if (!person) throw personIdUnknown(r.personId);
   const t = terms(r.kind, now, preset);
   const dispatch = dispatchDecision(r.kind, colour, preset);
   const [row] = await q.query<{ id: number }>(
@@ -89,7 +91,7 @@ export async function requestFor(q: Queryable, p: Principal, id: number, lock = 
     `SELECT id, person_id, kind, medical, status, district_id, street_id, supplier_id, feedback FROM support_requests r WHERE r.id = $1 AND ${reachSql(p, 'r', params)}${lock ? ' FOR UPDATE' : ''}`,
     params,
   );
-  if (!r) throw notFound(`Request ${id}`, { code: 'requestUnknown', requestId: id });
+  if (!r) throw requestUnknown(id);
   return { ...r, id: Number(r.id) };
 }
 
@@ -297,7 +299,7 @@ export async function requestDetail(q: Queryable, id: number, now: Date) {
        FROM support_requests r JOIN persons p ON p.id = r.person_id LEFT JOIN compounds c ON c.id = r.compound_id LEFT JOIN suppliers s ON s.id = r.supplier_id WHERE r.id = $1`,
     [id, now],
   );
-  if (!r) throw notFound(`Request ${id}`, { code: 'requestUnknown', requestId: id });
+  if (!r) throw requestUnknown(id);
   const events = await q.query('SELECT id, kind, at, detail, recorded_by AS "recordedBy" FROM support_request_events WHERE request_id = $1 ORDER BY id', [id]);
   return {
     id: Number(r.id),

@@ -4,7 +4,7 @@
 import type { Queryable } from '../core/db.ts';
 import { jurisdictionSql, type Principal } from '../core/auth.ts';
 import type { Preset } from '../core/presets.ts';
-import { badRequest, conflict, notFound } from '../core/errors.ts';
+import { badRequest, conflict, notFound, personIdUnknown } from '../core/errors.ts';
 import { bookingProblems, doseProblems, localTime, vaccinationState, type DoseRecord, type VaccinationState } from './rules.ts';
 
 export interface DoseRow extends DoseRecord {
@@ -26,7 +26,7 @@ export const today = (preset: Preset, now: Date) => localTime(now, preset.report
 /** Records a dose after checking it against the doses before it; an open booking for that dose is done. */
 export async function recordDose(q: Queryable, personId: number, d: { dose: number; product: string; givenOn: string }, preset: Preset, by: string, now: Date): Promise<{ id: number; state: VaccinationState }> {
   const [person] = await q.query<{ birth: string }>("SELECT to_char(birth_date, 'YYYY-MM-DD') AS birth FROM persons WHERE id = $1 FOR UPDATE", [personId]);
-  if (!person) throw notFound(`Person ${personId}`, { code: 'personIdUnknown', personId });
+  if (!person) throw personIdUnknown(personId);
   const existing = await dosesOf(q, personId);
   const problems = doseProblems(existing, d, person.birth, today(preset, now));
   if (existing.some((r) => r.dose === d.dose)) throw conflict(problems.join(' '));
