@@ -2,11 +2,14 @@
 // One screening round for a city of N persons (default 1,000,000) in tubes of 10: samples registered through
 // the HTTP API (device batches), results applied from one lab CSV upload, and the full coverage report,
 // each beside a baseline from the same run (raw COPY of the same rows; the bare SQL anti-join of expected
-// persons and samples, which is what coverage would cost without its incremental mark).
+// persons and samples, which is what coverage would cost without its incremental mark); and the once-a-minute
+// jobs that read the round's tubes, beside a read of every tube with its result (what they did before).
 import { generateCity } from '../src/sim/index.ts';
 import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
+import { refreshStats, raiseCommandAlerts } from '../src/command/index.ts';
+import { DAY_MS } from '../src/core/days.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, rateLine, timed, timeLine } from './lib.ts';
 
 export default async function run(args: string[]): Promise<void> {
@@ -83,9 +86,24 @@ export default async function run(args: string[]): Promise<void> {
       mark('coverage done');
       const antiJoin = await timed(() => db.query(`SELECT count(*) FROM campaign_expected e WHERE e.campaign_id = $1 AND NOT EXISTS (SELECT 1 FROM samples s WHERE s.campaign_id = $1 AND s.person_id = e.person_id)`, [campaign.id]));
 
+      // The once-a-minute jobs that read the round's tubes, the daily figures and the early warning (their
+      // second run: the first builds every day), beside the read they did before tube counts were kept:
+      // every tube of the last two days with the result it has in force.
+      const jobsNow = ctx.clock.now();
+      await refreshStats(db, ctx.preset, jobsNow);
+      const jobs = await timed(async () => {
+        await refreshStats(db, ctx.preset, jobsNow);
+        await raiseCommandAlerts(db, ctx.preset, jobsNow);
+      });
+      const everyTube = await timed(() => db.query(
+        `SELECT count(*), count(r.verdict) FROM tubes t LEFT JOIN LATERAL (SELECT verdict FROM lab_results lr WHERE lr.tube_id = t.id AND lr.state = 'applied' LIMIT 1) r ON true WHERE t.opened_at >= $1`,
+        [new Date(jobsNow.getTime() - 2 * DAY_MS)],
+      ));
+
       rateLine(engine.name, 'samples registered (HTTP batches)', codes.length, sampling.seconds, 'raw COPY of the same rows', sampleRaw.rows, sampleRaw.seconds);
       rateLine(engine.name, 'results applied (CSV upload)', tubes.length, results.seconds, 'raw COPY of the same rows', resultRaw.rows, resultRaw.seconds, '>= 0.5');
       timeLine(engine.name, `coverage report (${coverage.value.toLocaleString('en')} of ${campaign.expected.toLocaleString('en')} missing, CSV over HTTP)`, coverage.seconds, 'bare SQL anti-join count', antiJoin.seconds, '< 2000 ms');
+      timeLine(engine.name, 'daily figures and early warning after the round (one run each)', jobs.seconds, 'the round\'s tubes read with their results', everyTube.seconds);
       process.stdout.write(`${engine.name.padEnd(7)} ${phase.join(', ')}; jobs over 1 s: ${longJobs.length ? longJobs.join('; ') : 'none'}\n`);
       stopJobs();
       await app.close();

@@ -6,6 +6,7 @@ import type { Preset } from '../core/presets.ts';
 import { raiseAlerts, type NewAlert } from '../core/work.ts';
 import { DAY_MS, addDays, localDay } from '../core/days.ts';
 import { societyCasesByDay } from '../zoning/index.ts';
+import { TUBE_COUNTS, foldTubeCounts } from '../testing/index.ts';
 
 export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Promise<number> {
   const rules = preset.command.alerts;
@@ -49,15 +50,16 @@ export async function raiseCommandAlerts(db: Db, preset: Preset, now: Date): Pro
     }
   }
 
-  // Positivity at a sampling point: the last N days against the N days before, on enough tubes.
+  // Positivity at a sampling point: the last N days against the N days before, on enough tubes with a result
+  // (tubes by the hour they were opened: each window starts at the first whole hour in it).
   const n = rules.positivityWindowDays;
+  await foldTubeCounts(db);
   for (const p of await db.query<{ id: number; name: string; district_id: number; street_id: number | null; now_tubes: number; now_pos: number; before_tubes: number; before_pos: number }>(
     `SELECT sp.id, sp.name, sp.district_id, sp.street_id,
-            count(*) FILTER (WHERE t.opened_at >= $2)::int AS now_tubes, count(*) FILTER (WHERE t.opened_at >= $2 AND r.verdict = 'positive')::int AS now_pos,
-            count(*) FILTER (WHERE t.opened_at < $2)::int AS before_tubes, count(*) FILTER (WHERE t.opened_at < $2 AND r.verdict = 'positive')::int AS before_pos
-       FROM tubes t JOIN sampling_points sp ON sp.id = t.sampling_point_id
-       JOIN LATERAL (SELECT verdict FROM lab_results lr WHERE lr.tube_id = t.id AND lr.state = 'applied' LIMIT 1) r ON true
-      WHERE t.opened_at >= $1 AND t.opened_at <= $3
+            coalesce(sum(c.resulted) FILTER (WHERE c.hour >= $2), 0)::int AS now_tubes, coalesce(sum(c.positive) FILTER (WHERE c.hour >= $2), 0)::int AS now_pos,
+            coalesce(sum(c.resulted) FILTER (WHERE c.hour < $2), 0)::int AS before_tubes, coalesce(sum(c.positive) FILTER (WHERE c.hour < $2), 0)::int AS before_pos
+       FROM ${TUBE_COUNTS} c JOIN sampling_points sp ON sp.id = c.sampling_point_id
+      WHERE c.hour >= $1 AND c.hour <= $3
       GROUP BY sp.id, sp.name, sp.district_id, sp.street_id`,
     [new Date(now.getTime() - 2 * n * DAY_MS), new Date(now.getTime() - n * DAY_MS), now],
   )) {

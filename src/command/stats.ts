@@ -6,6 +6,7 @@ import type { Preset } from '../core/presets.ts';
 import { quarantineTimeliness } from '../tracing/index.ts';
 import { societyCasesByDay } from '../zoning/index.ts';
 import { addDays, localDay } from '../core/days.ts';
+import { TUBE_COUNTS, foldTubeCounts } from '../testing/index.ts';
 
 // Each metric is one aggregate over the facts of days >= $1 (a local date), days counted in time zone $2:
 // rows of (metric, day, district_id, value). District 0 holds facts without a district.
@@ -17,13 +18,13 @@ const METRICS = [
      FROM cases WHERE discharged_at >= ($1::date::timestamp AT TIME ZONE $2) GROUP BY 1, 2, 3`,
   `SELECT 'cases.died', (died_at AT TIME ZONE $2)::date, coalesce(district_id, 0), count(*)
      FROM cases WHERE died_at >= ($1::date::timestamp AT TIME ZONE $2) GROUP BY 1, 2, 3`,
-  // Tests by the day the tube was opened at a sampling point of the district; positivity from its result.
+  // Tests by the day the tube was opened at a sampling point of the district; positivity from its result
+  // (counted by the hour opened, kept as tubes and results are recorded: src/testing/counts.ts).
   `SELECT m.metric, x.day, x.district_id, CASE m.metric WHEN 'tests.tubes' THEN x.tubes WHEN 'tests.persons' THEN x.persons WHEN 'tests.resulted' THEN x.resulted ELSE x.positive END
-     FROM (SELECT (t.opened_at AT TIME ZONE $2)::date AS day, coalesce(sp.district_id, 0) AS district_id, count(*) AS tubes, sum(t.samples) AS persons,
-                  count(r.verdict) AS resulted, count(*) FILTER (WHERE r.verdict = 'positive') AS positive
-             FROM tubes t LEFT JOIN sampling_points sp ON sp.id = t.sampling_point_id
-             LEFT JOIN LATERAL (SELECT verdict FROM lab_results lr WHERE lr.tube_id = t.id AND lr.state = 'applied' LIMIT 1) r ON true
-            WHERE t.opened_at >= ($1::date::timestamp AT TIME ZONE $2) GROUP BY 1, 2) x
+     FROM (SELECT (c.hour AT TIME ZONE $2)::date AS day, coalesce(sp.district_id, 0) AS district_id, sum(c.tubes) AS tubes, sum(c.samples) AS persons,
+                  sum(c.resulted) AS resulted, sum(c.positive) AS positive
+             FROM ${TUBE_COUNTS} c LEFT JOIN sampling_points sp ON sp.id = c.sampling_point_id
+            WHERE c.hour >= ($1::date::timestamp AT TIME ZONE $2) GROUP BY 1, 2 HAVING sum(c.tubes) > 0) x
      CROSS JOIN (VALUES ('tests.tubes'), ('tests.persons'), ('tests.resulted'), ('tests.positive')) AS m(metric)`,
   // Contacts by the day they were found, by where they live.
   `SELECT 'contacts.' || c.level, (c.found_at AT TIME ZONE $2)::date, coalesce(p.district_id, 0), count(*)
@@ -58,6 +59,7 @@ export async function refreshStats(db: Db, preset: Preset, now: Date, fromDay?: 
     }
   }
   const fromDate = from;
+  await foldTubeCounts(db);
   return db.tx(async (q) => {
     await q.query('DELETE FROM daily_stats WHERE day >= $1', [fromDate]);
     let rows = 0;

@@ -6,6 +6,7 @@ import { testContext, testServer, type Session, type TestContext, type TestServe
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { uploadResults } from './results.ts';
+import { tubeCountsBothWays } from './counts.test-helpers.ts';
 
 interface P { id: number; code: string; compound: number; street: number }
 
@@ -274,6 +275,12 @@ describe('a screening round', () => {
     expect(alerts[0].facts).toMatchObject({ labId, tubes: 1 });
   });
 
+  it('keeps the tube counts the daily figures read equal to the tubes and results of the round', async () => {
+    // Phone flow, device batches, CSV uploads, a conflict put in force, retests: all of it above.
+    const { kept, recounted } = await tubeCountsBothWays(ctx.db);
+    expect(recounted.reduce((s, r) => s + r.resulted, 0)).toBeGreaterThan(100);
+    expect(kept).toEqual(recounted);
+  });
 });
 
 describe('bad input changes nothing', () => {
