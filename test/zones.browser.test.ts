@@ -3,8 +3,8 @@
 // City command signs in through the login page, opens /zones.html and sees the last day's compounds coloured
 // by zone (counted on the canvas itself), the epidemic-free areas outlined, the tiles and the counts per
 // district as the API gives them; moves the date slider by keyboard and by the buttons and sees the map and
-// the counts of that day; clicks a compound for its reason and next move. A district's command sees its own
-// district only. Screenshots go to /tmp/cordon-zones-*.png.
+// the counts of that day; clicks a compound for its reason and next move, and places it under control with a
+// reason. A district's command sees its own district only. Screenshots go to /tmp/cordon-zones-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from './harness.ts';
@@ -181,6 +181,23 @@ describe.skipIf(!haveBrowser)('the zones page in Chromium', () => {
     expect(await page.getAttribute('#zone-reason', 'title')).toBe(api.reason.rule);
     expect(text).toContain(api.moves.on);
     expect(await page.locator('#compound-title').textContent()).toBe('小区5 · C5');
+  });
+
+  it('places the compound shown under control from that day with a reason, and lists it on the card', async () => {
+    await page.fill('#designate-reason', '密接集中居住');
+    await page.click('#designate-submit');
+    await page.waitForSelector('#designate-note[data-kind="done"]');
+    expect(await page.locator('#designate-note').textContent()).toBe(`已划定自 ${D(3)} 起管控；一分钟内计入分区`);
+    const list = (await srv.call('GET', '/api/v1/zones/designations?compoundId=5', { as: city })).body.items;
+    expect(list).toMatchObject([{ compoundId: 5, day: D(3), reason: '密接集中居住' }]);
+    expect(await page.locator('#compound-facts').textContent()).toContain(`自 ${D(3)} 起：密接集中居住`);
+    await page.locator('#compound-card').screenshot({ path: '/tmp/cordon-zones-designated.png' });
+    // A blank reason: the server's refusal, in the reader's language with its status.
+    await page.fill('#designate-reason', '   ');
+    await page.click('#designate-submit');
+    await page.waitForSelector('#designate-note[data-kind="error"]');
+    expect(await page.locator('#designate-note').textContent()).toMatch(/^400 · /);
+    expect((await srv.call('GET', '/api/v1/zones/designations?compoundId=5', { as: city })).body.items).toHaveLength(1);
   });
 
   it('shows a district’s command its own district only, and speaks English', async () => {

@@ -1,16 +1,18 @@
 // Zoning over HTTP: the compounds' zones on a date (filterable by district and zone; a page at a time, or
 // compact for a map), a compound's zone history with the reasons, the epidemic-free areas, clearance per
-// district, the counts of compounds and people in each zone per district, and the day's map as GeoJSON.
+// district, the counts of compounds and people in each zone per district, and the day's map as GeoJSON; and the
+// command's designations of compounds under control, the one fact recorded here.
 // Everything is read from what the job stored (src/zoning/store.ts); command roles see their jurisdiction,
 // and the map may be read by every staff role (it holds no personal data).
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../core/context.ts';
 import type { Queryable } from '../core/db.ts';
 import { caller } from '../core/http.ts';
-import { COMMAND, STAFF, type Principal } from '../core/auth.ts';
+import { COMMAND, STAFF, withinJurisdiction, type Principal } from '../core/auth.ts';
+import { actorOf, appendAudit } from '../core/audit.ts';
 import { badRequest, conflict, notFound, Problem } from '../core/errors.ts';
 import { presetLabel } from '../core/presets.ts';
-import { clearance, compoundHistory, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
+import { clearance, compoundHistory, designationsOf, recordDesignations, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
 import { ZONES, type Zone } from './rules.ts';
 import { addDays, localDay } from '../core/days.ts';
 
@@ -110,8 +112,66 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
         from: r.from,
         to: r.to,
         days: await compoundHistory(ctx.db, ctx.preset, c.id, r.from, r.to),
+        designations: (await designationsOf(ctx.db, reachOf(p), { compoundId: c.id, limit: 1000 })).items,
       };
     },
+  );
+
+  app.post<{ Body: { compoundIds: number[]; day?: string; reason: string } }>(
+    '/api/v1/zones/designations',
+    {
+      config: { access: { roles: COMMAND } },
+      schema: {
+        tags,
+        summary: 'Place compounds under control (管控区; a medium-risk area in the 9th edition) from a day, without a positive of their own, with the reason; the zoning job takes it in within a minute',
+        body: {
+          type: 'object',
+          required: ['compoundIds', 'reason'],
+          additionalProperties: false,
+          properties: {
+            compoundIds: { type: 'array', minItems: 1, maxItems: 1000, uniqueItems: true, items: { type: 'integer' } },
+            day: { ...day, description: 'The local day from which the compounds are controlled; today when left out (never a day to come)' },
+            reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const p = caller(req);
+      const now = ctx.clock.now();
+      const today = localDay(now, ctx.preset.reporting.timeZone);
+      const d = req.body.day ?? today;
+      if (d > today) throw badRequest(`${d} is still to come: a designation takes effect from today at the latest (${today}).`, { code: 'designationAhead', day: d, today });
+      const ids = req.body.compoundIds;
+      const found = await ctx.db.query<{ id: number; district_id: number | null; street_id: number | null }>('SELECT id, district_id, street_id FROM compounds WHERE id = ANY($1::int[])', [ids]);
+      const reachable = new Set(found.filter((c) => withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })).map((c) => c.id));
+      const missing = ids.find((id) => !reachable.has(id));
+      if (missing !== undefined) throw notFound(`Compound ${missing}`, { code: 'compoundUnknown', compoundId: missing });
+      const reason = req.body.reason.trim();
+      const made = await ctx.db.tx(async (q) => {
+        const rows = await recordDesignations(q, ids, d, reason, actorOf(p).actor, now);
+        await appendAudit(q, rows.map((r) => ({ ...actorOf(p), action: 'create', entity: 'zoneDesignation', entityId: r.id, detail: { compoundId: r.compoundId, day: d, reason } })), now);
+        return rows;
+      });
+      reply.code(201);
+      return {
+        designations: made.map((r) => ({ ...r, day: d, reason })),
+        note: 'The zoning job takes designations in within a minute: the compounds are then controlled from that day, and move on by the preset’s clean days.',
+      };
+    },
+  );
+
+  app.get<{ Querystring: { compoundId?: number; after?: number; limit?: number } }>(
+    '/api/v1/zones/designations',
+    {
+      config: { access: { roles: COMMAND } },
+      schema: {
+        tags,
+        summary: 'The command’s designations of compounds under control within your jurisdiction, newest first, with reason, who and when',
+        querystring: { type: 'object', additionalProperties: false, properties: { compoundId: { type: 'integer' }, after: { type: 'integer' }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } },
+      },
+    },
+    async (req) => designationsOf(ctx.db, reachOf(caller(req)), { compoundId: req.query.compoundId, after: req.query.after, limit: req.query.limit ?? 100 }),
   );
 
   app.get<{ Querystring: { day?: string } }>(

@@ -17,6 +17,9 @@ import { respan, type Span } from './spans.ts';
 import { areaGraph, classifyCase, dayNumber, dayText, districtClearance, epidemicFree, freeAreaIds, whollyFree, prepareFacts, zoneHistory, zoneWhy, ZONES, type AreaGraph, type Zone, type Prepared, type CompoundFacts, type CompoundPlace, type EpidemicFree, type ZoneDay, type ZoneWhy } from './rules.ts';
 import { addDays, localDay } from '../core/days.ts';
 
+/** Held by the zoning job for its run (one keeper at a time), and shared by those recording designations. */
+const KEEPER_LOCK = 7242011;
+
 /** One text out of a query whose single row has a column `t` (empty when nothing was aggregated). */
 async function text(q: Queryable, sql: string, params: unknown[] = []): Promise<string> {
   const [row] = await q.query<{ t: string | null }>(sql, params);
@@ -92,8 +95,9 @@ const EMPTY: CompoundFacts = { cases: [], screenings: [] };
  * A compound's facts from its digest in zone_facts (see migrations/011_zoning.sql). Only the all-negative
  * screening days are kept: they are the only ones the rules count (rules.ts, clearOf).
  */
-export function parseFacts(cases: string, screenings: string): CompoundFacts {
+export function parseFacts(cases: string, screenings: string, controlled = ''): CompoundFacts {
   const f: CompoundFacts = { cases: [], screenings: [] };
+  if (controlled) f.controlled = split(controlled, ';').map((d) => dayText(Number(d)));
   for (const e of split(cases, ';')) {
     const [d, id, b] = e.split(',');
     f.cases.push({ id: Number(id), day: dayText(Number(d)), buildingId: b ? Number(b) : null });
@@ -103,17 +107,17 @@ export function parseFacts(cases: string, screenings: string): CompoundFacts {
 }
 
 async function readFacts(q: Queryable, ids: number[] | null): Promise<Map<number, CompoundFacts>> {
-  const t = await text(q, `SELECT string_agg(compound_id || '|' || cases || '|' || screenings, E'\\n') AS t FROM zone_facts ${ids ? 'WHERE compound_id = ANY($1::int[])' : ''}`, ids ? [ids] : []);
+  const t = await text(q, `SELECT string_agg(compound_id || '|' || cases || '|' || screenings || '|' || controlled, E'\\n') AS t FROM zone_facts ${ids ? 'WHERE compound_id = ANY($1::int[])' : ''}`, ids ? [ids] : []);
   const out = new Map<number, CompoundFacts>();
   for (const line of split(t, '\n')) {
-    const [id, cases, screenings] = line.split('|');
-    const f = parseFacts(cases, screenings);
-    if (f.cases.length || f.screenings.length) out.set(Number(id), f);
+    const [id, cases, screenings, controlled] = line.split('|');
+    const f = parseFacts(cases, screenings, controlled);
+    if (f.cases.length || f.screenings.length || f.controlled) out.set(Number(id), f);
   }
   return out;
 }
 
-/** The facts of one compound as the rules read them (its cases and all-negative screening days). */
+/** The facts of one compound as the rules read them (its cases, all-negative screening days and designations). */
 export async function compoundFacts(q: Queryable, compoundId: number): Promise<CompoundFacts> {
   return (await readFacts(q, [compoundId])).get(compoundId) ?? EMPTY;
 }
@@ -137,9 +141,14 @@ async function rebuildFacts(q: Queryable, ids: number[] | null, tz: string): Pro
     ), ks AS (
       SELECT compound_id, string_agg((day - date '1970-01-01') || ',' || CASE WHEN all_negative THEN '1' ELSE '0' END, ';' ORDER BY day) AS screenings
         FROM compound_screenings ${ids ? 'WHERE compound_id = ANY($2::int[])' : ''} GROUP BY compound_id
+    ), kd AS (
+      SELECT compound_id, string_agg(day::text, ';' ORDER BY day) AS controlled
+        FROM (SELECT DISTINCT compound_id, day - date '1970-01-01' AS day FROM zone_designations ${ids ? 'WHERE compound_id = ANY($2::int[])' : ''}) d GROUP BY compound_id
     )
-    INSERT INTO zone_facts (compound_id, cases, screenings)
-    SELECT coalesce(kc.compound_id, ks.compound_id), coalesce(kc.cases, ''), coalesce(ks.screenings, '') FROM kc FULL JOIN ks ON ks.compound_id = kc.compound_id`;
+    INSERT INTO zone_facts (compound_id, cases, screenings, controlled)
+    SELECT i.compound_id, coalesce(kc.cases, ''), coalesce(ks.screenings, ''), coalesce(kd.controlled, '')
+      FROM (SELECT compound_id FROM kc UNION SELECT compound_id FROM ks UNION SELECT compound_id FROM kd) i
+      LEFT JOIN kc ON kc.compound_id = i.compound_id LEFT JOIN ks ON ks.compound_id = i.compound_id LEFT JOIN kd ON kd.compound_id = i.compound_id`;
   if (ids) await q.query('DELETE FROM zone_facts WHERE compound_id = ANY($1::int[])', [ids]);
   else await q.query('DELETE FROM zone_facts');
   await q.query(sql, ids ? [tz, ids] : [tz]);
@@ -189,6 +198,16 @@ async function takeResolutions(q: Queryable, since: Date | null, tz: string): Pr
     params,
   );
   return { changed: firstDays(changed), last: new Date(last.at) };
+}
+
+/** The compounds designated since designation `afterId`, each with its first day designated; the last id. */
+async function takeDesignations(q: Queryable, afterId: number): Promise<{ changed: Map<number, number>; last: number }> {
+  const [r] = await q.query<{ t: string | null; last: number | null }>(
+    `SELECT string_agg(compound_id || ',' || day, ';') AS t, max(last) AS last
+       FROM (SELECT compound_id, min(day - date '1970-01-01') AS day, max(id) AS last FROM zone_designations WHERE id > $1 GROUP BY 1) d`,
+    [afterId],
+  );
+  return { changed: firstDays(r.t ?? ''), last: r.last === null ? afterId : Number(r.last) };
 }
 
 /** "compound,day;..." (day numbers) as compound -> first day. */
@@ -664,6 +683,7 @@ export interface ZoningState {
   resultsSeen: number;
   resultsBefore: number;
   resolutionsSeen: Date | null;
+  designationsSeen: number;
   freeRule: string;
   clearanceRule: string;
   refreshedAt: Date;
@@ -672,10 +692,10 @@ export interface ZoningState {
 export async function zoningState(q: Queryable): Promise<ZoningState | null> {
   const [s] = await q.query<ZoningState>(
     `SELECT preset, registry, facts_version AS "factsVersion", first_day AS "firstDay", last_day AS "lastDay", results_seen AS "resultsSeen", results_before AS "resultsBefore",
-            resolutions_seen AS "resolutionsSeen", free_rule AS "freeRule", clearance_rule AS "clearanceRule", refreshed_at AS "refreshedAt"
+            resolutions_seen AS "resolutionsSeen", designations_seen AS "designationsSeen", free_rule AS "freeRule", clearance_rule AS "clearanceRule", refreshed_at AS "refreshedAt"
        FROM zoning_state`,
   );
-  return s ? { ...s, registry: Number(s.registry), factsVersion: Number(s.factsVersion), resultsSeen: Number(s.resultsSeen), resultsBefore: Number(s.resultsBefore) } : null;
+  return s ? { ...s, registry: Number(s.registry), factsVersion: Number(s.factsVersion), resultsSeen: Number(s.resultsSeen), resultsBefore: Number(s.resultsBefore), designationsSeen: Number(s.designationsSeen) } : null;
 }
 
 export interface UpkeepResult {
@@ -708,7 +728,7 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
   try {
     return await db.tx(async (q) => {
       // One keeper at a time, even with several server processes on one PostgreSQL.
-      await q.query('SELECT pg_advisory_xact_lock(7242011)');
+      await q.query('SELECT pg_advisory_xact_lock($1)', [KEEPER_LOCK]);
       const state = await zoningState(q);
       const registry = await registryVersion(q);
       const mem = await placesOf(db, q, registry);
@@ -720,6 +740,7 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
       let last = state && state.lastDay > today ? state.lastDay : today;
       let factsVersion = state?.factsVersion ?? 0;
       let resolutionsSeen = state?.resolutionsSeen ?? null;
+      let designationsSeen = state?.designationsSeen ?? 0;
       const affected = new Map<number, number>();
       let rows = 0;
 
@@ -739,6 +760,9 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
         const resolved = await takeResolutions(q, state.resolutionsSeen, tz);
         mergeFirstDays(affected, resolved.changed);
         resolutionsSeen = resolved.last;
+        const designated = await takeDesignations(q, designationsSeen);
+        mergeFirstDays(affected, designated.changed);
+        designationsSeen = designated.last;
         const from = affected.size ? Math.min(...affected.values()) : Infinity;
         if (from < dayNumber(first)) full = true;
         else {
@@ -770,12 +794,14 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
         await q.query('DELETE FROM compound_screenings');
         await takeResults(q, 0, tz);
         resolutionsSeen = (await q.query<{ at: Date | null }>('SELECT max(resolved_at) AS at FROM result_resolutions'))[0].at;
+        designationsSeen = Number((await q.query<{ id: number }>('SELECT coalesce(max(id), 0)::bigint AS id FROM zone_designations'))[0].id);
         opts.progress?.('compound facts', 0);
         await rebuildFacts(q, null, tz);
         mem.factsVersion = -1;
         const facts = await factsOf(q, mem, ++factsVersion);
         const [f] = await q.query<{ day: string | null }>(
-          `SELECT to_char(least((SELECT min(reported_at) FROM cases WHERE compound_id IS NOT NULL) AT TIME ZONE $1, (SELECT min(day) FROM compound_screenings))::date, 'YYYY-MM-DD') AS day`,
+          `SELECT to_char(least((SELECT min(reported_at) FROM cases WHERE compound_id IS NOT NULL) AT TIME ZONE $1, (SELECT min(day) FROM compound_screenings),
+                                (SELECT min(day) FROM zone_designations))::date, 'YYYY-MM-DD') AS day`,
           [tz],
         );
         first = f.day && f.day < today ? f.day : today;
@@ -797,11 +823,11 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
       }
       const clearanceRule = clearFrom !== null || !state ? await writeClearance(q, preset, first, last, clearFrom ?? first) : state.clearanceRule;
       await q.query(
-        `INSERT INTO zoning_state (one, preset, registry, facts_version, first_day, last_day, results_seen, results_before, resolutions_seen, free_rule, clearance_rule, refreshed_at)
-         VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        `INSERT INTO zoning_state (one, preset, registry, facts_version, first_day, last_day, results_seen, results_before, resolutions_seen, free_rule, clearance_rule, refreshed_at, designations_seen)
+         VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (one) DO UPDATE SET preset = $1, registry = $2, facts_version = $3, first_day = $4, last_day = $5, results_seen = $6, results_before = $7,
-                                         resolutions_seen = $8, free_rule = $9, clearance_rule = $10, refreshed_at = $11`,
-        [label, registry, factsVersion, first, last, maxResult, state?.resultsSeen ?? maxResult, resolutionsSeen, epidemicFree(EMPTY, preset, today).rule, clearanceRule, now],
+                                         resolutions_seen = $8, free_rule = $9, clearance_rule = $10, refreshed_at = $11, designations_seen = $12`,
+        [label, registry, factsVersion, first, last, maxResult, state?.resultsSeen ?? maxResult, resolutionsSeen, epidemicFree(EMPTY, preset, today).rule, clearanceRule, now, designationsSeen],
       );
       const fromDay = full ? first : affected.size ? dayText(Math.min(...affected.values())) : null;
       return { full, firstDay: first, lastDay: last, cases: inbox.length, ...levels, compounds: full ? mem.all.length : affected.size, fromDay, rows };
@@ -827,7 +853,7 @@ export async function recomputeDay(db: Db, preset: Preset, day: string, progress
 }
 
 async function recomputeDayIn(db: Db, q: Queryable, preset: Preset, day: string, progress?: ZoneProgress): Promise<number> {
-  await q.query('SELECT pg_advisory_xact_lock(7242011)');
+  await q.query('SELECT pg_advisory_xact_lock($1)', [KEEPER_LOCK]);
   const state = await zoningState(q);
   if (!state || state.preset !== presetLabel(preset)) throw new Error('No zone history for this preset yet: run zoningUpkeep first.');
   if (day < state.firstDay || day > state.lastDay) throw new RangeError(`${day} is outside the zone history (${state.firstDay} to ${state.lastDay}).`);
@@ -951,6 +977,47 @@ export async function compoundHistory(q: Queryable, preset: Preset, compoundId: 
     [compoundId, from, to],
   );
   return rows.map((r) => zoneJson(r, preset));
+}
+
+/**
+ * Records designations in the caller's transaction. The job takes them in by increasing id, so one still
+ * uncommitted while it reads would be passed over for good: this waits for a run in progress, and holds the
+ * next one off until the caller commits.
+ */
+export async function recordDesignations(q: Queryable, compoundIds: number[], day: string, reason: string, by: string, now: Date): Promise<{ id: number; compoundId: number }[]> {
+  await q.query('SELECT pg_advisory_xact_lock_shared($1)', [KEEPER_LOCK]);
+  const rows = await q.query<{ id: number; compound_id: number }>(
+    'INSERT INTO zone_designations (compound_id, day, reason, designated_by, designated_at) SELECT c, $2, $3, $4, $5 FROM unnest($1::int[]) c RETURNING id, compound_id',
+    [compoundIds, day, reason, by, now],
+  );
+  return rows.map((r) => ({ id: Number(r.id), compoundId: r.compound_id }));
+}
+
+export interface Designation {
+  id: number;
+  compoundId: number;
+  compoundName: string;
+  day: string;
+  reason: string;
+  designatedBy: string;
+  designatedAt: string;
+}
+
+/** Designations within reach (all, or one compound's), newest first; `after` an id from the page before. */
+export async function designationsOf(q: Queryable, reach: Reach, f: { compoundId?: number; after?: number; limit: number }): Promise<{ items: Designation[]; next: number | null }> {
+  const params: unknown[] = [f.limit + 1];
+  const where = [reachSql(reach, 'c', params)];
+  if (f.compoundId !== undefined) where.push(`d.compound_id = $${params.push(f.compoundId)}`);
+  if (f.after !== undefined) where.push(`d.id < $${params.push(f.after)}`);
+  const rows = await q.query<{ id: number; compound_id: number; name: string; day: string; reason: string; designated_by: string; designated_at: Date }>(
+    `SELECT d.id, d.compound_id, c.name, to_char(d.day, 'YYYY-MM-DD') AS day, d.reason, d.designated_by, d.designated_at
+       FROM zone_designations d JOIN compounds c ON c.id = d.compound_id WHERE ${where.join(' AND ')} ORDER BY d.id DESC LIMIT $1`,
+    params,
+  );
+  const items = rows.slice(0, f.limit).map((r) => ({
+    id: Number(r.id), compoundId: r.compound_id, compoundName: r.name, day: r.day, reason: r.reason, designatedBy: r.designated_by, designatedAt: new Date(r.designated_at).toISOString(),
+  }));
+  return { items, next: rows.length > f.limit ? items[items.length - 1].id : null };
 }
 
 /** The day's map: a GeoJSON FeatureCollection of the compounds in reach with zone, reason, next change and free area; no personal data. */

@@ -2,7 +2,8 @@
 // cases capability opens them (openCases), screenings as tubes, samples and lab results; the job's stored
 // zones equal zoneOn and epidemicFree on every day, for every compound, after the first run and after new
 // cases, results and days; each case's level with the fact that decided it; the free areas of the grid;
-// district clearance; the counts; the GeoJSON map (shape, no personal data) and who may read what.
+// district clearance; the counts; the GeoJSON map (shape, no personal data) and who may read what; the
+// command's designations of compounds under control, taken in like any other fact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { createUser } from '../core/users.ts';
@@ -315,6 +316,44 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(compact.body).toMatchObject({ day: D(3), ids: [1, 2, 3, 4, 5, 6, 7, 8, 9], history: { from: D(-2), to: D(15) } });
       expect(compact.body.zones).toBe(stored.map((s: { zone: string }) => s.zone[0]).join(''));
       expect((await srv.call('GET', `/api/v1/zones?day=${D(3)}&zone=sealed`, { as: city })).body.items.map((i: { compoundId: number }) => i.compoundId)).toEqual([1, 5, 6]);
+    });
+
+    it('places compounds under control by the command’s designation, with its reason and an audit entry, and refuses what is not its to place', async () => {
+      const post = (as: Session, body: unknown) => srv.call('POST', '/api/v1/zones/designations', { as, body });
+      const body = { compoundIds: [8], day: D(14), reason: '密接集中居住 (close contacts live here)' };
+      // Refused, changing nothing: no reason, a day still to come, a compound of another district, a street worker.
+      expect((await post(district2, { ...body, reason: '  ' })).status).toBe(400);
+      const ahead = await post(district2, { ...body, day: D(16) });
+      expect([ahead.status, ahead.body.code, ahead.body.day, ahead.body.today]).toEqual([400, 'designationAhead', D(16), D(15)]);
+      const outside = await post(district2, { ...body, compoundIds: [8, 5] });
+      expect([outside.status, outside.body.code, outside.body.compoundId]).toEqual([404, 'compoundUnknown', 5]);
+      expect((await post(street30, body)).status).toBe(403);
+      expect((await ctx.db.query('SELECT 1 FROM zone_designations')).length).toBe(0);
+
+      const made = await post(district2, body);
+      expect(made.status, made.text).toBe(201);
+      expect(made.body.designations).toEqual([{ id: expect.any(Number), compoundId: 8, day: D(14), reason: body.reason }]);
+      const audit = await ctx.db.query<{ actor: string; action: string; entity_id: string; detail: unknown }>("SELECT actor, action, entity_id, detail FROM audit_log WHERE entity = 'zoneDesignation'");
+      expect(audit).toEqual([{ actor: expect.stringMatching(/:district2$/), action: 'create', entity_id: String(made.body.designations[0].id), detail: { compoundId: 8, day: D(14), reason: body.reason } }]);
+
+      // The job takes it in: compound 8 alone, from day 14, and every stored day still as the rules say.
+      known.get(8)!.controlled = [D(14)];
+      expect(await upkeep(15)).toMatchObject({ full: false, compounds: 1, fromDay: D(14) });
+      await expectStoredMatchRules(13, 15);
+      const h = await srv.call('GET', `/api/v1/zones/compounds/8?from=${D(13)}`, { as: district2 });
+      expect(h.body.days.map((d: { zone: string }) => d.zone)).toEqual(['precaution', 'controlled', 'controlled']);
+      expect(h.body.days[1]).toMatchObject({ since: D(14), reason: { rule: expect.stringMatching(/^rules\.md 2, 4, 11/), lastCase: null } });
+      expect(h.body.designations).toEqual([{ id: made.body.designations[0].id, compoundId: 8, compoundName: expect.any(String), day: D(14), reason: body.reason, designatedBy: expect.stringMatching(/:district2$/), designatedAt: expect.any(String) }]);
+      expect((await srv.call('GET', '/api/v1/zones/designations', { as: city })).body.items).toHaveLength(1);
+      expect((await srv.call('GET', '/api/v1/zones/designations?compoundId=8', { as: district2 })).body.items).toHaveLength(1);
+
+      // One before the history's first day: everything from that day, still as the rules say, and the same as
+      // what the job keeps up one change at a time.
+      expect((await post(city, { compoundIds: [7], day: D(-4), reason: 'late record' })).status).toBe(201);
+      known.get(7)!.controlled = [D(-4)];
+      expect(await upkeep(15)).toMatchObject({ full: true, firstDay: D(-4), lastDay: D(15) });
+      await expectStoredMatchRules(-4, 15);
+      expect((await srv.call('GET', '/api/v1/zones/designations', { as: district2 })).body.items.map((d: { compoundId: number }) => d.compoundId)).toEqual([7, 8]);
     });
   });
 }

@@ -211,6 +211,7 @@ const zh = {
   'problem.supplierUnknown': '没有供应商 {supplierId}，或不在您的辖区内',
   'problem.supplierExists': '已有名为“{name}”的供应商',
   'problem.compoundUnknown': '没有小区 {compoundId}，或不在您的辖区内',
+  'problem.designationAhead': '{day} 尚未到来：划定管控最晚自今天（{today}）起生效',
   'problem.compoundWithoutHouseholds': '小区 {compoundId} 在登记中没有住户',
   'problem.roundUnknown': '没有保供批次 {roundId}，或不在您的辖区内',
   'problem.roundClosed': '保供批次 {roundId} 已关闭',
@@ -1172,6 +1173,11 @@ const zh = {
   'zones.buildingUntil': '楼栋 {id} 至 {day}',
   'zones.freeSince': '自 {day} 起无疫',
   'zones.freeOn': '最早 {day} 成为无疫小区',
+  'zones.designations': '管控划定',
+  'zones.designation': '自 {day} 起：{reason}',
+  'zones.designateReason': '划为管控区的理由',
+  'zones.designate': '自该日起划为管控区',
+  'zones.designated': '已划定自 {day} 起管控；一分钟内计入分区',
 };
 
 export type Key = keyof typeof zh;
@@ -1386,6 +1392,7 @@ const en: Record<Key, string> = {
   'problem.supplierUnknown': 'There is no supplier {supplierId}, or it is outside your jurisdiction',
   'problem.supplierExists': 'A supplier named "{name}" exists already',
   'problem.compoundUnknown': 'There is no compound {compoundId}, or it is outside your jurisdiction',
+  'problem.designationAhead': '{day} is still to come: a designation takes effect from today ({today}) at the latest',
   'problem.compoundWithoutHouseholds': 'Compound {compoundId} has no households in the registry',
   'problem.roundUnknown': 'There is no supply round {roundId}, or it is outside your jurisdiction',
   'problem.roundClosed': 'Supply round {roundId} is closed',
@@ -2347,6 +2354,11 @@ const en: Record<Key, string> = {
   'zones.buildingUntil': 'building {id} until {day}',
   'zones.freeSince': 'epidemic-free since {day}',
   'zones.freeOn': 'epidemic-free on {day} at the earliest',
+  'zones.designations': 'Placed under control',
+  'zones.designation': 'from {day}: {reason}',
+  'zones.designateReason': 'Reason to place it under control',
+  'zones.designate': 'Place under control from this day',
+  'zones.designated': 'Placed under control from {day}; the zones take it in within a minute',
 };
 
 const dictionaries: Record<Lang, Record<Key, string>> = { 'zh-CN': zh, en };

@@ -3,13 +3,14 @@
 // and people in each zone per district (as the 2022 daily reports gave them). Shapes come once from the
 // registry's GeoJSON; each day's zones from GET /api/v1/zones?view=compact and the counts from
 // GET /api/v1/zones/counts (src/zoning/routes.ts); a compound clicked shows its zone that day with the reason
-// and what comes next (GET /api/v1/zones/compounds/:id). A district's command sees its own district only
-// (the server decides).
+// and what comes next (GET /api/v1/zones/compounds/:id), with the command's designations of it, and can place it
+// under control from that day with a reason (POST /api/v1/zones/designations). A district's command sees its own
+// district only (the server decides).
 import * as echarts from 'echarts/core';
 import { LinesChart, MapChart, ScatterChart } from 'echarts/charts';
 import { GeoComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api } from './api.ts';
+import { api, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
@@ -53,6 +54,15 @@ interface CompoundDay {
   epidemicFree: { free: boolean; since: string | null; freeOn: string | null; areaId: number | null };
 }
 
+// A designation of the compound under control (GET /api/v1/zones/compounds/:id, designations).
+interface Designation {
+  id: number;
+  day: string;
+  reason: string;
+}
+/** The compound the card shows, and its day. */
+let shown: { compound: CompoundProps; day: string } | null = null;
+
 const ZONE_NAMES: ZoneName[] = ['sealed', 'controlled', 'precaution'];
 const LETTERS: Record<string, ZoneName> = { s: 'sealed', c: 'controlled', p: 'precaution' };
 // The same colours as the command dashboard's map.
@@ -88,6 +98,10 @@ byId('day-prev').addEventListener('click', () => step(-1));
 byId('day-next').addEventListener('click', () => step(1));
 byId('map-reset').addEventListener('click', () => chart?.setOption({ geo: { center: null, zoom: 1 } }));
 byId('compound-close').addEventListener('click', () => (byId('compound-card').hidden = true));
+byId<HTMLFormElement>('designate-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void designate();
+});
 
 await guarded(message, mapEl, async () => {
   const [compounds, districts] = await Promise.all([api<Collection<CompoundProps>>(COMPOUNDS_GEOJSON), api<Collection<DistrictProps>>(DISTRICTS_GEOJSON)]);
@@ -296,7 +310,8 @@ function boundary(area: Shape[]): number[][][] {
 async function showCompound(c: CompoundProps, day: string): Promise<void> {
   const card = byId('compound-card');
   await guarded(message, card, async () => {
-    const r = await api<{ compound: { id: number; code: string; name: string }; days: CompoundDay[] }>(`/api/v1/zones/compounds/${c.id}?from=${day}&to=${day}`);
+    const r = await api<{ compound: { id: number; code: string; name: string }; days: CompoundDay[]; designations: Designation[] }>(`/api/v1/zones/compounds/${c.id}?from=${day}&to=${day}`);
+    shown = { compound: c, day };
     const d = r.days[0];
     card.hidden = false;
     card.dataset.compound = String(c.id);
@@ -317,9 +332,36 @@ async function showCompound(c: CompoundProps, day: string): Promise<void> {
       ...row(t('zones.lastCaseLabel'), d.reason.lastCase ? t('zones.lastCase', { id: d.reason.lastCase.id, day: d.reason.lastCase.day }) : '—'),
       ...row(t('zones.nextLabel'), ...(d.moves ? [t('zones.moves', { day: d.moves.on }), zone(d.moves.to), d.moves.ifAllNegativeScreeningOn ? ` · ${t('zones.ifScreening', { day: d.moves.ifAllNegativeScreeningOn })}` : ''] : [t('zones.stays')])),
       ...(d.sealedBuildings.length ? row(t('zones.sealedBuildings'), d.sealedBuildings.map((b) => t('zones.buildingUntil', { id: b.buildingId, day: b.releasedOn })).join('；')) : []),
+      ...row(t('zones.designations'), r.designations.length ? r.designations.map((x) => t('zones.designation', { day: x.day, reason: x.reason })).join('；') : '—'),
       ...row(t('zones.free'), free.free ? `${t('zones.freeSince', { day: free.since ?? '' })}${free.areaId ? ` · ${t('zones.freeArea', { id: free.areaId })}` : ''}` : free.freeOn ? t('zones.freeOn', { day: free.freeOn }) : '—'),
     );
   });
+}
+
+/** Places the compound shown under control from the day shown, with the reason typed; then shows it again. */
+async function designate(): Promise<void> {
+  if (!shown) return;
+  const { compound, day } = shown;
+  const note = byId('designate-note');
+  const submit = byId<HTMLButtonElement>('designate-submit');
+  const reason = byId<HTMLInputElement>('designate-reason');
+  submit.disabled = true;
+  try {
+    await api('/api/v1/zones/designations', { method: 'POST', body: { compoundIds: [compound.id], day, reason: reason.value.trim() } });
+    reason.value = '';
+    note.textContent = t('zones.designated', { day });
+    note.dataset.kind = 'done';
+    note.title = '';
+    await showCompound(compound, day);
+  } catch (e) {
+    const { text, title } = problemLine(e);
+    note.textContent = text;
+    note.title = title;
+    note.dataset.kind = 'error';
+  } finally {
+    note.hidden = false;
+    submit.disabled = false;
+  }
 }
 
 /** A zone's rule in the reader's language (the server's words stay in the title). */
