@@ -311,6 +311,8 @@ async function showCompound(c: CompoundProps, day: string): Promise<void> {
   const card = byId('compound-card');
   await guarded(message, card, async () => {
     const r = await api<{ compound: { id: number; code: string; name: string }; days: CompoundDay[]; designations: Designation[] }>(`/api/v1/zones/compounds/${c.id}?from=${day}&to=${day}`);
+    // What was said of the compound shown before is not said of another.
+    if (shown?.compound.id !== c.id || shown.day !== day) byId('designate-note').hidden = true;
     shown = { compound: c, day };
     const d = r.days[0];
     card.hidden = false;
