@@ -16,4 +16,6 @@ export const forbidden = (detail: string, extra?: Record<string, unknown>) => ne
 export const notFound = (what: string, extra?: Record<string, unknown>) => new Problem(404, 'Not found', `${what} does not exist or is outside your jurisdiction.`, extra);
 /** The refusal of every route that names a person by id: one code and wording for all of them. */
 export const personIdUnknown = (personId: number) => notFound(`Person ${personId}`, { code: 'personIdUnknown', personId });
+/** The same for a compound. */
+export const compoundUnknown = (compoundId: number) => notFound(`Compound ${compoundId}`, { code: 'compoundUnknown', compoundId });
 export const conflict = (detail: string, extra?: Record<string, unknown>) => new Problem(409, 'Conflict', detail, extra);

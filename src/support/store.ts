@@ -4,7 +4,7 @@
 import type { Db, Queryable } from '../core/db.ts';
 import { withinJurisdiction, type Principal } from '../core/auth.ts';
 import type { Preset } from '../core/presets.ts';
-import { badRequest, conflict, notFound, personIdUnknown } from '../core/errors.ts';
+import { badRequest, compoundUnknown, conflict, notFound, personIdUnknown } from '../core/errors.ts';
 import { createTasks, raiseAlert, raiseAlerts, type NewAlert, type NewTask } from '../core/work.ts';
 import { dispatchDecision, escalation, OPEN_STATUSES, requestProblem, terms, transition, type Colour, type ComplaintKind, type RequestKind, type RequestStatus } from './rules.ts';
 
@@ -388,7 +388,7 @@ export interface NewRound {
 /** Plans a round to a compound: its households as the registry has them now, each with its packages. */
 export async function createRound(q: Queryable, p: Principal, r: NewRound, by: string, now: Date): Promise<number> {
   const [c] = await q.query<{ id: number; street_id: number; district_id: number }>('SELECT id, street_id, district_id FROM compounds WHERE id = $1', [r.compoundId]);
-  if (!c || !withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })) throw notFound(`Compound ${r.compoundId}`, { code: 'compoundUnknown', compoundId: r.compoundId });
+  if (!c || !withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })) throw compoundUnknown(r.compoundId);
   await supplierExists(q, r.supplierId);
   const [row] = await q.query<{ id: number }>(
     'INSERT INTO supply_rounds (compound_id, district_id, street_id, supplier_id, contents, planned_for, created_by, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id',

@@ -10,7 +10,7 @@ import type { Queryable } from '../core/db.ts';
 import { caller } from '../core/http.ts';
 import { COMMAND, STAFF, withinJurisdiction, type Principal } from '../core/auth.ts';
 import { actorOf, appendAudit } from '../core/audit.ts';
-import { badRequest, conflict, notFound, Problem } from '../core/errors.ts';
+import { badRequest, compoundUnknown, conflict, notFound, Problem } from '../core/errors.ts';
 import { presetLabel } from '../core/presets.ts';
 import { clearance, compoundHistory, designationsOf, recordDesignations, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
 import { ZONES, type Zone } from './rules.ts';
@@ -102,7 +102,7 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
         'SELECT id, code, name, district_id, street_id, population FROM compounds WHERE id = $1',
         [req.params.id],
       );
-      if (!c || (p.streetId ? c.street_id !== p.streetId : p.districtId ? c.district_id !== p.districtId : false)) throw notFound(`Compound ${req.params.id}`, { code: 'compoundUnknown', compoundId: req.params.id });
+      if (!c || !withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })) throw compoundUnknown(req.params.id);
       const s = await history(ctx.db);
       const r = range(s, req.query.from ?? s.firstDay, req.query.to ?? s.lastDay);
       return {
@@ -146,7 +146,7 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
       const found = await ctx.db.query<{ id: number; district_id: number | null; street_id: number | null }>('SELECT id, district_id, street_id FROM compounds WHERE id = ANY($1::int[])', [ids]);
       const reachable = new Set(found.filter((c) => withinJurisdiction(p, { districtId: c.district_id, streetId: c.street_id })).map((c) => c.id));
       const missing = ids.find((id) => !reachable.has(id));
-      if (missing !== undefined) throw notFound(`Compound ${missing}`, { code: 'compoundUnknown', compoundId: missing });
+      if (missing !== undefined) throw compoundUnknown(missing);
       const reason = req.body.reason.trim();
       const made = await ctx.db.tx(async (q) => {
         const rows = await recordDesignations(q, ids, d, reason, actorOf(p).actor, now);
