@@ -1,7 +1,8 @@
 // Checkpoints end to end over real HTTP: a positive pool turns its members red at the door and a negative
 // retest turns them back; overrides need a second person; every change of colour is audited with its
 // facts; a hospital's emergency entrance never refuses; forged and far codes; a round's untested turn
-// yellow; no acknowledged scan is lost under concurrent check-ins.
+// yellow; arrivals and a positive antigen self-test colour a person by the preset; no acknowledged scan is
+// lost under concurrent check-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
@@ -234,6 +235,67 @@ describe('checkpoints and status', () => {
     await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
     const [back] = await ctx.db.query<{ colour: string }>('SELECT colour FROM person_status WHERE person_id = $1', [untested[0].id]);
     expect(back.colour).toBe('green');
+  });
+
+  it('turns an arrival red or yellow at the door, recorded only as an arrival that has happened, within the recorder’s street', async () => {
+    const [inbound, medium] = [persons[150], persons[151]];
+    const [other] = await ctx.db.query<{ id: number }>('SELECT id FROM streets WHERE id <> $1 ORDER BY id LIMIT 1', [inbound.street]);
+    await ctx.db.tx(async (q) => {
+      await createUser(q, { username: 'street', password: 'street-password', role: 'street_worker', streetId: inbound.street }, new Date());
+      await createUser(q, { username: 'elsewhere', password: 'elsewhere-password', role: 'street_worker', streetId: other.id }, new Date());
+    });
+    const street = await srv.login('street', 'street-password');
+    const elsewhere = await srv.login('elsewhere', 'elsewhere-password');
+    const arrive = (p: P, body: Record<string, unknown>, as: Session = street) => srv.call('POST', `/api/v1/persons/${p.id}/arrivals`, { as, body });
+    // Refused, and nothing recorded: an arrival still to come, no origin, a kind the rules do not know, another street's resident.
+    const ahead = await arrive(inbound, { kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-11T08:00:00Z' });
+    expect([ahead.status, ahead.body.code]).toEqual([400, 'arrivalAhead']);
+    expect((await arrive(inbound, { kind: 'inbound', origin: '  ', arrivedAt: '2022-04-10T08:00:00Z' })).body.code).toBe('originMissing');
+    expect((await arrive(inbound, { kind: 'lowRisk', origin: 'Hangzhou', arrivedAt: '2022-04-10T08:00:00Z' })).status).toBe(400);
+    expect((await arrive(inbound, { kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-10T08:00:00Z' }, elsewhere)).status).toBe(404);
+    expect(await ctx.db.query('SELECT 1 FROM arrivals')).toEqual([]);
+    expect((await checkin(inbound.code)).body).toMatchObject({ admit: true, colour: 'green' });
+
+    const recorded = await arrive(inbound, { kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-10T08:00:00Z' });
+    expect(recorded.status, recorded.text).toBe(201);
+    expect(recorded.body).toMatchObject({ personId: inbound.id, kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-10T08:00:00.000Z' });
+    expect((await arrive(medium, { kind: 'mediumRisk', origin: 'Suzhou, Kunshan', arrivedAt: '2022-04-10T09:00:00Z' })).status).toBe(201);
+    // The door sees each at once; it is told the kind of arrival, never where from.
+    const red = await checkin(inbound.code);
+    expect(red.body).toMatchObject({ admit: false, colour: 'red', reasons: [{ code: 'inbound', until: '2022-04-17T08:00:00.000Z' }] });
+    expect(JSON.stringify(red.body)).not.toContain('Singapore');
+    expect((await checkin(medium.code)).body).toMatchObject({ admit: false, colour: 'yellow', reasons: [{ code: 'mediumRiskArrival', until: '2022-04-17T09:00:00.000Z' }] });
+    // The change of colour is audited with its fact, the recording with who recorded what.
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect((await statusAudits(inbound.id)).map((a) => a.detail)).toMatchObject([{ from: 'green', to: 'red', facts: [{ code: 'inbound', kind: 'arrival', id: recorded.body.id }] }]);
+    const [entry] = await ctx.db.query<{ actor: string; detail: { kind: string; origin: string } }>("SELECT actor, detail FROM audit_log WHERE action = 'arrival' AND entity_id = $1", [String(inbound.id)]);
+    expect(entry).toMatchObject({ actor: expect.stringContaining('street'), detail: { kind: 'inbound', origin: 'Singapore' } });
+    const list = await srv.call('GET', `/api/v1/persons/${inbound.id}/arrivals`, { as: street });
+    expect(list.body.items).toMatchObject([{ id: recorded.body.id, kind: 'inbound', origin: 'Singapore' }]);
+    expect((await srv.call('GET', `/api/v1/persons/${inbound.id}/arrivals`, { as: elsewhere })).status).toBe(404);
+  });
+
+  it('holds a positive antigen self-test red as a suspected case until a negative PCR test sampled after it', async () => {
+    const person = persons[152];
+    const t0 = ctx.clock.now().getTime();
+    const reported = await srv.call('POST', '/api/v1/antigen-reports', { as: city, body: { personId: person.id, result: 'positive', testedAt: new Date(t0 - 30 * 60_000).toISOString(), symptoms: true } });
+    expect(reported.status, reported.text).toBe(201);
+    expect((await checkin(person.code)).body).toMatchObject({ admit: false, colour: 'red', reasons: [{ code: 'suspected' }] });
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect((await statusAudits(person.id)).map((a) => a.detail)).toMatchObject([{ from: 'green', to: 'red', facts: [{ code: 'suspected', kind: 'antigenReport', id: reported.body.id }] }]);
+    // The morning's negative test came before the antigen: it does not clear it. A PCR sampled after it does.
+    const sampledAt = new Date(t0 - 10 * 60_000).toISOString();
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode: 'AG000001', samplingPointId: pointId, group: 'controlled', sampledAt, persons: [person.code] }] } })).status).toBe(201);
+    expect((await checkin(person.code)).body.colour).toBe('red');
+    // The result arrives an hour later.
+    ctx.clock.set(new Date(t0 + 60 * 60_000), 0);
+    expect((await upload([`AG000001,negative,,,${new Date(t0 + 50 * 60_000).toISOString()}`])).status).toBe(200);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect((await checkin(person.code)).body).toMatchObject({ admit: true, colour: 'green', reasons: [] });
+    expect((await statusAudits(person.id)).map((a) => [a.detail.from, a.detail.to])).toEqual([
+      ['green', 'red'],
+      ['red', 'green'],
+    ]);
   });
 
   it('answers entrances from memory once the index has loaded, and stops trusting a person the moment a fact of theirs changes', async () => {

@@ -34,6 +34,21 @@ const table: [string, Partial<PersonFacts>, number, Colour, Colour, string[]][] 
   ['missed screening round, after it ends', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }] }, 2.5, 'yellow', 'yellow', ['untested']],
   ['missed round, then sampled', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: day(2.6) }] }, 3, 'green', 'green', []],
   ['a pool control outranks a missed round', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }], poolControls: [{ id: 1, poolBarcode: 'P1', since: day(2), clearedAt: null }] }, 3, 'red', 'red', ['poolPositive', 'untested']],
+  // Arrivals (rules.md 11, 29-30): inbound red 7 days then yellow 3; high-risk area red and medium-risk yellow for 7.
+  ['inbound traveller in the red days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 3, 'red', 'red', ['inbound']],
+  ['inbound traveller after the red days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 9, 'yellow', 'yellow', ['inboundMonitoring']],
+  ['inbound traveller after the yellow days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 11.5, 'green', 'green', []],
+  ['arrival from a high-risk area', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }] }, 3, 'red', 'red', ['highRiskArrival']],
+  ['arrival from a high-risk area after its days', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }] }, 8.5, 'green', 'green', []],
+  ['arrival from a medium-risk area', { arrivals: [{ id: 8, kind: 'mediumRisk', arrivedAt: day(1) }] }, 3, 'yellow', 'yellow', ['mediumRiskArrival']],
+  ['arrival from a medium-risk area after its days', { arrivals: [{ id: 8, kind: 'mediumRisk', arrivedAt: day(1) }] }, 8.5, 'green', 'green', []],
+  ['an arrival outranks a missed round', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }], rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }] }, 3, 'red', 'red', ['highRiskArrival', 'untested']],
+  // A positive antigen self-test is a suspected case until a PCR test sampled after it (rules.md 17, 29).
+  ['positive antigen self-test', { antigenPositives: [{ id: 9, testedAt: day(1) }] }, 1.5, 'red', 'red', ['suspected']],
+  ['positive antigen, then a negative PCR sampled after it', { antigenPositives: [{ id: 9, testedAt: day(1) }], lastNegativeSampledAt: day(1.2) }, 2, 'green', 'green', []],
+  ['positive antigen, a negative PCR sampled before it', { antigenPositives: [{ id: 9, testedAt: day(1) }], lastNegativeSampledAt: day(0.5) }, 2, 'red', 'red', ['suspected']],
+  ['positive antigen, then a positive PCR', { antigenPositives: [{ id: 9, testedAt: day(1) }], findings: [{ id: 2, resultedAt: day(1.5) }] }, 2, 'red', 'red', ['confirmed']],
+  ['positive antigen, then a case', { antigenPositives: [{ id: 9, testedAt: day(1) }], cases: [{ id: 3, kind: 'asymptomatic', since: day(1.5), dischargedAt: null }] }, 2, 'red', 'red', ['asymptomatic']],
   ['override to green in force', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed']],
   ['override expired', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 5, 'red', 'red', ['confirmed']],
 ];
@@ -63,6 +78,30 @@ describe('status colour', () => {
     expect(released.changesAt).toBe(day(10).toISOString());
     expect(statusOf(f, shanghai, day(10)).colour).toBe('green');
     expect(statusOf(f, shanghai, day(10)).changesAt).toBeNull();
+  });
+
+  it('has a row for every reason either preset colours', () => {
+    for (const preset of [shanghai, national]) {
+      const shown = new Set(table.flatMap(([, f, at]) => statusOf(facts(f), preset, day(at)).reasons.map((r) => r.code)));
+      for (const code of [...preset.status.red, ...preset.status.yellow]) expect(shown, `${preset.id}: ${code}`).toContain(code);
+    }
+  });
+
+  it('turns an inbound traveller yellow and then green by itself, saying when', () => {
+    const f = facts({ arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] });
+    const red = statusOf(f, national, day(2));
+    expect([red.colour, red.changesAt]).toEqual(['red', day(8).toISOString()]);
+    expect(red.reasons).toMatchObject([{ code: 'inbound', fact: { kind: 'arrival', id: 8 }, until: day(8).toISOString() }]);
+    const yellow = statusOf(f, national, day(8));
+    expect([yellow.colour, yellow.changesAt]).toEqual(['yellow', day(11).toISOString()]);
+    expect(statusOf(f, national, day(11))).toMatchObject({ colour: 'green', changesAt: null, reasons: [] });
+  });
+
+  it('takes the antigen rule from the preset', () => {
+    const f = facts({ antigenPositives: [{ id: 9, testedAt: day(1) }] });
+    const without = { ...national, status: { ...national.status, suspectedOnPositiveAntigen: false } };
+    expect(statusOf(f, national, day(2)).colour).toBe('red');
+    expect(statusOf(f, without, day(2))).toMatchObject({ colour: 'green', reasons: [] });
   });
 
   it('marks the reasons an override sets aside, and returns to them when it expires', () => {

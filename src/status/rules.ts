@@ -19,6 +19,7 @@ export type ReasonCode =
   | 'dischargedMonitoring'
   | 'untested'
   | 'inbound'
+  | 'inboundMonitoring'
   | 'highRiskArrival'
   | 'mediumRiskArrival';
 
@@ -37,11 +38,15 @@ export interface PersonFacts {
   /** Times of the person's own tests: the latest sampling, and the latest sampling that came back negative. */
   lastSampledAt: Date | null;
   lastNegativeSampledAt: Date | null;
+  /** Arrivals into the city (tracing capability): an inbound traveller, or from a high- or medium-risk area. */
+  arrivals: { id: number; kind: 'inbound' | 'highRisk' | 'mediumRisk'; arrivedAt: Date }[];
+  /** Positive antigen self-tests (testing capability). */
+  antigenPositives: { id: number; testedAt: Date }[];
   /** Approved manual overrides (two persons); the latest one in force wins. */
   overrides: { id: number; colour: Colour; reason: string; requestedBy: string; approvedBy: string; approvedAt: Date; expiresAt: Date }[];
 }
 
-export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, overrides: [] });
+export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, arrivals: [], antigenPositives: [], overrides: [] });
 
 export interface Reason {
   code: ReasonCode | 'override';
@@ -134,6 +139,40 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
       }
     }
   }
+  const revert = preset.status.revert;
+  for (const a of f.arrivals) {
+    const from = a.arrivedAt.getTime();
+    if (from > t) continue;
+    // Where from stays in the arrival's record: the reason, shown at entrances too, names only the kind.
+    const fact = { kind: 'arrival', id: a.id, at: a.arrivedAt.toISOString() };
+    const after = (days: number) => new Date(from + days * DAY_MS);
+    if (a.kind === 'inbound') {
+      // Red for the preset's days from the arrival, then yellow for its days more (rules.md 30).
+      const redUntil = after(revert.inboundRedDays);
+      const yellowUntil = after(revert.inboundRedDays + revert.inboundYellowDays);
+      if (t < redUntil.getTime()) add('inbound', fact, 'rules.md 29-30', redUntil, 'Inbound traveller');
+      else if (t < yellowUntil.getTime()) add('inboundMonitoring', fact, 'rules.md 29-30', yellowUntil, 'Inbound traveller, in health monitoring');
+    } else if (a.kind === 'highRisk') {
+      // rules.md 11: 7 days of central quarantine after an arrival from a high-risk area, 7 at home from a medium-risk one.
+      const until = after(revert.highRiskArrivalRedDays);
+      if (t < until.getTime()) add('highRiskArrival', fact, 'rules.md 11, 29', until, 'Arrived from a high-risk area');
+    } else {
+      const until = after(revert.mediumRiskArrivalYellowDays);
+      if (t < until.getTime()) add('mediumRiskArrival', fact, 'rules.md 11, 29', until, 'Arrived from a medium-risk area');
+    }
+  }
+  if (preset.status.suspectedOnPositiveAntigen) {
+    // A positive antigen self-test is a suspected case until a PCR test sampled after it: a negative one clears
+    // it, a positive one (or a case) stands in its place as the reason (rules.md 17, 29).
+    const since = (ms: number) => (d: Date | null) => d !== null && d.getTime() >= ms && d.getTime() <= t;
+    for (const a of f.antigenPositives) {
+      const at = a.testedAt.getTime();
+      if (at > t) continue;
+      const after = since(at);
+      if (after(f.lastNegativeSampledAt) || f.findings.some((p) => after(p.resultedAt)) || f.cases.some((c) => after(c.since))) continue;
+      add('suspected', { kind: 'antigenReport', id: a.id, at: a.testedAt.toISOString() }, 'rules.md 17, 29', null, 'Positive antigen self-test, waiting for a PCR test');
+    }
+  }
   for (const r of f.rounds) {
     if (r.endsAt.getTime() <= t && (r.sampledAt === null || r.sampledAt.getTime() > t)) {
       add('untested', { kind: 'screeningRound', id: r.campaignId, at: r.endsAt.toISOString() }, 'rules.md 18, 29', null, `Not tested in screening round "${r.name}"; green again once sampled`);
@@ -178,6 +217,8 @@ export function statusOf(f: PersonFacts, preset: Preset, now: Date): Status {
     ...f.overrides.flatMap((x) => [x.approvedAt.toISOString(), x.expiresAt.toISOString()]),
     ...f.rounds.map((r) => r.endsAt.toISOString()),
     ...f.contacts.flatMap((c) => [c.lastExposureAt, c.releasedAt].filter((d): d is Date => d !== null).map((d) => d.toISOString())),
+    ...f.arrivals.map((a) => a.arrivedAt.toISOString()),
+    ...f.antigenPositives.map((a) => a.testedAt.toISOString()),
   ]
     .filter((m): m is string => m !== null && Date.parse(m) > t)
     .sort();

@@ -63,6 +63,13 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
   )) {
     of(r.person_id).cases.push({ id: Number(r.id), kind: r.classification, since: new Date(r.reported_at), dischargedAt: r.discharged_at && new Date(r.discharged_at) });
   }
+  // Arrivals into the city (tracing capability) and positive antigen self-tests (testing capability).
+  for (const r of await q.query<{ id: number; person_id: number; kind: PersonFacts['arrivals'][number]['kind']; arrived_at: Date }>('SELECT id, person_id, kind, arrived_at FROM arrivals WHERE person_id = ANY($1)', [personIds])) {
+    of(r.person_id).arrivals.push({ id: Number(r.id), kind: r.kind, arrivedAt: new Date(r.arrived_at) });
+  }
+  for (const r of await q.query<{ id: number; person_id: number; tested_at: Date }>(`SELECT id, person_id, tested_at FROM antigen_reports WHERE person_id = ANY($1) AND result = 'positive'`, [personIds])) {
+    of(r.person_id).antigenPositives.push({ id: Number(r.id), testedAt: new Date(r.tested_at) });
+  }
   for (const r of await q.query<{ id: number; person_id: number; colour: Colour; reason: string; requested_by: string; approved_by: string; approved_at: Date; expires_at: Date }>(
     `SELECT id, person_id, colour, reason, requested_by, approved_by, approved_at, expires_at FROM status_overrides
       WHERE person_id = ANY($1) AND approved_at IS NOT NULL`,
@@ -73,8 +80,9 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
   return facts;
 }
 
-/** Whether a status waits for a test result to change (an untested round, a contact's missing negative). */
-const waitsForTest = (s: Status) => s.reasons.some((r) => r.code === 'untested' || ((r.code === 'closeContactMonitoring' || r.code === 'secondaryContact') && r.until === null));
+/** Whether a status waits for a test result to change (an untested round, a contact's missing negative, a suspected case's PCR). */
+const waitsForTest = (s: Status) =>
+  s.reasons.some((r) => r.code === 'untested' || r.code === 'suspected' || ((r.code === 'closeContactMonitoring' || r.code === 'secondaryContact') && r.until === null));
 
 /**
  * Recomputes the persons' statuses from their facts and stores those that changed. Each change of colour

@@ -684,6 +684,8 @@ export async function reportAntigen(q: Queryable, r: { personId: number; result:
   );
   let pcrTask = false;
   if (r.result === 'positive') {
+    // A suspected case until a PCR test sampled after it (status rules, where the preset says so).
+    await markStatusStale(q, [r.personId], now);
     // rules.md 17: a positive antigen goes to the community, then to PCR.
     pcrTask = (await createTasks(q, [{ kind: 'pcrAfterAntigen', title: 'PCR test after a positive antigen self-test', districtId: person.district_id, streetId: person.street_id, personIds: [r.personId], dueAt: new Date(now.getTime() + 24 * 3600_000), source: { antigenReportId: row.id, rule: 'rules.md 17' }, dedupeKey: `pcrAfterAntigen:${row.id}` }], now, by)) > 0;
   }

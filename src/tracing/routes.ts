@@ -6,6 +6,7 @@ import { caller } from '../core/http.ts';
 import { COMMAND, personInJurisdiction, type Role } from '../core/auth.ts';
 import { actorOf, appendAudit, audit } from '../core/audit.ts';
 import { notFound } from '../core/errors.ts';
+import { ARRIVAL_KINDS, arrivalsOf, recordArrival, type ArrivalKind } from './arrivals.ts';
 import { allocateRooms, quarantineTimeliness, decideExposure, issueOrders, overdueTests, recordInterview, releaseOrder, traceCase, type InterviewInput } from './store.ts';
 
 const tags = ['tracing'];
@@ -115,6 +116,44 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
         await appendAudit(q, [{ ...actorOf(p), action: 'order', entity: 'person', entityId: req.params.personId, detail: r }], now());
         return r;
       });
+    },
+  );
+
+  // Arrivals into the city: recorded by whoever meets the traveller (the street, the tracers, command).
+  app.post<{ Params: { personId: number }; Body: { kind: ArrivalKind; origin: string; arrivedAt: string } }>(
+    '/api/v1/persons/:personId/arrivals',
+    {
+      config: { access: { roles: [...TRACERS, 'street_worker'] } },
+      schema: {
+        tags,
+        summary: 'Record an arrival into the city (inbound, or from a high- or medium-risk area); the person’s colour follows by the preset’s status rules',
+        params: caseParams,
+        body: { type: 'object', required: ['kind', 'origin', 'arrivedAt'], additionalProperties: false, properties: { kind: { type: 'string', enum: ARRIVAL_KINDS }, origin: { type: 'string', minLength: 1, maxLength: 200 }, arrivedAt: time } },
+      },
+    },
+    async (req, reply) => {
+      const p = caller(req);
+      await personInJurisdiction(ctx.db, p, req.params.personId);
+      const t = now();
+      const arrival = await ctx.db.tx(async (q) => {
+        const a = await recordArrival(q, { personId: req.params.personId, kind: req.body.kind, origin: req.body.origin, arrivedAt: new Date(req.body.arrivedAt) }, actorOf(p).actor, t);
+        await appendAudit(q, [{ ...actorOf(p), action: 'arrival', entity: 'person', entityId: req.params.personId, detail: { arrivalId: a.id, kind: a.kind, origin: a.origin, arrivedAt: a.arrivedAt } }], t);
+        return a;
+      });
+      reply.code(201);
+      return arrival;
+    },
+  );
+
+  app.get<{ Params: { personId: number } }>(
+    '/api/v1/persons/:personId/arrivals',
+    { config: { access: { roles: [...TRACERS, 'street_worker'] } }, schema: { tags, summary: 'A person’s arrivals into the city, newest first', params: caseParams } },
+    async (req) => {
+      const p = caller(req);
+      await personInJurisdiction(ctx.db, p, req.params.personId);
+      const items = await arrivalsOf(ctx.db, req.params.personId);
+      await audit(ctx.db, [{ ...actorOf(p), action: 'read', entity: 'person', entityId: req.params.personId, reason: 'arrivals' }], now());
+      return { items };
     },
   );
 
