@@ -2,8 +2,7 @@
 // Check-ins over HTTP on loopback from a second process (autocannon, 50 connections) against a city of N
 // persons (default 1,000,000) with 14 days of history (venue scans, screening rounds with results, some
 // persons red), printing requests per second and p50/p99 latency beside a bare node:http endpoint
-// measured in the same run and sent the same requests (a GET without a body is measured too, for reference);
-// then every acknowledged scan is counted in the database. With CORDON_BENCH_PROFILE=DIR,
+// measured in the same run and sent the same requests; then every acknowledged scan is counted in the database. With CORDON_BENCH_PROFILE=DIR,
 // a second run of check-ins after the measured one is profiled: the server's CPU in DIR/<engine>.cpuprofile
 // (open it in Chrome's DevTools).
 import { execFile } from 'node:child_process';
@@ -190,12 +189,6 @@ export default async function runBench(args: string[]): Promise<void> {
         // From here time runs, as it does for a city's entrances (held at noon, every scan of the run carried
         // the same instant, and the same person at the same venue made duplicate keys in the day's indexes).
         ctx.clock.set(ctx.clock.now(), 1);
-        // The earlier baseline, for reference: the bare endpoint asked a GET without a body, as every session
-        // before the twentieth measured it (the pairs below send it the check-ins' own requests).
-        await load(bareUrl, '-', connections, 2);
-        bar = progress(`${engine.name}: bare node:http, GET without a body, ${connections} connections, ${seconds} s`);
-        const bareGet = await load(bareUrl, '-', connections, seconds);
-        bar.done();
         const app = await buildApp(ctx);
         const stopJobs = startJobs(ctx);
         await app.listen({ port: 0, host: '127.0.0.1' });
@@ -258,7 +251,6 @@ export default async function runBench(args: string[]): Promise<void> {
             // p99 follows the mean (50 connections in a closed loop: the mean is 50 / the rate) and the tail beyond it.
             `${engine.name.padEnd(7)} latency (median pair): check-ins ${tail(c)}; bare node:http ${tail(b)}\n` +
             `${engine.name.padEnd(7)} CPU a request: check-ins ${cpu(c)}; bare node:http ${cpu(b)}\n` +
-            `${engine.name.padEnd(7)} bare node:http asked a GET without a body (before the platform started): ${line('', bareGet).trim()}, CPU a request ${cpu(bareGet)}; check-ins (median pair) / that = ${(c.rps / bareGet.rps).toFixed(3)}\n` +
             // Scans still in flight when the load stopped are recorded without being counted as answered.
             `${engine.name.padEnd(7)} scans acknowledged ${acknowledged.toLocaleString('en')}${profiled ? ' (with the profiled run)' : ''}, in the database ${(after - before).toLocaleString('en')}, lost ${Math.max(0, acknowledged - (after - before)).toLocaleString('en')}; non-2xx ${sum((x) => x.non2xx)}, errors ${sum((x) => x.errors)}, timeouts ${sum((x) => x.timeouts)}\n`,
         );
