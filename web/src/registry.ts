@@ -1,8 +1,8 @@
 // A registry entity as a table: search box, keyset paging (the API's `next` is the cursor of the next
 // page), and a detail panel. The page is registry.html?entity=persons (or any entity of ENTITY_ORDER).
-import { api, ApiError, problemWords, type Page, type Principal } from './api.ts';
+import { api, ApiError, problemLine, problemWords, type Page, type Principal } from './api.ts';
 import { h, byId } from './dom.ts';
-import { currentLang, formatNumber, t, tMaybe, type Key } from './i18n.ts';
+import { currentLang, formatNumber, t, tMaybe, when, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 import { COLUMNS, FIELD_FORMATS, FIELD_LABELS, isEntity, type Column, type Entity, type RefEntity } from './entities.ts';
 
@@ -231,7 +231,73 @@ async function openDetail(r: Rec): Promise<void> {
         ...detailColumns(rec).flatMap((c) => [h('dt', {}, t(c.label)), h('dd', { class: c.format === 'mono' ? 'mono' : '' }, cell(rec, c))]),
       ),
     );
+    if (entity === 'persons' && ARRIVAL_RECORDERS.includes(user.role)) body.append(await arrivalsOf(Number(rec.id)));
   } catch (e) {
     body.replaceChildren(h('p', { class: 'error' }, e instanceof ApiError ? problemWords(e) : String(e)));
   }
+}
+
+// Arrivals into the city (src/tracing/routes.ts): who may record them, as the server decides.
+const ARRIVAL_RECORDERS = ['street_worker', 'epidemiologist', 'city_command', 'district_command'];
+const ARRIVAL_KINDS = ['inbound', 'highRisk', 'mediumRisk'] as const;
+interface Arrival {
+  id: number;
+  kind: (typeof ARRIVAL_KINDS)[number];
+  origin: string;
+  arrivedAt: string;
+}
+
+/** A person's arrivals and a form to record one; recorded, the section is drawn again with it. */
+async function arrivalsOf(personId: number): Promise<HTMLElement> {
+  const { items } = await api<{ items: Arrival[] }>(`/api/v1/persons/${personId}/arrivals`);
+  const kind = h('select', { id: 'arrival-kind' }, ...ARRIVAL_KINDS.map((k) => h('option', { value: k }, t(`arrival.${k}`))));
+  const origin = h('input', { id: 'arrival-origin', type: 'text', maxlength: 200, required: true });
+  const at = h('input', { id: 'arrival-at', type: 'datetime-local', required: true });
+  const submit = h('button', { id: 'arrival-submit', class: 'btn small', type: 'submit' }, t('arrivals.record'));
+  const note = h('p', { id: 'arrival-note', class: 'small', hidden: true });
+  const section = h(
+    'section',
+    { id: 'arrivals', class: 'stack small' },
+    h('h3', {}, t('arrivals.title')),
+    items.length ? h('ul', { id: 'arrival-list' }, ...items.map((a) => h('li', { 'data-kind': a.kind }, t('arrivals.item', { at: when(a.arrivedAt), kind: t(`arrival.${a.kind}`), origin: a.origin })))) : h('p', { class: 'muted' }, t('arrivals.none')),
+    h(
+      'form',
+      {
+        id: 'arrival-form',
+        class: 'arrival-form',
+        onsubmit: (ev: Event) => {
+          ev.preventDefault();
+          void record();
+        },
+      },
+      h('label', { class: 'field' }, h('span', {}, t('arrivals.kind')), kind),
+      h('label', { class: 'field' }, h('span', {}, t('arrivals.origin')), origin),
+      h('label', { class: 'field' }, h('span', {}, t('arrivals.at')), at),
+      h('div', {}, submit),
+      note,
+    ),
+  );
+  async function record(): Promise<void> {
+    submit.disabled = true;
+    try {
+      // A datetime-local value is the browser's local time.
+      const arrivedAt = new Date(at.value);
+      await api(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: Number.isNaN(arrivedAt.getTime()) ? at.value : arrivedAt.toISOString() } });
+      const fresh = await arrivalsOf(personId);
+      const freshNote = fresh.querySelector<HTMLElement>('#arrival-note')!;
+      freshNote.textContent = t('arrivals.recorded');
+      freshNote.dataset.kind = 'done';
+      freshNote.hidden = false;
+      section.replaceWith(fresh);
+    } catch (e) {
+      const { text, title } = problemLine(e);
+      note.textContent = text;
+      note.title = title;
+      note.dataset.kind = 'error';
+      note.hidden = false;
+    } finally {
+      submit.disabled = false;
+    }
+  }
+  return section;
 }

@@ -1,0 +1,72 @@
+// Recording an arrival into the city from a person's card in the registry, in a real browser against the real
+// server: a street worker finds a resident of their street, sees no arrival yet, is refused one still to come
+// (the server's reason in the page's language, nothing recorded), records an inbound traveller and sees it
+// listed; the person's status is red with the arrival as its reason. Screenshot: /tmp/cordon-arrival.png.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { testContext, testServer, type TestContext, type TestServer } from './harness.ts';
+import { buildWeb, CHROMIUM, haveBrowser, launchBrowser, signIn } from './browser.ts';
+import { createUser } from '../src/core/users.ts';
+import { generateCity, loadCity } from '../src/sim/index.ts';
+
+if (!haveBrowser) console.warn(`arrivals.browser.test: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`);
+
+const STREET = { username: 'street', password: 'street-browser-pw' };
+const CITY = { username: 'city', password: 'city-browser-pw' };
+
+describe.skipIf(!haveBrowser)('recording an arrival in Chromium', () => {
+  let ctx: TestContext;
+  let srv: TestServer;
+  let browser: Browser;
+  let page: Page;
+  let person: { id: number; name: string; street: number };
+
+  beforeAll(async () => {
+    buildWeb();
+    // 14:00 in Shanghai.
+    ctx = await testContext({ now: new Date('2022-04-10T06:00:00Z') });
+    await loadCity(ctx, generateCity({ persons: 2000, seed: 12 }));
+    [person] = await ctx.db.query<{ id: number; name: string; street: number }>('SELECT id, name, street_id AS street FROM persons ORDER BY id DESC LIMIT 1');
+    await ctx.db.tx(async (q) => {
+      await createUser(q, { ...STREET, role: 'street_worker', streetId: person.street }, new Date());
+      await createUser(q, { ...CITY, role: 'city_command' }, new Date());
+    });
+    srv = await testServer(ctx);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    page.on('pageerror', (e) => console.error('page error:', e.message));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await srv?.close();
+    await ctx?.close();
+  });
+
+  it('records an inbound traveller from the person’s card, after refusing an arrival still to come', async () => {
+    await signIn(page, srv.url, `/registry.html?entity=persons&q=${encodeURIComponent(person.name)}`, STREET);
+    await page.click(`#table tbody tr[data-id="${person.id}"]`);
+    await page.waitForSelector('#arrivals');
+    expect(await page.locator('#arrivals').textContent()).toContain('尚无登记');
+
+    await page.selectOption('#arrival-kind', 'inbound');
+    await page.fill('#arrival-origin', '新加坡');
+    await page.fill('#arrival-at', '2022-04-11T10:30');
+    await page.click('#arrival-submit');
+    const note = page.locator('#arrival-note[data-kind="error"]');
+    await note.waitFor({ state: 'visible' });
+    expect(await note.textContent()).toMatch(/^400 · .*尚未到来：抵达后再登记$/);
+    expect((await srv.call('GET', `/api/v1/persons/${person.id}/arrivals`, { as: await srv.login(CITY.username, CITY.password) })).body.items).toEqual([]);
+
+    await page.fill('#arrival-at', '2022-04-10T10:30');
+    await page.click('#arrival-submit');
+    await page.locator('#arrival-note[data-kind="done"]').waitFor({ state: 'visible' });
+    expect(await page.locator('#arrival-list li').allTextContents()).toEqual([expect.stringMatching(/ · 入境人员 · 来自 新加坡$/)]);
+    await page.screenshot({ path: '/tmp/cordon-arrival.png' });
+
+    const city = await srv.login(CITY.username, CITY.password);
+    const { items } = (await srv.call('GET', `/api/v1/persons/${person.id}/arrivals`, { as: city })).body as { items: { kind: string; origin: string; arrivedAt: string }[] };
+    expect(items).toMatchObject([{ kind: 'inbound', origin: '新加坡', arrivedAt: '2022-04-10T02:30:00.000Z' }]);
+    const status = await srv.call('GET', `/api/v1/persons/${person.id}/status`, { as: city });
+    expect(status.body).toMatchObject({ colour: 'red', reasons: [{ code: 'inbound', fact: { kind: 'arrival' } }] });
+  });
+});
