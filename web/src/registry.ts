@@ -231,7 +231,8 @@ async function openDetail(r: Rec): Promise<void> {
         ...detailColumns(rec).flatMap((c) => [h('dt', {}, t(c.label)), h('dd', { class: c.format === 'mono' ? 'mono' : '' }, cell(rec, c))]),
       ),
     );
-    if (entity === 'persons' && ARRIVAL_RECORDERS.includes(user.role)) body.append(await arrivalsOf(Number(rec.id)));
+    // The card stays when the arrivals cannot be read: the refusal is shown in their place.
+    if (entity === 'persons' && ARRIVAL_RECORDERS.includes(user.role)) body.append(await arrivalsOf(Number(rec.id)).catch((e: unknown) => h('p', { class: 'error' }, problemLine(e).text)));
   } catch (e) {
     body.replaceChildren(h('p', { class: 'error' }, e instanceof ApiError ? problemWords(e) : String(e)));
   }
