@@ -164,12 +164,11 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
   if (preset.status.suspectedOnPositiveAntigen) {
     // A positive antigen self-test is a suspected case until a PCR test sampled after it: a negative one clears
     // it, a positive one (or a case) stands in its place as the reason (rules.md 17, 29).
-    const since = (ms: number) => (d: Date | null) => d !== null && d.getTime() >= ms && d.getTime() <= t;
     for (const a of f.antigenPositives) {
       const at = a.testedAt.getTime();
       if (at > t) continue;
-      const after = since(at);
-      if (after(f.lastNegativeSampledAt) || f.findings.some((p) => after(p.resultedAt)) || f.cases.some((c) => after(c.since))) continue;
+      const after = (d: Date) => d.getTime() >= at && d.getTime() <= t;
+      if (negativeSince(a.testedAt) || f.findings.some((p) => after(p.resultedAt)) || f.cases.some((c) => after(c.since))) continue;
       add('suspected', { kind: 'antigenReport', id: a.id, at: a.testedAt.toISOString() }, 'rules.md 17, 29', null, 'Positive antigen self-test, waiting for a PCR test');
     }
   }

@@ -4,7 +4,7 @@
 // the evidence in words. Candidates found automatically are confirmed or dismissed here; orders are issued
 // for the confirmed ones. The server decides everything (src/tracing/routes.ts); the page shows its answers.
 import { api, ApiError, problemLine } from './api.ts';
-import { byId, h } from './dom.ts';
+import { byId, h, instant } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 
@@ -149,13 +149,6 @@ function personRow(): HTMLElement {
     field(t('iv.lastContact'), h('input', { class: 'ps-at', type: 'datetime-local' })),
     removeButton(),
   );
-}
-
-/** A datetime-local value (the browser's time zone) as an ISO instant; '' is none. */
-function instant(value: string): string | null {
-  if (!value) return null;
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
 /** An optional id field: undefined when empty, else a positive integer (or a FormError naming the field). */

@@ -1,7 +1,7 @@
 // A registry entity as a table: search box, keyset paging (the API's `next` is the cursor of the next
 // page), and a detail panel. The page is registry.html?entity=persons (or any entity of ENTITY_ORDER).
 import { api, ApiError, problemLine, problemWords, type Page, type Principal } from './api.ts';
-import { h, byId } from './dom.ts';
+import { h, byId, instant } from './dom.ts';
 import { currentLang, formatNumber, t, tMaybe, when, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 import { COLUMNS, FIELD_FORMATS, FIELD_LABELS, isEntity, type Column, type Entity, type RefEntity } from './entities.ts';
@@ -281,9 +281,7 @@ async function arrivalsOf(personId: number): Promise<HTMLElement> {
   async function record(): Promise<void> {
     submit.disabled = true;
     try {
-      // A datetime-local value is the browser's local time.
-      const arrivedAt = new Date(at.value);
-      await api(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: Number.isNaN(arrivedAt.getTime()) ? at.value : arrivedAt.toISOString() } });
+      await api(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: instant(at.value) } });
       const fresh = await arrivalsOf(personId);
       const freshNote = fresh.querySelector<HTMLElement>('#arrival-note')!;
       freshNote.textContent = t('arrivals.recorded');
