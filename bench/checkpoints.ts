@@ -22,6 +22,7 @@ import { doorIndexFor, signVenueCode } from '../src/status/index.ts';
 import type { Db } from '../src/core/db.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
+import { makeCheckinDays } from '../src/status/checkin-days.ts';
 
 const run = promisify(execFile);
 const client = path.join(path.dirname(fileURLToPath(import.meta.url)), 'load-client.mjs');
@@ -97,7 +98,7 @@ async function history(engine: string, db: Db, o: { persons: number; venues: num
   const start = new Date(o.now.getTime() - o.days * DAY_MS);
   const scans = o.days * o.scansPerDay;
   // A partition for each day, as the scan writer makes them (migrations/017).
-  await db.query('SELECT checkin_days($1, $2)', [start, o.now]);
+  await makeCheckinDays(db, start, o.now);
   let bar = progress(`${engine}: ${scans.toLocaleString('en')} venue scans over ${o.days} days`, scans);
   for (let done = 0; done < scans; done += 500_000) {
     const n = Math.min(500_000, scans - done);

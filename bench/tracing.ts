@@ -13,6 +13,7 @@ import { progress, type Progress } from '../src/core/progress.ts';
 import { findExposures, traceCase, traceCases } from '../src/tracing/index.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad, timed, timeLine } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
+import { makeCheckinDays } from '../src/status/checkin-days.ts';
 
 export default async function run(args: string[]): Promise<void> {
   const persons = numberArg(args, '--persons', 1_000_000);
@@ -30,7 +31,7 @@ export default async function run(args: string[]): Promise<void> {
       const start = new Date(now.getTime() - days * DAY_MS);
       const total = days * scansPerDay;
       // A partition for each day, as the scan writer makes them (migrations/017).
-      await db.query('SELECT checkin_days($1, $2)', [start, now]);
+      await makeCheckinDays(db, start, now);
       bar = progress(`${engine.name}: ${total.toLocaleString('en')} venue scans over ${days} days`, total);
       for (let done = 0; done < total; done += 500_000) {
         const n = Math.min(500_000, total - done);

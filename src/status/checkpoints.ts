@@ -14,6 +14,7 @@ import type { DoorIndex } from './door-index.ts';
 import { dosesOf, today } from '../support/vaccination.ts';
 import { vaccinationState } from '../support/rules.ts';
 import { DAY_MS } from '../core/days.ts';
+import { dayOf, makeCheckinDays } from './checkin-days.ts';
 
 export interface Venue {
   id: number;
@@ -271,14 +272,11 @@ export class ScanWriter {
     for (const r of rows) {
       const d = dayOf(r.scannedAt);
       if (this.days.has(d)) continue;
-      await this.db.query('SELECT checkin_days($1, $2)', [new Date(d * DAY_MS), new Date((d + 1) * DAY_MS)]);
+      await makeCheckinDays(this.db, new Date(d * DAY_MS), new Date((d + 1) * DAY_MS));
       this.days.add(d);
     }
   }
 }
-
-/** The UTC day of an instant, as days since 1970. */
-const dayOf = (at: Date) => Math.floor(at.getTime() / DAY_MS);
 
 /** The scans as a COPY file in the binary format, in the column order of SCAN_COLUMNS (written into `file`, when given). */
 export function scansAsCopyBinary(rows: ScanRow[], file = new BinaryCopy(rows.length * 100)): Uint8Array<ArrayBuffer> {
