@@ -2417,11 +2417,14 @@ export function formatNumber(n: number): string {
   return n.toLocaleString(currentLang());
 }
 
-/** An instant (ISO text) as the pages show one: month, day and time in the reader's language; text that is not a time as it is. */
-export function when(iso: string): string {
+/**
+ * An instant (ISO text) as the pages show one: month, day and time in the reader's language, with the year
+ * where a record may reach back further (a resident's own tests); text that is not a time as it is.
+ */
+export function when(iso: string, o: { year?: boolean } = {}): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString(currentLang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleString(currentLang(), { year: o.year ? 'numeric' : undefined, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
 /** Fills every element with data-i18n="key" (text) or data-i18n-placeholder="key" in the page's static HTML. */

@@ -5,7 +5,7 @@
 // their street); the page says what the server answered.
 import { api, ApiError, problemWords } from './api.ts';
 import { byId, h } from './dom.ts';
-import { currentLang, t, type Key } from './i18n.ts';
+import { t, when as whenIn, type Key } from './i18n.ts';
 import { boot, showError } from './shell.ts';
 import { mountMyStatus } from './my-status.ts';
 
@@ -171,6 +171,5 @@ function resetTime(): void {
   testedAt.value = new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
-function when(iso: string): string {
-  return new Date(iso).toLocaleString(currentLang(), { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-}
+/** A resident's own records may reach back more than a year: their times carry it. */
+const when = (iso: string) => whenIn(iso, { year: true });
