@@ -8,12 +8,12 @@ import { DAY_MS } from '../core/days.ts';
  *
  * A B-tree asks its free space map for a page each time a page splits, and an index that has never freed a
  * page has no map: PostgreSQL then looks for the map's file on every split. In PGlite that look-up goes
- * through the engine's file system in JavaScript (a path walked with a stat per part, the failed open thrown
- * as an error): 5.4% of the server thread's busy time in a profile of the check-in bench, to no purpose. A
- * map comes into being once VACUUM has freed an index page: rows put in and taken out in one transaction
- * (never seen by anyone), and two VACUUMs, a transaction apart, the first freeing the pages and the second
- * recording them. It costs a new day's partition some milliseconds, once; a PostgreSQL server opens a
- * missing file cheaply, and is left as it is.
+ * through the engine's file system in JavaScript (a path walked with a stat per part): 5.4% of the server
+ * thread's busy time in a profile of the check-in bench, to no purpose. A map comes into being once VACUUM
+ * has freed an index page: rows put in and taken out in one transaction (never seen by anyone), and two
+ * VACUUMs, a transaction apart, the first freeing the pages and the second recording them. That costs a new
+ * day about 20 ms, once (the scan writer makes tomorrow's with today's first group); a PostgreSQL server
+ * opens a missing file cheaply, and is left as it is.
  */
 export async function makeCheckinDays(db: Db, from: Date, to: Date): Promise<void> {
   await db.query('SELECT checkin_days($1, $2)', [from, to]);
