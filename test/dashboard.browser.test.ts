@@ -172,6 +172,17 @@ describe.skipIf(!haveBrowser)('the command dashboard and the bulletin in Chromiu
     const open = (await srv.call('GET', '/api/v1/alerts', { as: city })).body.items.map((a: { id: number }) => a.id);
     expect(open).not.toContain(first.id);
     expect(await page.locator('#alerts-count').textContent()).toBe(String(d.alerts.total - 1));
+    // An alert someone else resolved meanwhile: the server's refusal, its status and its words in the page's
+    // language on the line, the server's own words in its title.
+    const second = d.alerts.items[1];
+    const other = page.locator(`#alerts li[data-id="${second.id}"]`);
+    await other.locator('button.resolve').click();
+    expect((await srv.call('POST', `/api/v1/alerts/${second.id}/resolve`, { as: city, body: { note: 'Resolved from another desk' } })).status).toBe(200);
+    await other.locator('.resolve-note').fill('Street team sent');
+    await other.locator('button.resolve-save').click();
+    await other.locator('.row-error').waitFor({ state: 'visible' });
+    expect(await other.locator('.row-error').textContent()).toBe(`404 · 没有未处理的预警 ${second.id}，或不在您的辖区内`);
+    expect(await other.locator('.row-error').getAttribute('title')).toContain(`Open alert ${second.id}`);
   });
 
   it('lists the overdue tasks and marks them done in bulk', async () => {

@@ -9,7 +9,7 @@ import * as echarts from 'echarts/core';
 import { BarChart, GaugeChart, LineChart, LinesChart, MapChart, ScatterChart } from 'echarts/charts';
 import { GeoComponent, GridComponent, LegendComponent, MarkLineComponent, TooltipComponent, VisualMapComponent } from 'echarts/components';
 import { CanvasRenderer } from 'echarts/renderers';
-import { api, ApiError, problemWords } from './api.ts';
+import { api, ApiError, problemLine } from './api.ts';
 import { byId, h } from './dom.ts';
 import { formatNumber, t, tMaybe, type Key, when } from './i18n.ts';
 import { boot, guarded } from './shell.ts';
@@ -666,8 +666,9 @@ function resolveForm(a: Alert): HTMLElement {
       await load();
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      problem.textContent = e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e);
-      problem.title = e instanceof ApiError ? e.detail : '';
+      const { text, title } = problemLine(e);
+      problem.textContent = text;
+      problem.title = title;
       problem.hidden = false;
       save.disabled = false;
     }
@@ -742,7 +743,8 @@ function wireTasks(): void {
       say(out, 'ok', t('dash.bulkOk', { n: r.changed.length }));
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) location.reload();
-      say(out, 'error', e instanceof ApiError ? problemWords(e) : e instanceof Error ? e.message : String(e));
+      const { text, title } = problemLine(e);
+      say(out, 'error', text, title);
     } finally {
       syncBulk();
     }
@@ -754,10 +756,12 @@ function syncBulk(): void {
   byId<HTMLButtonElement>('bulk-apply').disabled = selected.size === 0;
 }
 
-function say(el: HTMLElement, kind: 'ok' | 'error', text: string): void {
+/** A line of outcome; a refusal's title carries the server's own words. */
+function say(el: HTMLElement, kind: 'ok' | 'error', text: string, title = ''): void {
   el.className = kind === 'ok' ? 'notice small' : 'row-error small';
   el.dataset.kind = kind;
   el.textContent = text;
+  el.title = title;
   el.hidden = false;
 }
 
