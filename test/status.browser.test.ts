@@ -5,7 +5,9 @@
 // appeal; the district command answers it on the checkpoints page and the resident reads the answer.
 // (b) A command user asks for a manual colour, is refused their own approval (the server's 403 shown), and a
 // second command user approves it. (c) An entrance device screen with a token registered through the API
-// admits and refuses as the server answers; a hospital's emergency entrance admits a red person.
+// admits and refuses as the server answers; a hospital's emergency entrance admits a red person. (e) A
+// resident of a compound the command placed under control reads it among their reasons, still green, and
+// an entrance device outside the compound refuses them.
 // Screenshots go to /tmp/cordon-status-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -13,6 +15,7 @@ import { sampleTube, testContext, testServer, uploadResultsCsv, type TestContext
 import { buildWeb, CHROMIUM, haveBrowser, launchBrowser, signIn } from './browser.ts';
 import { createUser } from '../src/core/users.ts';
 import { generateCity, loadCity } from '../src/sim/index.ts';
+import { zoningUpkeep } from '../src/zoning/index.ts';
 
 if (!haveBrowser) console.warn(`status.browser.test: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
@@ -461,6 +464,65 @@ describe.skipIf(!haveBrowser)('status, appeals, overrides and entrance devices i
         expect(await total.nth(6).textContent()).toBe('3');
         expect(await total.nth(3).textContent()).toBe('2');
         await page.screenshot({ path: '/tmp/cordon-status-usage-zh.png', fullPage: true });
+      } finally {
+        await context.close();
+      }
+    });
+  });
+
+  // Last: the zoning job runs here, and every compound has a zone from then on.
+  describe('(e) a resident of a controlled compound', () => {
+    let confined: P;
+    beforeAll(async () => {
+      // Someone whose compound holds none of the people above, nor the venue.
+      [confined] = await ctx.db.query<P>(
+        `SELECT id, personal_code AS code, street_id AS street, district_id AS district FROM persons
+          WHERE compound_id NOT IN (SELECT compound_id FROM persons WHERE id = ANY($1)) AND compound_id IS DISTINCT FROM (SELECT compound_id FROM venues WHERE id = $2)
+          ORDER BY id LIMIT 1`,
+        [[resident, ...pool, greenP, untested].map((p) => p.id), venue.id],
+      );
+      const city = await srv.login(CITY.username, CITY.password);
+      const [{ compound_id: home }] = await ctx.db.query<{ compound_id: number }>('SELECT compound_id FROM persons WHERE id = $1', [confined.id]);
+      const made = await srv.call('POST', '/api/v1/zones/designations', { as: city, body: { compoundIds: [home], reason: 'Close contacts live here' } });
+      expect(made.status, made.text).toBe(201);
+      await zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+      await ctx.db.tx((q) => createUser(q, { username: 'confined', password: PW, role: 'resident', personId: confined.id }, new Date()));
+    });
+
+    it('shows the resident the zone among their reasons, the code still green, and when it ends', async () => {
+      const { context, page } = await newPage(PHONE);
+      try {
+        await signIn(page, srv.url, '/resident.html', { username: 'confined', password: PW });
+        await page.waitForSelector('#status-badge[data-colour="green"]');
+        const reasons = page.locator('#status-reasons li.reason');
+        expect(await reasons.evaluateAll((li) => li.map((x) => [x.getAttribute('data-code'), x.getAttribute('data-colour')]))).toEqual([['controlledCompound', 'green']]);
+        expect(await reasons.first().textContent()).toContain('所在小区为管控区：不出小区');
+        // Controlled from today, precaution after 7 clean days (rules.md 4): the zone's next move.
+        expect(await reasons.first().locator('.reason-until').getAttribute('data-until')).toBe('2022-05-17T16:00:00.000Z');
+        await page.screenshot({ path: '/tmp/cordon-status-resident-confined-zh.png', fullPage: true });
+      } finally {
+        await context.close();
+      }
+    });
+
+    it('is refused by an entrance device outside the compound, which words the zone', async () => {
+      const operator = await srv.login(OPERATOR.username, OPERATOR.password);
+      const device = await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: operator, body: { name: 'Gate B' } });
+      const { context, page } = await newPage(KIOSK);
+      try {
+        await page.goto(`${srv.url}/sentinel.html?hold=2`);
+        await page.fill('#token-input', device.body.token);
+        await page.click('#token-save');
+        await page.locator('#kiosk').waitFor({ state: 'visible' });
+        await page.keyboard.type(confined.code);
+        await page.keyboard.press('Enter');
+        await page.waitForSelector('#screen[data-state="refuse"]');
+        expect(await page.getAttribute('#screen', 'data-colour')).toBe('green');
+        const because = page.locator('#answer-because li').first();
+        expect(await because.getAttribute('data-code')).toBe('confined');
+        expect(await because.textContent()).toBe('居住小区为管控区，不得离开小区');
+        expect(await because.getAttribute('title')).toBe('Lives in a controlled compound and may not leave it (rules.md 1-2, 11)');
+        await page.screenshot({ path: '/tmp/cordon-status-sentinel-confined-zh.png' });
       } finally {
         await context.close();
       }

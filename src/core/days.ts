@@ -4,9 +4,14 @@
 /** A day's length in milliseconds. */
 export const DAY_MS = 86_400_000;
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The local calendar day of `at` in `timeZone`, as YYYY-MM-DD. */
 export function localDay(at: Date, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+  // A format is made once per time zone: making one costs far more than using it (an entrance asks per scan).
+  let f = dayFormats.get(timeZone);
+  if (!f) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(at);
 }
 
 /** The day `n` days after `day` (YYYY-MM-DD; calendar arithmetic, no time zone involved). */

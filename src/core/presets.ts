@@ -32,6 +32,9 @@ export function loadPreset(idOrFile: string): Preset {
   if (!(preset.entry.scanRetentionDays >= preset.contacts.colocationLookBackDays)) {
     throw new Error(`Preset ${file}: entry.scanRetentionDays (${preset.entry.scanRetentionDays}) must be at least contacts.colocationLookBackDays (${preset.contacts.colocationLookBackDays})`);
   }
+  for (const zone of Object.keys(preset.entry.confinedZones)) {
+    if (!['sealed', 'controlled', 'precaution'].includes(zone)) throw new Error(`Preset ${file}: entry.confinedZones names "${zone}", not a zone (sealed, controlled, precaution)`);
+  }
   return preset;
 }
 

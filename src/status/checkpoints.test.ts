@@ -12,6 +12,7 @@ import { refreshDue } from './store.ts';
 import { doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { VenueCache } from './checkpoints.ts';
+import { zoningUpkeep } from '../zoning/index.ts';
 import type { Db } from '../core/db.ts';
 
 interface P { id: number; code: string; street: number; district: number }
@@ -410,5 +411,52 @@ describe('checkpoints and status', () => {
     expect(r.body.districts.reduce((s: number, d: { venuesScanning: number }) => s + d.venuesScanning, 0)).toBe(2);
     expect(r.body.districts.reduce((s: number, d: { sentinels: number }) => s + d.sentinels, 0)).toBe(2);
     expect(mine.venues).toBeGreaterThan(0);
+  });
+
+  // Last: the zoning job runs here, and every compound has a zone from then on.
+  it('refuses the residents of a controlled compound outside it, from memory as from the database, names it in their status, and follows a move', async () => {
+    const p = persons[70];
+    const [{ compound_id: home }] = await ctx.db.query<{ compound_id: number }>('SELECT compound_id FROM persons WHERE id = $1', [p.id]);
+    const [{ id: elsewhere }] = await ctx.db.query<{ id: number }>('SELECT id FROM compounds WHERE id <> $1 ORDER BY id LIMIT 1', [home]);
+    // A market on the street, and a shop inside the person's compound.
+    const venueIn = async (code: string, compound: number | null) =>
+      (await ctx.db.query<{ id: number }>("INSERT INTO venues (code, name, kind, district_id, compound_id, lon, lat) SELECT $1, $1, 'shop', district_id, $2, 121.4, 31.2 FROM compounds WHERE id = $3 RETURNING id", [code, compound, home]))[0].id;
+    const market = await venueIn('MARKET', null);
+    const homeVenue = await venueIn('HOME-SHOP', home);
+    const at = (venueId: number) => srv.call('POST', '/api/v1/checkins', { as: city, body: { venueCode: signVenueCode(ctx.pii, venueId), person: p.code } });
+    const door = doorIndexFor(ctx);
+    const designated = await srv.call('POST', '/api/v1/zones/designations', { as: city, body: { compoundIds: [home], reason: 'Close contacts live here' } });
+    expect(designated.status, designated.text).toBe(201);
+    // Not until the zoning job has taken the designation in.
+    expect((await at(market)).body.admit).toBe(true);
+    await zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    const fromMemory = await at(market);
+    expect(fromMemory.body).toMatchObject({ admit: false, colour: 'green', because: ['Lives in a controlled compound and may not leave it (rules.md 1-2, 11)', 'Negative PCR sampled within 72 h'] });
+    expect(door.get(p.code, ctx.clock.now())?.home).toMatchObject({ compoundId: home, zone: 'controlled' });
+    // Tomorrow's zones are not the ones it read: the database answers until it reads them.
+    expect(door.get(p.code, new Date(ctx.clock.now().getTime() + 86_400_000))).toBeNull();
+    door.ready = false;
+    const fromDatabase = await at(market);
+    door.ready = true;
+    expect(fromDatabase.body).toEqual(fromMemory.body);
+    // The compound's own shop admits them; so does a hospital's emergency entrance (rules.md 24).
+    expect((await at(homeVenue)).body.admit).toBe(true);
+    const device = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: city, body: { name: 'Emergency gate 2', entrance: 'emergency' } });
+    const emergency = await srv.call('POST', '/api/v1/sentinel/checks', { body: { person: p.code }, headers: { 'x-device-token': device.body.token } });
+    expect(emergency.body).toMatchObject({ admit: true, why: [{ code: 'emergency' }] });
+    // The person reads it among their reasons; the colour stays green and no change of colour is audited.
+    const status = await srv.call('GET', `/api/v1/persons/${p.id}/status`, { as: city });
+    expect(status.body).toMatchObject({ colour: 'green', reasons: [{ code: 'controlledCompound', colour: 'green', fact: { kind: 'compoundZone', id: home }, rule: expect.stringMatching(/^rules\.md 2/) }] });
+    expect(await statusAudits(p.id)).toEqual([]);
+    // A sentinel at the main entrance words it as data.
+    const main = await srv.call('POST', `/api/v1/venues/${market}/sentinels`, { as: city, body: { name: 'Main gate' } });
+    const check = await srv.call('POST', '/api/v1/sentinel/checks', { body: { person: p.code }, headers: { 'x-device-token': main.body.token } });
+    expect(check.body).toMatchObject({ admit: false, why: [{ code: 'confined', zone: 'controlled' }, { code: 'negativeWithin', hours: 72 }] });
+    // Moved to another compound: the index follows the move at its next look.
+    await ctx.db.query('UPDATE persons SET compound_id = $2 WHERE id = $1', [p.id, elsewhere]);
+    await door.sync();
+    expect(door.get(p.code, ctx.clock.now())?.home).toBeNull();
+    expect((await at(market)).body).toMatchObject({ admit: true, because: ['Negative PCR sampled within 72 h'] });
   });
 });

@@ -8,12 +8,13 @@ import { idNumberProblem } from '../core/pii.ts';
 import type { Preset } from '../core/presets.ts';
 import { badRequest, forbidden, notFound, Problem } from '../core/errors.ts';
 import { distanceMetres } from '../core/geo.ts';
-import { entryDecision, type Colour, type EntryDecision, type EntryRule, type Reason } from './rules.ts';
+import { confinementRule, entryDecision, type Colour, type EntryDecision, type EntryRule, type HomeZone, type Reason } from './rules.ts';
+import { homeZoneFrom, homeZoneOf, type HomeZoneRow } from '../zoning/index.ts';
 import { currentStatus } from './store.ts';
 import type { DoorIndex } from './door-index.ts';
 import { dosesOf, today } from '../support/vaccination.ts';
 import { vaccinationState } from '../support/rules.ts';
-import { DAY_MS } from '../core/days.ts';
+import { DAY_MS, localDay } from '../core/days.ts';
 import { dayOf, makeCheckinDays } from './checkin-days.ts';
 
 export interface Venue {
@@ -24,6 +25,8 @@ export interface Venue {
   streetId: number | null;
   lat: number;
   lon: number;
+  /** The compound the venue is in, if it is in one: its residents may use it while their compound is confined. */
+  compoundId: number | null;
   rule: EntryRule;
 }
 
@@ -93,8 +96,8 @@ export class VenueCache {
   }
 
   private async readAll(ids: number[]): Promise<void> {
-    const rows = await this.db.query<{ id: number; name: string; kind: string; district_id: number; street_id: number | null; lat: number; lon: number; entry_rule: Partial<EntryRule> | null }>(
-      'SELECT id, name, kind, district_id, street_id, lat, lon, entry_rule FROM venues WHERE id = ANY($1::int[])',
+    const rows = await this.db.query<{ id: number; name: string; kind: string; district_id: number; street_id: number | null; compound_id: number | null; lat: number; lon: number; entry_rule: Partial<EntryRule> | null }>(
+      'SELECT id, name, kind, district_id, street_id, compound_id, lat, lon, entry_rule FROM venues WHERE id = ANY($1::int[])',
       [ids],
     );
     const at = Date.now();
@@ -102,7 +105,7 @@ export class VenueCache {
     for (const id of ids) {
       const r = found.get(id);
       // A venue that no longer exists is kept as such too (for its minute): its scans do not each ask again.
-      this.keep(id, { venue: r ? { id: r.id, name: r.name, kind: r.kind, districtId: r.district_id, streetId: r.street_id, lat: r.lat, lon: r.lon, rule: { ...this.preset.entry.default, ...(r.entry_rule ?? {}) } } : null, at });
+      this.keep(id, { venue: r ? { id: r.id, name: r.name, kind: r.kind, districtId: r.district_id, streetId: r.street_id, compoundId: r.compound_id, lat: r.lat, lon: r.lon, rule: { ...this.preset.entry.default, ...(r.entry_rule ?? {}) } } : null, at });
     }
   }
 
@@ -299,32 +302,39 @@ export interface PersonAtDoor {
   reasons: Reason[];
   lastSampledAt: Date | null;
   lastNegativeSampledAt: Date | null;
+  /** The home compound's zone today, when the preset confines its residents (null otherwise). */
+  home: HomeZone | null;
 }
 
 /**
- * The person at an entrance, by personal code or ID number, with the stored status and test times in one
- * query. A status whose facts changed since it was stored (or that was due to change) is computed afresh.
+ * The person at an entrance, by personal code or ID number, with the stored status, test times and home
+ * compound's zone in one query. A status whose facts changed since it was stored (or that was due to
+ * change) is computed afresh.
  */
 export async function personAtDoor(db: Db, pii: PiiKeys, ref: string, preset: Preset, now: Date): Promise<PersonAtDoor> {
   const byId = idNumberProblem(ref) === null;
-  const [r] = await db.query<{ id: number; colour: Colour | null; reasons: Reason[] | null; changes_at: Date | null; stale: boolean; last_sampled: Date | null; last_negative: Date | null }>(
+  const tz = preset.reporting.timeZone;
+  const [r] = await db.query<{ id: number; colour: Colour | null; reasons: Reason[] | null; changes_at: Date | null; stale: boolean; last_sampled: Date | null; last_negative: Date | null; } & Partial<HomeZoneRow>>(
     `SELECT p.id, ps.colour, ps.reasons, ps.changes_at,
             EXISTS (SELECT 1 FROM status_stale st WHERE st.person_id = p.id) AS stale,
             (SELECT max(s.sampled_at) FROM samples s WHERE s.person_id = p.id) AS last_sampled,
-            (SELECT max(s.sampled_at) FROM samples s JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'negative' WHERE s.person_id = p.id) AS last_negative
+            (SELECT max(s.sampled_at) FROM samples s JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'negative' WHERE s.person_id = p.id) AS last_negative,
+            h.compound_id, h.zone, h.since, h.moves_at
        FROM persons p LEFT JOIN person_status ps ON ps.person_id = p.id
+       LEFT JOIN LATERAL (${homeZoneOf('p', '$2', '$3')}) h ON true
       WHERE ${byId ? 'p.id_hash = $1' : 'p.personal_code = $1'}`,
-    [byId ? pii.hashId(ref) : ref],
+    [byId ? pii.hashId(ref) : ref, localDay(now, tz), tz],
   );
   if (!r) throw notFound(`Person with code or ID number ${ref}`, { code: 'personUnknown', ref });
   let colour: Colour = r.colour ?? 'green';
   let reasons: Reason[] = r.reasons ?? [];
+  const home = r.zone && confinementRule(r.zone, preset) ? homeZoneFrom(r as HomeZoneRow) : null;
   if (r.stale || (r.changes_at && new Date(r.changes_at).getTime() <= now.getTime())) {
     const s = await currentStatus(db, r.id, preset, now);
     colour = s.colour;
     reasons = s.reasons;
   }
-  return { personId: r.id, colour, reasons, lastSampledAt: r.last_sampled && new Date(r.last_sampled), lastNegativeSampledAt: r.last_negative && new Date(r.last_negative) };
+  return { personId: r.id, colour, reasons, lastSampledAt: r.last_sampled && new Date(r.last_sampled), lastNegativeSampledAt: r.last_negative && new Date(r.last_negative), home };
 }
 
 export interface CheckResult {
@@ -350,7 +360,7 @@ export async function checkAtEntrance(
   const person = o.door?.get(scan.person, now) ?? (await personAtDoor(o.db, o.pii, scan.person, o.preset, now).catch(notOwn(scan.onlyFor)));
   // Refused before anything is recorded: a scan of someone else would put them at this venue for tracing.
   if (scan.onlyFor !== undefined && person.personId !== scan.onlyFor) throw selfOnly();
-  const decision = entryDecision({ colour: person.colour }, person, venue.rule, scan.gate, o.preset, now);
+  const decision = entryDecision({ colour: person.colour }, person, venue.rule, scan.gate, o.preset, now, { home: person.home, venueCompoundId: venue.compoundId });
   const hasPosition = typeof scan.lat === 'number' && typeof scan.lon === 'number';
   if (hasPosition && (Math.abs(scan.lat!) > 90 || Math.abs(scan.lon!) > 180)) throw badRequest('lat must be within ±90 and lon within ±180.', { code: 'positionOutOfRange' });
   const distanceM = hasPosition ? Math.round(distanceMetres({ lat: scan.lat!, lon: scan.lon! }, venue)) : null;

@@ -87,11 +87,11 @@ function split(code: string): boolean {
 }
 
 /** The array itself when `index` fits, else a copy doubled in length until it does (arrays kept by person id). */
-export function toHold(a: Float64Array<ArrayBuffer>, index: number): Float64Array<ArrayBuffer> {
+export function toHold<A extends Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer>>(a: A, index: number): A {
   if (index < a.length) return a;
   let n = a.length;
   while (n <= index) n *= 2;
-  const b = new Float64Array(n);
+  const b = new (a.constructor as new (n: number) => A)(n);
   b.set(a);
   return b;
 }

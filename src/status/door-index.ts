@@ -1,17 +1,22 @@
 // What an entrance needs to answer, kept in memory: personal code -> person, the person's last sampling and
-// last negative sampling, and the stored status of everyone who is not plainly green. A database look-up
+// last negative sampling, the stored status of everyone who is not plainly green, each person's home
+// compound and today's compounds whose zone confines their residents. A database look-up
 // costs 100-200 us on either engine, and a busy city's entrances need answers in tens of microseconds
 // (bench/checkpoints.ts measured 500 check-ins/s on PGlite with one query per scan).
 //
 // It is a copy, so it follows the database: loaded in chunks at start (the server answers from the
-// database until it is ready), then every second it reads what changed since (new persons; new tubes and
-// results by their increasing ids; status rows by time), and persons whose facts changed are marked at
+// database until it is ready), then every second it reads what changed since (new persons and moves; new
+// tubes and results by their increasing ids; status rows by time; the zones when the zoning job wrote them
+// or the day changed), and persons whose facts changed are marked at
 // once by this process (onStatusStale). A person it does not know, or whose status is stale or due to
 // change, is answered from the database as before.
 import type { Db } from '../core/db.ts';
+import type { Preset } from '../core/presets.ts';
+import { localDay } from '../core/days.ts';
 import { onStatusStale } from '../core/stale.ts';
 import { CodeTable, toHold } from './code-table.ts';
-import type { Colour, Reason } from './rules.ts';
+import { confinementRule, type Colour, type HomeZone, type Reason } from './rules.ts';
+import { homeZoneColumns, homeZoneFrom, zoneStretchOn, ZONES, type HomeZoneRow } from '../zoning/index.ts';
 
 export interface DoorEntry {
   personId: number;
@@ -19,14 +24,25 @@ export interface DoorEntry {
   reasons: Reason[];
   lastSampledAt: Date | null;
   lastNegativeSampledAt: Date | null;
+  home: HomeZone | null;
 }
 
 const CHUNK = 100_000;
+const MOVES_AGAIN = 100;
 
 export class DoorIndex {
   private byCode = new CodeTable();
   private lastSampled = new Float64Array(1024);
   private lastNegative = new Float64Array(1024);
+  /** Each person's home compound (0: none). */
+  private compoundOf = new Int32Array(1024);
+  /** The compounds whose zone confines their residents on the local day from `zonesFrom` to `zonesTo` (ms). */
+  private confined = new Map<number, HomeZone>();
+  private zonesFrom = 0;
+  private zonesTo = 0;
+  /** zoning_state.zones_version when the zones were read (-1: no zones yet; its first run leaves it at 0). */
+  private zonesVersion = -2;
+  private maxMoveId = -1;
   private status = new Map<number, { colour: Colour; reasons: Reason[]; changesAt: number | null }>();
   /** Persons whose facts changed, with when this process heard of it. */
   private stale = new Map<number, number>();
@@ -39,7 +55,11 @@ export class DoorIndex {
   ready = false;
   private unsubscribe: () => void;
 
-  constructor(private db: Db) {
+  constructor(
+    private db: Db,
+    private preset: Preset,
+    private clock: () => Date,
+  ) {
     this.unsubscribe = onStatusStale((ids) => {
       const at = Date.now();
       for (const id of ids) this.stale.set(id, at);
@@ -55,11 +75,16 @@ export class DoorIndex {
     if (!this.ready) return null;
     const id = this.byCode.get(code);
     if (id === undefined || this.stale.has(id)) return null;
+    const t = now.getTime();
     const s = this.status.get(id);
-    if (s && s.changesAt !== null && s.changesAt <= now.getTime()) return null;
+    if (s && s.changesAt !== null && s.changesAt <= t) return null;
+    // The zones read are another day's (midnight passed since the last look): the database answers.
+    if (t < this.zonesFrom || t >= this.zonesTo) return null;
     const sampled = this.lastSampled[id] ?? 0;
     const negative = this.lastNegative[id] ?? 0;
-    return { personId: id, colour: s?.colour ?? 'green', reasons: s?.reasons ?? [], lastSampledAt: sampled ? new Date(sampled) : null, lastNegativeSampledAt: negative ? new Date(negative) : null };
+    const compound = this.compoundOf[id] ?? 0;
+    const home = compound ? (this.confined.get(compound) ?? null) : null;
+    return { personId: id, colour: s?.colour ?? 'green', reasons: s?.reasons ?? [], lastSampledAt: sampled ? new Date(sampled) : null, lastNegativeSampledAt: negative ? new Date(negative) : null, home };
   }
 
   private syncing: Promise<void> | null = null;
@@ -79,21 +104,27 @@ export class DoorIndex {
     const started = Date.now();
     const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
     const paused = () => this.ready && pause !== undefined && pause();
+    // Moves recorded before the first read of the persons are in what it reads.
+    if (this.maxMoveId < 0) this.maxMoveId = Number((await this.db.query<{ last: number }>('SELECT coalesce(max(id), 0) AS last FROM person_moves'))[0].last);
     reading: {
-      // Persons, by increasing id (new persons only: a personal code does not change).
+      // Persons, by increasing id (new persons only: a personal code does not change; a move is read below).
       for (;;) {
         if (paused()) break reading;
         const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
-          `SELECT string_agg(id || ' ' || personal_code, E'\\n') AS lines, max(id) AS last FROM (SELECT id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p`,
+          `SELECT string_agg(id || ' ' || coalesce(compound_id, 0) || ' ' || personal_code, E'\\n') AS lines, max(id) AS last
+             FROM (SELECT id, compound_id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p`,
           [this.maxPersonId, CHUNK],
         );
         if (!r.lines) break;
-        for (const line of r.lines.split('\n')) {
-          const sp = line.indexOf(' ');
-          this.byCode.set(line.slice(sp + 1), Number(line.slice(0, sp)));
-        }
         this.maxPersonId = Number(r.last);
         this.grow(this.maxPersonId);
+        for (const line of r.lines.split('\n')) {
+          const a = line.indexOf(' ');
+          const b = line.indexOf(' ', a + 1);
+          const id = Number(line.slice(0, a));
+          this.compoundOf[id] = Number(line.slice(a + 1, b));
+          this.byCode.set(line.slice(b + 1), id);
+        }
         await yieldNow();
       }
       // Samplings of new tubes, and of tubes still open (persons are still being added to them). Both read
@@ -148,6 +179,8 @@ export class DoorIndex {
         await yieldNow();
       }
     }
+    await this.readMoves();
+    await this.readZones();
     // Stored statuses written since the last look (here or by another server).
     for (const r of await this.db.query<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
       'SELECT person_id, colour, reasons, changes_at, version FROM person_status WHERE version > $1 ORDER BY version',
@@ -162,6 +195,48 @@ export class DoorIndex {
     for (const [id, at] of this.stale) if (at < started && !waiting.has(id)) this.stale.delete(id);
     for (const id of waiting) if (!this.stale.has(id)) this.stale.set(id, started);
     this.ready = true;
+  }
+
+  /**
+   * Persons whose home compound changed since the last look (a move of a person not read yet is read with
+   * them). The last MOVES_AGAIN moves are read again each time: ids are taken in one order and committed in
+   * another, so a move committed late with a lower id than one read already would otherwise be passed over.
+   */
+  private async readMoves(): Promise<void> {
+    for (let after = Math.max(0, this.maxMoveId - MOVES_AGAIN); ; ) {
+      const [r] = await this.db.query<{ lines: string | null; last: number | null; n: number }>(
+        `SELECT string_agg(m.person_id || ' ' || coalesce(p.compound_id, 0), E'\\n') AS lines, max(m.id) AS last, count(*)::int AS n
+           FROM (SELECT id, person_id FROM person_moves WHERE id > $1 ORDER BY id LIMIT $2) m LEFT JOIN persons p ON p.id = m.person_id`,
+        [after, CHUNK],
+      );
+      for (const line of r.lines ? r.lines.split('\n') : []) {
+        const sp = line.indexOf(' ');
+        const id = Number(line.slice(0, sp));
+        if (id <= this.maxPersonId) this.compoundOf[id] = Number(line.slice(sp + 1));
+      }
+      if (r.last !== null) this.maxMoveId = Math.max(this.maxMoveId, Number(r.last));
+      if (r.n < CHUNK) return;
+      after = Number(r.last);
+    }
+  }
+
+
+  /** Today's confining zones, read again when the zoning job wrote zones or the local day changed. */
+  private async readZones(): Promise<void> {
+    const tz = this.preset.reporting.timeZone;
+    const day = localDay(this.clock(), tz);
+    const [v] = await this.db.query<{ v: number; from: Date; to: Date }>(
+      `SELECT coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS v, ($1::date::timestamp AT TIME ZONE $2) AS "from", (($1::date + 1)::timestamp AT TIME ZONE $2) AS "to"`,
+      [day, tz],
+    );
+    const from = new Date(v.from).getTime();
+    if (Number(v.v) === this.zonesVersion && from === this.zonesFrom) return;
+    const zones = ZONES.filter((z) => confinementRule(z, this.preset));
+    const rows = await this.db.query<HomeZoneRow>(`SELECT ${homeZoneColumns('$2')} FROM compound_zones z WHERE ${zoneStretchOn('$1')} AND z.zone = ANY($3)`, [day, tz, zones]);
+    this.confined = new Map(rows.map((r) => [r.compound_id, homeZoneFrom(r)]));
+    this.zonesVersion = Number(v.v);
+    this.zonesFrom = from;
+    this.zonesTo = new Date(v.to).getTime();
   }
 
   /** Lines of "tube_id person_id epoch_ms": the persons' last sampling, and the tube's members. */
@@ -189,16 +264,17 @@ export class DoorIndex {
   private grow(id: number): void {
     this.lastSampled = toHold(this.lastSampled, id);
     this.lastNegative = toHold(this.lastNegative, id);
+    this.compoundOf = toHold(this.compoundOf, id);
   }
 }
 
 const indexes = new WeakMap<object, DoorIndex>();
 
 /** The one index of a running platform (its context): the routes answer from it, a job keeps it current. */
-export function doorIndexFor(ctx: { db: Db }): DoorIndex {
+export function doorIndexFor(ctx: { db: Db; preset: Preset; clock: { now(): Date } }): DoorIndex {
   let index = indexes.get(ctx);
   if (!index) {
-    index = new DoorIndex(ctx.db);
+    index = new DoorIndex(ctx.db, ctx.preset, () => ctx.clock.now());
     indexes.set(ctx, index);
   }
   return index;

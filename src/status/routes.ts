@@ -133,7 +133,7 @@ export function statusRoutes(app: FastifyInstance, ctx: AppContext): void {
             properties: {
               ...entranceAnswer,
               entrance: { type: 'string' },
-              why: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, colour: { type: 'string' }, hours: { type: 'number' }, sampledHours: { type: ['number', 'null'] } } } },
+              why: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, colour: { type: 'string' }, hours: { type: 'number' }, sampledHours: { type: ['number', 'null'] }, zone: { type: 'string' } } } },
               vaccination: { type: 'object', properties: { doses: { type: 'integer' }, lastDoseOn: { type: ['string', 'null'] }, fullyVaccinated: { type: 'boolean' }, boosted: { type: 'boolean' } } },
             },
           },

@@ -51,6 +51,12 @@ const table: [string, Partial<PersonFacts>, number, Colour, Colour, string[]][] 
   ['positive antigen, then a case', { antigenPositives: [{ id: 9, testedAt: day(1) }], cases: [{ id: 3, kind: 'asymptomatic', since: day(1.5), dischargedAt: null }] }, 2, 'red', 'red', ['asymptomatic']],
   ['override to green in force', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed']],
   ['override expired', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 5, 'red', 'red', ['confirmed']],
+  // The home compound's zone confines (rules.md 1-2, 11) but does not colour: it is listed, green, last.
+  ['home compound sealed', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: day(7) } }, 3, 'green', 'green', ['sealedCompound']],
+  ['home compound controlled', { home: { compoundId: 11, zone: 'controlled', since: day(0), movesAt: null } }, 3, 'green', 'green', ['controlledCompound']],
+  ['home compound in precaution', { home: { compoundId: 11, zone: 'precaution', since: day(0), movesAt: null } }, 3, 'green', 'green', []],
+  ['close contact in a sealed compound', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: null }, contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: null }] }, 3, 'red', 'red', ['closeContact', 'sealedCompound']],
+  ['an override does not free a sealed resident', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: null }, findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed', 'sealedCompound']],
 ];
 
 describe('status colour', () => {
@@ -148,6 +154,26 @@ describe('entry decision', () => {
       for (const d of [a, b]) expect(d.because).toEqual(d.why.map(entryText));
     });
   }
+
+  it('refuses a resident of a confined compound outside it, whatever their colour and tests, but not at an emergency entrance', () => {
+    const fresh = tests(10, 10, now);
+    const home = (zone: 'sealed' | 'controlled' | 'precaution') => ({ compoundId: 11, zone, since: day(0), movesAt: null });
+    for (const preset of [shanghai, national]) {
+      const at = (zone: 'sealed' | 'controlled' | 'precaution', venueCompoundId: number | null, gate: 'venue' | 'medicalEmergency' = 'venue') =>
+        entryDecision(green, fresh, preset.entry.default, gate, preset, now, { home: home(zone), venueCompoundId });
+      expect(at('sealed', null)).toMatchObject({ admit: false, why: [{ code: 'confined', zone: 'sealed' }, { code: 'negativeWithin', hours: 72 }] });
+      expect(at('controlled', 12).admit).toBe(false);
+      // A venue inside the person's own compound, and any venue for a resident of a precaution compound.
+      expect(at('controlled', 11).admit).toBe(true);
+      expect(at('precaution', null).admit).toBe(true);
+      expect(at('sealed', null, 'medicalEmergency')).toMatchObject({ admit: true, why: [{ code: 'emergency' }] });
+      expect(at('sealed', null).because[0]).toBe('Lives in a sealed compound and may not leave it (rules.md 1-2, 11)');
+    }
+    // The preset decides which zones confine.
+    const open = { ...shanghai, entry: { ...shanghai.entry, confinedZones: { sealed: 'rules.md 1', controlled: null } } } as unknown as typeof shanghai;
+    expect(entryDecision(green, fresh, open.entry.default, 'venue', open, now, { home: home('controlled'), venueCompoundId: null }).admit).toBe(true);
+    expect(statusOf(facts({ home: home('controlled') }), open, now).reasons).toEqual([]);
+  });
 
   it('gives its reasons as data, with the numbers of the rule that applied', () => {
     const pending = tests(80, 10, now);

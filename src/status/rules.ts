@@ -3,6 +3,9 @@
 import type { Preset } from '../core/presets.ts';
 import { presetLabel } from '../core/presets.ts';
 import { DAY_MS } from '../core/days.ts';
+import type { HomeZone, Zone } from '../zoning/index.ts';
+
+export type { HomeZone };
 
 export type Colour = 'green' | 'yellow' | 'red';
 export const COLOURS = ['green', 'yellow', 'red'] as const satisfies readonly Colour[];
@@ -23,6 +26,18 @@ export type ReasonCode =
   | 'highRiskArrival'
   | 'mediumRiskArrival';
 
+/**
+ * A home compound's zone that confines its residents (rules.md 1-2, 11). It does not colour the code: the
+ * zone is the compound's and changes for thousands at once, so it is read where it applies (the person's
+ * own status, an entrance) instead of being stored in each resident's status.
+ */
+export type ConfinedCode = 'sealedCompound' | 'controlledCompound';
+
+/** The preset's rule confining the residents of a zone, or null when the zone does not confine. */
+export function confinementRule(zone: Zone, preset: Preset): string | null {
+  return (preset.entry.confinedZones as Record<string, string | null | undefined>)[zone] ?? null;
+}
+
 /** The facts status reads. Each capability records its own; a list is empty where none exists yet. */
 export interface PersonFacts {
   /** Positive single tubes (testing): a confirmed positive until a case's discharge says otherwise. */
@@ -42,14 +57,17 @@ export interface PersonFacts {
   arrivals: { id: number; kind: 'inbound' | 'highRisk' | 'mediumRisk'; arrivedAt: Date }[];
   /** Positive antigen self-tests (testing capability). */
   antigenPositives: { id: number; testedAt: Date }[];
+  /** The zone of the person's home compound today; read only where it applies (see ConfinedCode). */
+  home: HomeZone | null;
   /** Approved manual overrides (two persons); the latest one in force wins. */
   overrides: { id: number; colour: Colour; reason: string; requestedBy: string; approvedBy: string; approvedAt: Date; expiresAt: Date }[];
 }
 
-export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, arrivals: [], antigenPositives: [], overrides: [] });
+export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, arrivals: [], antigenPositives: [], home: null, overrides: [] });
 
 export interface Reason {
-  code: ReasonCode | 'override';
+  code: ReasonCode | ConfinedCode | 'override';
+  /** The colour the reason gives; a confinement gives none and says green. */
   colour: Colour;
   /** The recorded fact: its kind and id, and when it took effect. */
   fact: { kind: string; id: number; at: string };
@@ -210,6 +228,17 @@ export function statusOf(f: PersonFacts, preset: Preset, now: Date): Status {
     });
     colour = o.colour;
   }
+  const confined = f.home && confinementRule(f.home.zone, preset);
+  if (f.home && confined) {
+    reasons.push({
+      code: f.home.zone === 'sealed' ? 'sealedCompound' : 'controlledCompound',
+      colour: 'green',
+      fact: { kind: 'compoundZone', id: f.home.compoundId, at: iso(f.home.since) ?? '' },
+      rule: `${confined}; ${presetLabel(preset)} entry.confinedZones`,
+      until: iso(f.home.movesAt),
+      text: f.home.zone === 'sealed' ? 'Your compound is sealed: stay home; entrances outside it refuse you' : 'Your compound is controlled: stay inside it; entrances outside it refuse you',
+    });
+  }
   // The colour changes by itself only at a time some fact names: try each, in order.
   const moments = [
     ...reasons.map((r) => r.until),
@@ -250,7 +279,8 @@ export type EntryWhy =
   | { code: 'emergency' | 'notGreen'; colour: Colour }
   | { code: 'negativeWithin' | 'sampledWithin'; hours: number }
   | { code: 'noNegative'; hours: number; sampledHours: number | null }
-  | { code: 'noCondition' };
+  | { code: 'noCondition' }
+  | { code: 'confined'; zone: Zone };
 
 /** An entry reason in the server's words (English). */
 export function entryText(w: EntryWhy): string {
@@ -267,21 +297,37 @@ export function entryText(w: EntryWhy): string {
       return `No negative PCR sampled within ${w.hours} h${w.sampledHours !== null ? ` and no sampling within ${w.sampledHours} h` : ''}`;
     case 'noCondition':
       return 'No entry condition';
+    case 'confined':
+      return `Lives in a ${w.zone} compound and may not leave it (rules.md 1-2, 11)`;
   }
 }
 
 /**
  * Whether a person may enter: green when the rule asks for it, and a negative test sampled within the
- * window (or, where the rule allows, any sampling within its shorter window). A medical facility's
- * emergency entrance admits everyone, whatever their status (rules.md 24).
+ * window (or, where the rule allows, any sampling within its shorter window), and not confined to a home
+ * compound elsewhere by its zone (a venue inside that compound is theirs to use). A medical facility's
+ * emergency entrance admits everyone, whatever their status or zone (rules.md 24).
  */
-export function entryDecision(status: Pick<Status, 'colour'>, tests: { lastSampledAt: Date | null; lastNegativeSampledAt: Date | null }, rule: EntryRule, gate: 'venue' | 'medicalEmergency', preset: Preset, now: Date): EntryDecision {
+export function entryDecision(
+  status: Pick<Status, 'colour'>,
+  tests: { lastSampledAt: Date | null; lastNegativeSampledAt: Date | null },
+  rule: EntryRule,
+  gate: 'venue' | 'medicalEmergency',
+  preset: Preset,
+  now: Date,
+  place: { home: HomeZone | null; venueCompoundId: number | null } = { home: null, venueCompoundId: null },
+): EntryDecision {
   if (gate === 'medicalEmergency' && preset.entry.medicalEmergencyNeverRefuses) {
     const why: EntryWhy[] = [{ code: 'emergency', colour: status.colour }];
     return { admit: true, because: why.map(entryText), why };
   }
   const why: EntryWhy[] = [];
   let admit = true;
+  const home = place.home;
+  if (home && confinementRule(home.zone, preset) && place.venueCompoundId !== home.compoundId) {
+    admit = false;
+    why.push({ code: 'confined', zone: home.zone });
+  }
   if (rule.requireGreen && status.colour !== 'green') {
     admit = false;
     why.push({ code: 'notGreen', colour: status.colour });

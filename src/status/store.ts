@@ -4,6 +4,8 @@ import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { appendAudit } from '../core/audit.ts';
 import { noFacts, statusOf, type Colour, type PersonFacts, type Status } from './rules.ts';
+import { homeZones } from '../zoning/index.ts';
+import { localDay } from '../core/days.ts';
 
 type Ids = number[];
 
@@ -133,12 +135,17 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
   return { changed: rows.length, recoloured: audits.length };
 }
 
-/** A person's status now, computed from the facts (and stored if it moved): what the person and staff see. */
+/**
+ * A person's status now, computed from the facts (and stored if it moved): what the person and staff see.
+ * It names the home compound's zone where the zone confines its residents, which the stored one does not.
+ */
 export async function currentStatus(db: Db, personId: number, preset: Preset, now: Date): Promise<Status> {
   return db.tx(async (q) => {
     await refreshStatus(q, [personId], preset, now, 'read');
     await q.query('DELETE FROM status_stale WHERE person_id = $1', [personId]);
-    return statusOf((await gatherFacts(q, [personId])).get(personId)!, preset, now);
+    const facts = (await gatherFacts(q, [personId])).get(personId)!;
+    facts.home = (await homeZones(q, [personId], localDay(now, preset.reporting.timeZone), preset.reporting.timeZone)).get(personId) ?? null;
+    return statusOf(facts, preset, now);
   });
 }
 

@@ -969,6 +969,32 @@ export async function zonesCompact(q: Queryable, day: string, reach: Reach, dist
   return { ids: split(r?.ids ?? '', ',').map(Number), zones: r?.zones ?? '', freeAreas: split(r?.areas ?? '', ',').map(Number) };
 }
 
+/** The zone of the compound a person lives in, on a day (what entrances and the person's status read). */
+export interface HomeZone {
+  compoundId: number;
+  zone: Zone;
+  /** The start of the local day the zone began. */
+  since: Date | null;
+  /** The start of the local day the zone next moves by the preset's rules, if it does. */
+  movesAt: Date | null;
+}
+
+/** A HomeZone's columns from compound_zones z, `tz` naming the time zone's parameter. */
+export const homeZoneColumns = (tz: string) => `z.compound_id, z.zone, (z.since::timestamp AT TIME ZONE ${tz}) AS since, (z.next_on::timestamp AT TIME ZONE ${tz}) AS moves_at`;
+/** The stretches of compound_zones z that hold the local day `day` (a parameter). */
+export const zoneStretchOn = (day: string) => `z.day <= ${day}::date AND coalesce(z.until, 'infinity'::date) >= ${day}::date`;
+export type HomeZoneRow = { compound_id: number; zone: Zone; since: Date | null; moves_at: Date | null };
+export const homeZoneFrom = (r: HomeZoneRow): HomeZone => ({ compoundId: r.compound_id, zone: r.zone, since: r.since && new Date(r.since), movesAt: r.moves_at && new Date(r.moves_at) });
+
+/** The zone of a person's home compound on a day, as a LATERAL subquery over the persons row `person`. */
+export const homeZoneOf = (person: string, day: string, tz: string) => `SELECT ${homeZoneColumns(tz)} FROM compound_zones z WHERE z.compound_id = ${person}.compound_id AND ${zoneStretchOn(day)}`;
+
+/** The persons' home compounds with their zone on a local day. */
+export async function homeZones(q: Queryable, personIds: number[], day: string, tz: string): Promise<Map<number, HomeZone>> {
+  const rows = await q.query<HomeZoneRow & { person_id: number }>(`SELECT p.id AS person_id, h.* FROM persons p CROSS JOIN LATERAL (${homeZoneOf('p', '$2', '$3')}) h WHERE p.id = ANY($1)`, [personIds, day, tz]);
+  return new Map(rows.map((r) => [Number(r.person_id), homeZoneFrom(r)]));
+}
+
 /** One compound's zone on each stored day from `from` to `to`, with the reasons. */
 export async function compoundHistory(q: Queryable, preset: Preset, compoundId: number, from: string, to: string): Promise<CompoundZone[]> {
   // Each day of the range from the compound's own stretches (not a walk over every compound of each day).

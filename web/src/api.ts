@@ -30,7 +30,7 @@ export function problemLine(e: unknown): { text: string; title: string } {
 }
 
 /** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died). */
-const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity' };
+const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity', zone: 'group' };
 
 /** A value that is an instant in ISO text. */
 const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;

@@ -107,6 +107,9 @@ function renderStatus(s: Status): void {
   list.replaceChildren(...(s.reasons.length ? s.reasons.map(reasonItem) : [h('li', { class: 'empty' }, t('status.noReasons'))]));
 }
 
+/** A home compound's zone: it ends when the zone moves, not with a result. */
+const CONFINED: readonly string[] = ['sealedCompound', 'controlledCompound'];
+
 export function reasonItem(r: Reason): HTMLElement {
   const label = tMaybe(`reason.${r.code}`, r.text);
   // The server's words name the fact (a pool's barcode, a round's name); an override's are a person's reason.
@@ -120,7 +123,7 @@ export function reasonItem(r: Reason): HTMLElement {
       'div',
       { class: 'reason-when small muted' },
       h('span', {}, t('status.since', { time: when(r.fact.at) })),
-      h('span', { class: 'reason-until', 'data-until': r.until ?? '' }, r.until ? t('status.until', { time: when(r.until) }) : t('status.untilFact')),
+      h('span', { class: 'reason-until', 'data-until': r.until ?? '' }, r.until ? t('status.until', { time: when(r.until) }) : t(CONFINED.includes(r.code) ? 'status.untilZone' : 'status.untilFact')),
     ),
     r.overridden ? h('div', { class: 'small muted' }, t('status.overridden')) : null,
   );
