@@ -13,6 +13,7 @@ import { doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { VenueCache } from './checkpoints.ts';
 import { zoningUpkeep } from '../zoning/index.ts';
+import { openCase } from '../cases/index.ts';
 import type { Db } from '../core/db.ts';
 
 interface P { id: number; code: string; street: number; district: number }
@@ -458,5 +459,58 @@ describe('checkpoints and status', () => {
     await door.sync();
     expect(door.get(p.code, ctx.clock.now())?.home).toBeNull();
     expect((await at(market)).body).toMatchObject({ admit: true, because: ['Negative PCR sampled within 72 h'] });
+  });
+
+  it('keeps the residents of a building home while it stays sealed after its compound moved on (a positive in the sealed week)', async () => {
+    // A building of two residents or more, in a compound with someone else in it too.
+    const [b] = await ctx.db.query<{ building: number; compound: number; inside: number[]; other: number }>(
+      `SELECT h.building_id AS building, h.compound_id AS compound, array_agg(p.id ORDER BY p.id) AS inside,
+              (SELECT min(o.id) FROM persons o JOIN households oh ON oh.id = o.household_id WHERE oh.compound_id = h.compound_id AND oh.building_id <> h.building_id) AS other
+         FROM persons p JOIN households h ON h.id = p.household_id
+        WHERE h.compound_id NOT IN (SELECT compound_id FROM persons WHERE id = $1)
+        GROUP BY h.building_id, h.compound_id HAVING count(*) >= 2 ORDER BY h.building_id LIMIT 1`,
+      [persons[70].id],
+    );
+    expect(b.other).not.toBeNull();
+    const [sick, resident] = b.inside.map(Number);
+    const [{ code }] = await ctx.db.query<{ code: string }>('SELECT personal_code AS code FROM persons WHERE id = $1', [resident]);
+    const d0 = ctx.clock.now();
+    const days = (n: number) => new Date(d0.getTime() + n * 86_400_000);
+    // Day 0 a case elsewhere in the compound seals it; day 3, inside its sealed week, a case in the building.
+    // Seven clean days after it (day 10) the compound is controlled; the building stays sealed.
+    ctx.clock.set(days(11), 0);
+    const [first, second] = await ctx.db.tx(async (q) => [
+      await openCase(q, { personId: Number(b.other), classification: 'confirmed', source: 'clinician', sampledAt: d0, reportedAt: d0 }, ctx.preset, 'test', days(0)),
+      await openCase(q, { personId: sick, classification: 'confirmed', source: 'clinician', sampledAt: days(3), reportedAt: days(3) }, ctx.preset, 'test', days(3)),
+    ]);
+    await zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+    const [zone] = await ctx.db.query<{ zone: string; sealed_buildings: { buildingId: number; caseId: number; releasedOn: string }[] }>(
+      'SELECT zone, sealed_buildings FROM compound_zones WHERE compound_id = $1 ORDER BY day DESC LIMIT 1',
+      [b.compound],
+    );
+    expect(zone).toMatchObject({ zone: 'controlled', sealed_buildings: [{ buildingId: b.building, caseId: second.caseId }] });
+    expect(first.created).toBe(true);
+    const releasedAt = new Date(`${zone.sealed_buildings[0].releasedOn}T00:00:00+08:00`);
+    const door = doorIndexFor(ctx);
+    await door.sync();
+    expect(door.get(code, ctx.clock.now())?.home).toEqual({ compoundId: b.compound, zone: 'sealed', since: days(3), movesAt: releasedAt, building: { id: b.building, caseId: second.caseId } });
+    // Refused even at a shop inside the compound, from memory as from the database; a hospital's emergency gate admits.
+    const [{ id: shop }] = await ctx.db.query<{ id: number }>("INSERT INTO venues (code, name, kind, district_id, compound_id, lon, lat) SELECT 'SHOP-2', 'Shop 2', 'shop', district_id, id, 121.4, 31.2 FROM compounds WHERE id = $1 RETURNING id", [b.compound]);
+    const at = () => srv.call('POST', '/api/v1/checkins', { as: city, body: { venueCode: signVenueCode(ctx.pii, shop), person: code } });
+    const fromMemory = await at();
+    expect(fromMemory.body).toMatchObject({ admit: false, because: ['Lives in a building still sealed after a positive in it, and may not leave it (rules.md 1)', 'No negative PCR sampled within 72 h'] });
+    door.ready = false;
+    expect((await at()).body).toEqual(fromMemory.body);
+    door.ready = true;
+    const device = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: city, body: { name: 'Emergency gate 3', entrance: 'emergency' } });
+    expect((await srv.call('POST', '/api/v1/sentinel/checks', { body: { person: code }, headers: { 'x-device-token': device.body.token } })).body.admit).toBe(true);
+    // The resident reads why, with the case that keeps the building sealed and the day it is released.
+    const status = await srv.call('GET', `/api/v1/persons/${resident}/status`, { as: city });
+    expect(status.body.reasons).toMatchObject([{ code: 'sealedBuilding', colour: 'green', fact: { kind: 'case', id: second.caseId }, until: releasedAt.toISOString() }]);
+    // Released on its day: the compound's zone (controlled, or on by then) is theirs again.
+    ctx.clock.set(releasedAt, 0);
+    await zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    expect(door.get(code, ctx.clock.now())?.home?.building ?? null).toBeNull();
   });
 });

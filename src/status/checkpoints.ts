@@ -319,7 +319,7 @@ export async function personAtDoor(db: Db, pii: PiiKeys, ref: string, preset: Pr
             EXISTS (SELECT 1 FROM status_stale st WHERE st.person_id = p.id) AS stale,
             (SELECT max(s.sampled_at) FROM samples s WHERE s.person_id = p.id) AS last_sampled,
             (SELECT max(s.sampled_at) FROM samples s JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied' AND r.verdict = 'negative' WHERE s.person_id = p.id) AS last_negative,
-            h.compound_id, h.zone, h.since, h.moves_at
+            h.compound_id, h.zone, h.since, h.moves_at, h.building_id, h.case_id
        FROM persons p LEFT JOIN person_status ps ON ps.person_id = p.id
        LEFT JOIN LATERAL (${homeZoneOf('p', '$2', '$3')}) h ON true
       WHERE ${byId ? 'p.id_hash = $1' : 'p.personal_code = $1'}`,

@@ -1,6 +1,6 @@
 // What an entrance needs to answer, kept in memory: personal code -> person, the person's last sampling and
 // last negative sampling, the stored status of everyone who is not plainly green, each person's home
-// compound and today's compounds whose zone confines their residents. A database look-up
+// compound and building, and today's compounds whose zone confines their residents and buildings still sealed. A database look-up
 // costs 100-200 us on either engine, and a busy city's entrances need answers in tens of microseconds
 // (bench/checkpoints.ts measured 500 check-ins/s on PGlite with one query per scan).
 //
@@ -16,7 +16,7 @@ import { localDay } from '../core/days.ts';
 import { onStatusStale } from '../core/stale.ts';
 import { CodeTable, toHold } from './code-table.ts';
 import { confinementRule, type Colour, type HomeZone, type Reason } from './rules.ts';
-import { homeZoneColumns, homeZoneFrom, zoneStretchOn, ZONES, type HomeZoneRow } from '../zoning/index.ts';
+import { homeZoneColumns, homeZoneFrom, sealedBuildingsOf, zoneStretchOn, ZONES, type HomeZoneRow } from '../zoning/index.ts';
 
 export interface DoorEntry {
   personId: number;
@@ -34,10 +34,12 @@ export class DoorIndex {
   private byCode = new CodeTable();
   private lastSampled = new Float64Array(1024);
   private lastNegative = new Float64Array(1024);
-  /** Each person's home compound (0: none). */
+  /** Each person's home compound and building (0: none). */
   private compoundOf = new Int32Array(1024);
-  /** The compounds whose zone confines their residents on the local day from `zonesFrom` to `zonesTo` (ms). */
+  private buildingOf = new Int32Array(1024);
+  /** The compounds whose zone confines their residents, and the buildings still sealed in compounds that are not, on the local day from `zonesFrom` to `zonesTo` (ms). */
   private confined = new Map<number, HomeZone>();
+  private sealedBuildings = new Map<number, HomeZone>();
   private zonesFrom = 0;
   private zonesTo = 0;
   /** zoning_state.zones_version when the zones were read (-1: no zones yet; its first run leaves it at 0). */
@@ -82,8 +84,9 @@ export class DoorIndex {
     if (t < this.zonesFrom || t >= this.zonesTo) return null;
     const sampled = this.lastSampled[id] ?? 0;
     const negative = this.lastNegative[id] ?? 0;
+    const building = this.buildingOf[id] ?? 0;
     const compound = this.compoundOf[id] ?? 0;
-    const home = compound ? (this.confined.get(compound) ?? null) : null;
+    const home = (building ? this.sealedBuildings.get(building) : undefined) ?? (compound ? this.confined.get(compound) : undefined) ?? null;
     return { personId: id, colour: s?.colour ?? 'green', reasons: s?.reasons ?? [], lastSampledAt: sampled ? new Date(sampled) : null, lastNegativeSampledAt: negative ? new Date(negative) : null, home };
   }
 
@@ -111,8 +114,8 @@ export class DoorIndex {
       for (;;) {
         if (paused()) break reading;
         const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
-          `SELECT string_agg(id || ' ' || coalesce(compound_id, 0) || ' ' || personal_code, E'\\n') AS lines, max(id) AS last
-             FROM (SELECT id, compound_id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p`,
+          `SELECT string_agg(p.id || ' ' || coalesce(p.compound_id, 0) || ' ' || coalesce(h.building_id, 0) || ' ' || p.personal_code, E'\\n') AS lines, max(p.id) AS last
+             FROM (SELECT id, compound_id, household_id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p LEFT JOIN households h ON h.id = p.household_id`,
           [this.maxPersonId, CHUNK],
         );
         if (!r.lines) break;
@@ -121,9 +124,11 @@ export class DoorIndex {
         for (const line of r.lines.split('\n')) {
           const a = line.indexOf(' ');
           const b = line.indexOf(' ', a + 1);
+          const c = line.indexOf(' ', b + 1);
           const id = Number(line.slice(0, a));
           this.compoundOf[id] = Number(line.slice(a + 1, b));
-          this.byCode.set(line.slice(b + 1), id);
+          this.buildingOf[id] = Number(line.slice(b + 1, c));
+          this.byCode.set(line.slice(c + 1), id);
         }
         await yieldNow();
       }
@@ -205,14 +210,16 @@ export class DoorIndex {
   private async readMoves(): Promise<void> {
     for (let after = Math.max(0, this.maxMoveId - MOVES_AGAIN); ; ) {
       const [r] = await this.db.query<{ lines: string | null; last: number | null; n: number }>(
-        `SELECT string_agg(m.person_id || ' ' || coalesce(p.compound_id, 0), E'\\n') AS lines, max(m.id) AS last, count(*)::int AS n
-           FROM (SELECT id, person_id FROM person_moves WHERE id > $1 ORDER BY id LIMIT $2) m LEFT JOIN persons p ON p.id = m.person_id`,
+        `SELECT string_agg(m.person_id || ' ' || coalesce(p.compound_id, 0) || ' ' || coalesce(h.building_id, 0), E'\\n') AS lines, max(m.id) AS last, count(*)::int AS n
+           FROM (SELECT id, person_id FROM person_moves WHERE id > $1 ORDER BY id LIMIT $2) m
+           LEFT JOIN persons p ON p.id = m.person_id LEFT JOIN households h ON h.id = p.household_id`,
         [after, CHUNK],
       );
       for (const line of r.lines ? r.lines.split('\n') : []) {
-        const sp = line.indexOf(' ');
-        const id = Number(line.slice(0, sp));
-        if (id <= this.maxPersonId) this.compoundOf[id] = Number(line.slice(sp + 1));
+        const [id, compound, building] = line.split(' ').map(Number);
+        if (id > this.maxPersonId) continue;
+        this.compoundOf[id] = compound;
+        this.buildingOf[id] = building;
       }
       if (r.last !== null) this.maxMoveId = Math.max(this.maxMoveId, Number(r.last));
       if (r.n < CHUNK) return;
@@ -234,6 +241,10 @@ export class DoorIndex {
     const zones = ZONES.filter((z) => confinementRule(z, this.preset));
     const rows = await this.db.query<HomeZoneRow>(`SELECT ${homeZoneColumns('$2')} FROM compound_zones z WHERE ${zoneStretchOn('$1')} AND z.zone = ANY($3)`, [day, tz, zones]);
     this.confined = new Map(rows.map((r) => [r.compound_id, homeZoneFrom(r)]));
+    const buildings = confinementRule('sealed', this.preset)
+      ? await this.db.query<HomeZoneRow>(`SELECT h.* FROM compound_zones z CROSS JOIN LATERAL (${sealedBuildingsOf('$2')}) h WHERE ${zoneStretchOn('$1')} AND z.sealed_buildings IS NOT NULL`, [day, tz])
+      : [];
+    this.sealedBuildings = new Map(buildings.map((r) => [r.building_id!, homeZoneFrom(r)]));
     this.zonesVersion = Number(v.v);
     this.zonesFrom = from;
     this.zonesTo = new Date(v.to).getTime();
@@ -265,6 +276,7 @@ export class DoorIndex {
     this.lastSampled = toHold(this.lastSampled, id);
     this.lastNegative = toHold(this.lastNegative, id);
     this.compoundOf = toHold(this.compoundOf, id);
+    this.buildingOf = toHold(this.buildingOf, id);
   }
 }
 

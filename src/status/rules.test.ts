@@ -52,11 +52,12 @@ const table: [string, Partial<PersonFacts>, number, Colour, Colour, string[]][] 
   ['override to green in force', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed']],
   ['override expired', { findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 5, 'red', 'red', ['confirmed']],
   // The home compound's zone confines (rules.md 1-2, 11) but does not colour: it is listed, green, last.
-  ['home compound sealed', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: day(7) } }, 3, 'green', 'green', ['sealedCompound']],
-  ['home compound controlled', { home: { compoundId: 11, zone: 'controlled', since: day(0), movesAt: null } }, 3, 'green', 'green', ['controlledCompound']],
-  ['home compound in precaution', { home: { compoundId: 11, zone: 'precaution', since: day(0), movesAt: null } }, 3, 'green', 'green', []],
-  ['close contact in a sealed compound', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: null }, contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: null }] }, 3, 'red', 'red', ['closeContact', 'sealedCompound']],
-  ['an override does not free a sealed resident', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: null }, findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed', 'sealedCompound']],
+  ['home compound sealed', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: day(7), building: null } }, 3, 'green', 'green', ['sealedCompound']],
+  ['home compound controlled', { home: { compoundId: 11, zone: 'controlled', since: day(0), movesAt: null, building: null } }, 3, 'green', 'green', ['controlledCompound']],
+  ['home building still sealed, the compound in precaution', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: day(4), building: { id: 31, caseId: 12 } } }, 3, 'green', 'green', ['sealedBuilding']],
+  ['home compound in precaution', { home: { compoundId: 11, zone: 'precaution', since: day(0), movesAt: null, building: null } }, 3, 'green', 'green', []],
+  ['close contact in a sealed compound', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: null, building: null }, contacts: [{ id: 4, level: 'close', lastExposureAt: day(0), releasedAt: null }] }, 3, 'red', 'red', ['closeContact', 'sealedCompound']],
+  ['an override does not free a sealed resident', { home: { compoundId: 11, zone: 'sealed', since: day(0), movesAt: null, building: null }, findings: [{ id: 2, resultedAt: day(1) }], overrides: [{ ...override, colour: 'green', approvedAt: day(2), expiresAt: day(4) }] }, 3, 'green', 'green', ['override', 'confirmed', 'sealedCompound']],
 ];
 
 describe('status colour', () => {
@@ -157,7 +158,7 @@ describe('entry decision', () => {
 
   it('refuses a resident of a confined compound outside it, whatever their colour and tests, but not at an emergency entrance', () => {
     const fresh = tests(10, 10, now);
-    const home = (zone: 'sealed' | 'controlled' | 'precaution') => ({ compoundId: 11, zone, since: day(0), movesAt: null });
+    const home = (zone: 'sealed' | 'controlled' | 'precaution') => ({ compoundId: 11, zone, since: day(0), movesAt: null, building: null });
     for (const preset of [shanghai, national]) {
       const at = (zone: 'sealed' | 'controlled' | 'precaution', venueCompoundId: number | null, gate: 'venue' | 'medicalEmergency' = 'venue') =>
         entryDecision(green, fresh, preset.entry.default, gate, preset, now, { home: home(zone), venueCompoundId });
@@ -168,6 +169,10 @@ describe('entry decision', () => {
       expect(at('precaution', null).admit).toBe(true);
       expect(at('sealed', null, 'medicalEmergency')).toMatchObject({ admit: true, why: [{ code: 'emergency' }] });
       expect(at('sealed', null).because[0]).toBe('Lives in a sealed compound and may not leave it (rules.md 1-2, 11)');
+      // A building still sealed keeps its residents home: not even the compound's own venues.
+      const building = { ...home('sealed'), building: { id: 31, caseId: 12 } };
+      expect(entryDecision(green, fresh, preset.entry.default, 'venue', preset, now, { home: building, venueCompoundId: 11 })).toMatchObject({ admit: false, why: [{ code: 'confinedBuilding' }, { code: 'negativeWithin' }] });
+      expect(entryDecision(green, fresh, preset.entry.default, 'medicalEmergency', preset, now, { home: building, venueCompoundId: null }).admit).toBe(true);
     }
     // The preset decides which zones confine.
     const open = { ...shanghai, entry: { ...shanghai.entry, confinedZones: { sealed: 'rules.md 1', controlled: null } } } as unknown as typeof shanghai;

@@ -31,7 +31,7 @@ export type ReasonCode =
  * zone is the compound's and changes for thousands at once, so it is read where it applies (the person's
  * own status, an entrance) instead of being stored in each resident's status.
  */
-export type ConfinedCode = 'sealedCompound' | 'controlledCompound';
+export type ConfinedCode = 'sealedCompound' | 'controlledCompound' | 'sealedBuilding';
 
 /** The preset's rule confining the residents of a zone, or null when the zone does not confine. */
 export function confinementRule(zone: Zone, preset: Preset): string | null {
@@ -228,15 +228,22 @@ export function statusOf(f: PersonFacts, preset: Preset, now: Date): Status {
     });
     colour = o.colour;
   }
-  const confined = f.home && confinementRule(f.home.zone, preset);
-  if (f.home && confined) {
+  const home = f.home;
+  const confined = home && confinementRule(home.zone, preset);
+  if (home && confined) {
+    const building = home.building;
     reasons.push({
-      code: f.home.zone === 'sealed' ? 'sealedCompound' : 'controlledCompound',
+      code: building ? 'sealedBuilding' : home.zone === 'sealed' ? 'sealedCompound' : 'controlledCompound',
       colour: 'green',
-      fact: { kind: 'compoundZone', id: f.home.compoundId, at: iso(f.home.since) ?? '' },
-      rule: `${confined}; ${presetLabel(preset)} entry.confinedZones`,
-      until: iso(f.home.movesAt),
-      text: f.home.zone === 'sealed' ? 'Your compound is sealed: stay home; entrances outside it refuse you' : 'Your compound is controlled: stay inside it; entrances outside it refuse you',
+      // A building is kept sealed by a case in it; a compound's zone is the zoning's, by the compound.
+      fact: building ? { kind: 'case', id: building.caseId, at: iso(home.since) ?? '' } : { kind: 'compoundZone', id: home.compoundId, at: iso(home.since) ?? '' },
+      rule: `${confined}${building ? '; a positive in the sealed week keeps its building sealed (rules.md 1)' : ''}; ${presetLabel(preset)} entry.confinedZones`,
+      until: iso(home.movesAt),
+      text: building
+        ? 'Your building is still sealed after a positive in it: stay home; entrances refuse you'
+        : home.zone === 'sealed'
+          ? 'Your compound is sealed: stay home; entrances outside it refuse you'
+          : 'Your compound is controlled: stay inside it; entrances outside it refuse you',
     });
   }
   // The colour changes by itself only at a time some fact names: try each, in order.
@@ -280,7 +287,8 @@ export type EntryWhy =
   | { code: 'negativeWithin' | 'sampledWithin'; hours: number }
   | { code: 'noNegative'; hours: number; sampledHours: number | null }
   | { code: 'noCondition' }
-  | { code: 'confined'; zone: Zone };
+  | { code: 'confined'; zone: Zone }
+  | { code: 'confinedBuilding' };
 
 /** An entry reason in the server's words (English). */
 export function entryText(w: EntryWhy): string {
@@ -299,6 +307,8 @@ export function entryText(w: EntryWhy): string {
       return 'No entry condition';
     case 'confined':
       return `Lives in a ${w.zone} compound and may not leave it (rules.md 1-2, 11)`;
+    case 'confinedBuilding':
+      return 'Lives in a building still sealed after a positive in it, and may not leave it (rules.md 1)';
   }
 }
 
@@ -324,9 +334,10 @@ export function entryDecision(
   const why: EntryWhy[] = [];
   let admit = true;
   const home = place.home;
-  if (home && confinementRule(home.zone, preset) && place.venueCompoundId !== home.compoundId) {
+  // A compound's residents may use what is inside it; a sealed building's stay home.
+  if (home && confinementRule(home.zone, preset) && (home.building !== null || place.venueCompoundId !== home.compoundId)) {
     admit = false;
-    why.push({ code: 'confined', zone: home.zone });
+    why.push(home.building ? { code: 'confinedBuilding' } : { code: 'confined', zone: home.zone });
   }
   if (rule.requireGreen && status.colour !== 'green') {
     admit = false;

@@ -969,25 +969,48 @@ export async function zonesCompact(q: Queryable, day: string, reach: Reach, dist
   return { ids: split(r?.ids ?? '', ',').map(Number), zones: r?.zones ?? '', freeAreas: split(r?.areas ?? '', ',').map(Number) };
 }
 
-/** The zone of the compound a person lives in, on a day (what entrances and the person's status read). */
+/**
+ * The zone of the home a person lives in, on a day (what entrances and the person's status read): their
+ * compound's, or sealed where their building is still sealed after the compound moved on (a positive in the
+ * sealed week keeps its building sealed longer: rules.md 1, zoning.sealedBuildingExtendsToDay).
+ */
 export interface HomeZone {
   compoundId: number;
   zone: Zone;
-  /** The start of the local day the zone began. */
+  /** The start of the local day the zone began; for a building, when its case was reported. */
   since: Date | null;
-  /** The start of the local day the zone next moves by the preset's rules, if it does. */
+  /** The start of the local day the zone next moves by the preset's rules (a building: is released), if it does. */
   movesAt: Date | null;
+  /** The building still sealed, and the case that keeps it so; null when the zone is the compound's. */
+  building: { id: number; caseId: number } | null;
 }
 
 /** A HomeZone's columns from compound_zones z, `tz` naming the time zone's parameter. */
-export const homeZoneColumns = (tz: string) => `z.compound_id, z.zone, (z.since::timestamp AT TIME ZONE ${tz}) AS since, (z.next_on::timestamp AT TIME ZONE ${tz}) AS moves_at`;
+export const homeZoneColumns = (tz: string) =>
+  `z.compound_id, z.zone, (z.since::timestamp AT TIME ZONE ${tz}) AS since, (z.next_on::timestamp AT TIME ZONE ${tz}) AS moves_at, NULL::int AS building_id, NULL::bigint AS case_id`;
 /** The stretches of compound_zones z that hold the local day `day` (a parameter). */
 export const zoneStretchOn = (day: string) => `z.day <= ${day}::date AND coalesce(z.until, 'infinity'::date) >= ${day}::date`;
-export type HomeZoneRow = { compound_id: number; zone: Zone; since: Date | null; moves_at: Date | null };
-export const homeZoneFrom = (r: HomeZoneRow): HomeZone => ({ compoundId: r.compound_id, zone: r.zone, since: r.since && new Date(r.since), movesAt: r.moves_at && new Date(r.moves_at) });
+/** The buildings of the compound_zones row z still sealed while the compound itself is not, as HomeZone columns. */
+export const sealedBuildingsOf = (tz: string) =>
+  `SELECT z.compound_id, 'sealed'::text AS zone, c.reported_at AS since, (b.released_on::timestamp AT TIME ZONE ${tz}) AS moves_at, b.building_id, b.case_id
+     FROM (SELECT (e->>'buildingId')::int AS building_id, (e->>'caseId')::bigint AS case_id, (e->>'releasedOn')::date AS released_on
+             FROM jsonb_array_elements(CASE WHEN z.zone <> 'sealed' THEN z.sealed_buildings END) e) b
+     LEFT JOIN cases c ON c.id = b.case_id`;
+export type HomeZoneRow = { compound_id: number; zone: Zone; since: Date | null; moves_at: Date | null; building_id: number | null; case_id: number | null };
+export const homeZoneFrom = (r: HomeZoneRow): HomeZone => ({
+  compoundId: r.compound_id,
+  zone: r.zone,
+  since: r.since && new Date(r.since),
+  movesAt: r.moves_at && new Date(r.moves_at),
+  building: r.building_id === null ? null : { id: r.building_id, caseId: Number(r.case_id) },
+});
 
-/** The zone of a person's home compound on a day, as a LATERAL subquery over the persons row `person`. */
-export const homeZoneOf = (person: string, day: string, tz: string) => `SELECT ${homeZoneColumns(tz)} FROM compound_zones z WHERE z.compound_id = ${person}.compound_id AND ${zoneStretchOn(day)}`;
+/** The zone of a person's home on a day, as a LATERAL subquery over the persons row `person`: the building's, else the compound's. */
+export const homeZoneOf = (person: string, day: string, tz: string) =>
+  `SELECT h.* FROM compound_zones z CROSS JOIN LATERAL (
+      (${sealedBuildingsOf(tz)} WHERE b.building_id = (SELECT building_id FROM households WHERE id = ${person}.household_id))
+      UNION ALL SELECT ${homeZoneColumns(tz)} ORDER BY building_id NULLS LAST LIMIT 1) h
+    WHERE z.compound_id = ${person}.compound_id AND ${zoneStretchOn(day)}`;
 
 /** The persons' home compounds with their zone on a local day. */
 export async function homeZones(q: Queryable, personIds: number[], day: string, tz: string): Promise<Map<number, HomeZone>> {

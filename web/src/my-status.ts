@@ -108,7 +108,7 @@ function renderStatus(s: Status): void {
 }
 
 /** A home compound's zone: it ends when the zone moves, not with a result. */
-const CONFINED: readonly string[] = ['sealedCompound', 'controlledCompound'];
+const CONFINED: readonly string[] = ['sealedCompound', 'controlledCompound', 'sealedBuilding'];
 
 export function reasonItem(r: Reason): HTMLElement {
   const label = tMaybe(`reason.${r.code}`, r.text);
