@@ -37,11 +37,14 @@ export class DoorIndex {
   /** Each person's home compound and building (0: none). */
   private compoundOf = new Int32Array(1024);
   private buildingOf = new Int32Array(1024);
-  /** The compounds whose zone confines their residents, and the buildings still sealed in compounds that are not, on the local day from `zonesFrom` to `zonesTo` (ms). */
+  /**
+   * The compounds whose zone confines their residents, and the buildings still sealed in compounds that are
+   * not, on the local day `zonesDay`. Across midnight they are answered until the next look (a second at
+   * most): the database would answer the same, as the zoning job computes the new day only at its next run.
+   */
   private confined = new Map<number, HomeZone>();
   private sealedBuildings = new Map<number, HomeZone>();
-  private zonesFrom = 0;
-  private zonesTo = 0;
+  private zonesDay = '';
   /** zoning_state.zones_version when the zones were read (-1: no zones yet; its first run leaves it at 0). */
   private zonesVersion = -2;
   private maxMoveId = -1;
@@ -80,8 +83,6 @@ export class DoorIndex {
     const t = now.getTime();
     const s = this.status.get(id);
     if (s && s.changesAt !== null && s.changesAt <= t) return null;
-    // The zones read are another day's (midnight passed since the last look): the database answers.
-    if (t < this.zonesFrom || t >= this.zonesTo) return null;
     const sampled = this.lastSampled[id] ?? 0;
     const negative = this.lastNegative[id] ?? 0;
     const building = this.buildingOf[id] ?? 0;
@@ -232,22 +233,17 @@ export class DoorIndex {
   private async readZones(): Promise<void> {
     const tz = this.preset.reporting.timeZone;
     const day = localDay(this.clock(), tz);
-    const [v] = await this.db.query<{ v: number; from: Date; to: Date }>(
-      `SELECT coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS v, ($1::date::timestamp AT TIME ZONE $2) AS "from", (($1::date + 1)::timestamp AT TIME ZONE $2) AS "to"`,
-      [day, tz],
-    );
-    const from = new Date(v.from).getTime();
-    if (Number(v.v) === this.zonesVersion && from === this.zonesFrom) return;
+    const [{ v }] = await this.db.query<{ v: number }>('SELECT coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS v');
+    if (Number(v) === this.zonesVersion && day === this.zonesDay) return;
     const zones = ZONES.filter((z) => confinementRule(z, this.preset));
     const rows = await this.db.query<HomeZoneRow>(`SELECT ${homeZoneColumns('$2')} FROM compound_zones z WHERE ${zoneStretchOn('$1')} AND z.zone = ANY($3)`, [day, tz, zones]);
     this.confined = new Map(rows.map((r) => [r.compound_id, homeZoneFrom(r)]));
     const buildings = confinementRule('sealed', this.preset)
-      ? await this.db.query<HomeZoneRow>(`SELECT h.* FROM compound_zones z CROSS JOIN LATERAL (${sealedBuildingsOf('$2')}) h WHERE ${zoneStretchOn('$1')} AND z.sealed_buildings IS NOT NULL`, [day, tz])
+      ? await this.db.query<HomeZoneRow>(`SELECT h.* FROM compound_zones z CROSS JOIN LATERAL (${sealedBuildingsOf('$1', '$2')}) h WHERE ${zoneStretchOn('$1')} AND z.sealed_buildings IS NOT NULL`, [day, tz])
       : [];
     this.sealedBuildings = new Map(buildings.map((r) => [r.building_id!, homeZoneFrom(r)]));
-    this.zonesVersion = Number(v.v);
-    this.zonesFrom = from;
-    this.zonesTo = new Date(v.to).getTime();
+    this.zonesVersion = Number(v);
+    this.zonesDay = day;
   }
 
   /** Lines of "tube_id person_id epoch_ms": the persons' last sampling, and the tube's members. */

@@ -990,12 +990,13 @@ export const homeZoneColumns = (tz: string) =>
   `z.compound_id, z.zone, (z.since::timestamp AT TIME ZONE ${tz}) AS since, (z.next_on::timestamp AT TIME ZONE ${tz}) AS moves_at, NULL::int AS building_id, NULL::bigint AS case_id`;
 /** The stretches of compound_zones z that hold the local day `day` (a parameter). */
 export const zoneStretchOn = (day: string) => `z.day <= ${day}::date AND coalesce(z.until, 'infinity'::date) >= ${day}::date`;
-/** The buildings of the compound_zones row z still sealed while the compound itself is not, as HomeZone columns. */
-export const sealedBuildingsOf = (tz: string) =>
+/** The buildings of the compound_zones row z still sealed on `day` while the compound itself is not, as HomeZone columns. */
+export const sealedBuildingsOf = (day: string, tz: string) =>
   `SELECT z.compound_id, 'sealed'::text AS zone, c.reported_at AS since, (b.released_on::timestamp AT TIME ZONE ${tz}) AS moves_at, b.building_id, b.case_id
      FROM (SELECT (e->>'buildingId')::int AS building_id, (e->>'caseId')::bigint AS case_id, (e->>'releasedOn')::date AS released_on
              FROM jsonb_array_elements(CASE WHEN z.zone <> 'sealed' THEN z.sealed_buildings END) e) b
-     LEFT JOIN cases c ON c.id = b.case_id`;
+     LEFT JOIN cases c ON c.id = b.case_id
+    WHERE b.released_on > ${day}::date`;
 export type HomeZoneRow = { compound_id: number; zone: Zone; since: Date | null; moves_at: Date | null; building_id: number | null; case_id: number | null };
 export const homeZoneFrom = (r: HomeZoneRow): HomeZone => ({
   compoundId: r.compound_id,
@@ -1008,7 +1009,7 @@ export const homeZoneFrom = (r: HomeZoneRow): HomeZone => ({
 /** The zone of a person's home on a day, as a LATERAL subquery over the persons row `person`: the building's, else the compound's. */
 export const homeZoneOf = (person: string, day: string, tz: string) =>
   `SELECT h.* FROM compound_zones z CROSS JOIN LATERAL (
-      (${sealedBuildingsOf(tz)} WHERE b.building_id = (SELECT building_id FROM households WHERE id = ${person}.household_id))
+      (${sealedBuildingsOf(day, tz)} AND b.building_id = (SELECT building_id FROM households WHERE id = ${person}.household_id))
       UNION ALL SELECT ${homeZoneColumns(tz)} ORDER BY building_id NULLS LAST LIMIT 1) h
     WHERE z.compound_id = ${person}.compound_id AND ${zoneStretchOn(day)}`;
 
