@@ -302,19 +302,19 @@ export interface PersonAtDoor {
   reasons: Reason[];
   lastSampledAt: Date | null;
   lastNegativeSampledAt: Date | null;
-  /** The home compound's zone today, when the preset confines its residents (null otherwise). */
+  /** The zone of the person's home today (their compound's, or their building's while it stays sealed), when the preset confines its residents (null otherwise). */
   home: HomeZone | null;
 }
 
 /**
  * The person at an entrance, by personal code or ID number, with the stored status, test times and home
- * compound's zone in one query. A status whose facts changed since it was stored (or that was due to
+ * zone in one query. A status whose facts changed since it was stored (or that was due to
  * change) is computed afresh.
  */
 export async function personAtDoor(db: Db, pii: PiiKeys, ref: string, preset: Preset, now: Date): Promise<PersonAtDoor> {
   const byId = idNumberProblem(ref) === null;
   const tz = preset.reporting.timeZone;
-  const [r] = await db.query<{ id: number; colour: Colour | null; reasons: Reason[] | null; changes_at: Date | null; stale: boolean; last_sampled: Date | null; last_negative: Date | null; } & Partial<HomeZoneRow>>(
+  const [r] = await db.query<{ id: number; colour: Colour | null; reasons: Reason[] | null; changes_at: Date | null; stale: boolean; last_sampled: Date | null; last_negative: Date | null } & Partial<HomeZoneRow>>(
     `SELECT p.id, ps.colour, ps.reasons, ps.changes_at,
             EXISTS (SELECT 1 FROM status_stale st WHERE st.person_id = p.id) AS stale,
             (SELECT max(s.sampled_at) FROM samples s WHERE s.person_id = p.id) AS last_sampled,

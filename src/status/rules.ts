@@ -27,9 +27,10 @@ export type ReasonCode =
   | 'mediumRiskArrival';
 
 /**
- * A home compound's zone that confines its residents (rules.md 1-2, 11). It does not colour the code: the
- * zone is the compound's and changes for thousands at once, so it is read where it applies (the person's
- * own status, an entrance) instead of being stored in each resident's status.
+ * A home's zone that confines its residents (rules.md 1-2, 11): their compound's, or their building's while
+ * it stays sealed. It does not colour the code: the zone is the compound's and changes for thousands at
+ * once, so it is read where it applies (the person's own status, an entrance) instead of being stored in
+ * each resident's status.
  */
 export type ConfinedCode = 'sealedCompound' | 'controlledCompound' | 'sealedBuilding';
 
@@ -57,7 +58,7 @@ export interface PersonFacts {
   arrivals: { id: number; kind: 'inbound' | 'highRisk' | 'mediumRisk'; arrivedAt: Date }[];
   /** Positive antigen self-tests (testing capability). */
   antigenPositives: { id: number; testedAt: Date }[];
-  /** The zone of the person's home compound today; read only where it applies (see ConfinedCode). */
+  /** The zone of the person's home today (compound or building); read only where it applies (see ConfinedCode). */
   home: HomeZone | null;
   /** Approved manual overrides (two persons); the latest one in force wins. */
   overrides: { id: number; colour: Colour; reason: string; requestedBy: string; approvedBy: string; approvedAt: Date; expiresAt: Date }[];
@@ -315,7 +316,8 @@ export function entryText(w: EntryWhy): string {
 /**
  * Whether a person may enter: green when the rule asks for it, and a negative test sampled within the
  * window (or, where the rule allows, any sampling within its shorter window), and not confined to a home
- * compound elsewhere by its zone (a venue inside that compound is theirs to use). A medical facility's
+ * compound elsewhere by its zone (a venue inside that compound is theirs to use) nor to a sealed building
+ * (no venue at all). A medical facility's
  * emergency entrance admits everyone, whatever their status or zone (rules.md 24).
  */
 export function entryDecision(
