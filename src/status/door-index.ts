@@ -5,9 +5,10 @@
 // (bench/checkpoints.ts measured 500 check-ins/s on PGlite with one query per scan).
 //
 // It is a copy, so it follows the database: loaded in chunks at start (the server answers from the
-// database until it is ready), then every second it reads what changed since (new persons and moves; new
-// tubes and results by their increasing ids; status rows by time; the zones when the zoning job wrote them
-// or the day changed), and persons whose facts changed are marked at
+// database until it is ready), then every second it reads what changed since (new persons; new tubes and
+// results by their increasing ids; status rows by time; the zones when the zoning job wrote them or the day
+// changed; the home of persons whose mark is gone, a move being marked like a fact: migrations/022), and
+// persons whose facts changed are marked at
 // once by this process (onStatusStale). A person it does not know, or whose status is stale or due to
 // change, is answered from the database as before.
 import type { Db } from '../core/db.ts';
@@ -28,7 +29,6 @@ export interface DoorEntry {
 }
 
 const CHUNK = 100_000;
-const MOVES_AGAIN = 100;
 
 export class DoorIndex {
   private byCode = new CodeTable();
@@ -47,7 +47,6 @@ export class DoorIndex {
   private zonesDay = '';
   /** zoning_state.zones_version when the zones were read (-1: no zones yet; its first run leaves it at 0). */
   private zonesVersion = -2;
-  private maxMoveId = -1;
   private status = new Map<number, { colour: Colour; reasons: Reason[]; changesAt: number | null }>();
   /** Persons whose facts changed, with when this process heard of it. */
   private stale = new Map<number, number>();
@@ -108,10 +107,9 @@ export class DoorIndex {
     const started = Date.now();
     const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
     const paused = () => this.ready && pause !== undefined && pause();
-    // Moves recorded before the first read of the persons are in what it reads.
-    if (this.maxMoveId < 0) this.maxMoveId = Number((await this.db.query<{ last: number }>('SELECT coalesce(max(id), 0) AS last FROM person_moves'))[0].last);
     reading: {
-      // Persons, by increasing id (new persons only: a personal code does not change; a move is read below).
+      // Persons, by increasing id (new persons only: a personal code does not change; a move is read below,
+      // once its mark is gone).
       for (;;) {
         if (paused()) break reading;
         const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
@@ -185,7 +183,6 @@ export class DoorIndex {
         await yieldNow();
       }
     }
-    await this.readMoves();
     await this.readZones();
     // Stored statuses written since the last look (here or by another server).
     for (const r of await this.db.query<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
@@ -198,36 +195,30 @@ export class DoorIndex {
     // Whoever still waits in status_stale is not trusted; a mark made here before this look began, and no
     // longer waiting, has been recomputed (and read just above, if it changed).
     const waiting = new Set((await this.db.query<{ person_id: number }>('SELECT person_id FROM status_stale')).map((r) => Number(r.person_id)));
-    for (const [id, at] of this.stale) if (at < started && !waiting.has(id)) this.stale.delete(id);
+    const cleared: number[] = [];
+    for (const [id, at] of this.stale) if (at < started && !waiting.has(id)) cleared.push(id);
+    // Their home may have moved (a move marks a person too): read again before they are trusted.
+    if (cleared.length) await this.readHomes(cleared);
+    // A mark made meanwhile (after this look began) stands.
+    for (const id of cleared) if ((this.stale.get(id) ?? started) < started) this.stale.delete(id);
     for (const id of waiting) if (!this.stale.has(id)) this.stale.set(id, started);
     this.ready = true;
   }
 
-  /**
-   * Persons whose home compound changed since the last look (a move of a person not read yet is read with
-   * them). The last MOVES_AGAIN moves are read again each time: ids are taken in one order and committed in
-   * another, so a move committed late with a lower id than one read already would otherwise be passed over.
-   */
-  private async readMoves(): Promise<void> {
-    for (let after = Math.max(0, this.maxMoveId - MOVES_AGAIN); ; ) {
-      const [r] = await this.db.query<{ lines: string | null; last: number | null; n: number }>(
-        `SELECT string_agg(m.person_id || ' ' || coalesce(p.compound_id, 0) || ' ' || coalesce(h.building_id, 0), E'\\n') AS lines, max(m.id) AS last, count(*)::int AS n
-           FROM (SELECT id, person_id FROM person_moves WHERE id > $1 ORDER BY id LIMIT $2) m
-           LEFT JOIN persons p ON p.id = m.person_id LEFT JOIN households h ON h.id = p.household_id`,
-        [after, CHUNK],
-      );
-      for (const line of r.lines ? r.lines.split('\n') : []) {
-        const [id, compound, building] = line.split(' ').map(Number);
-        if (id > this.maxPersonId) continue;
-        this.compoundOf[id] = compound;
-        this.buildingOf[id] = building;
-      }
-      if (r.last !== null) this.maxMoveId = Math.max(this.maxMoveId, Number(r.last));
-      if (r.n < CHUNK) return;
-      after = Number(r.last);
+  /** The compound and building of these persons, as they are now. */
+  private async readHomes(ids: number[]): Promise<void> {
+    const [r] = await this.db.query<{ lines: string | null }>(
+      `SELECT string_agg(p.id || ' ' || coalesce(p.compound_id, 0) || ' ' || coalesce(h.building_id, 0), E'\\n') AS lines
+         FROM persons p LEFT JOIN households h ON h.id = p.household_id WHERE p.id = ANY($1::int[])`,
+      [ids],
+    );
+    for (const line of r.lines ? r.lines.split('\n') : []) {
+      const [id, compound, building] = line.split(' ').map(Number);
+      if (id > this.maxPersonId) continue;
+      this.compoundOf[id] = compound;
+      this.buildingOf[id] = building;
     }
   }
-
 
   /** Today's confining zones, read again when the zoning job wrote zones or the local day changed. */
   private async readZones(): Promise<void> {
