@@ -462,6 +462,13 @@ describe('checkpoints and status', () => {
     await door.sync();
     expect(door.get(p.code, ctx.clock.now())).toMatchObject({ personId: p.id, home: null });
     expect((await at(market)).body).toMatchObject({ admit: true, because: ['Negative PCR sampled within 72 h'] });
+    // Moved back, and recomputed before the index's next look (the mark gone before it was seen): the index
+    // reads the move itself.
+    await ctx.db.query('UPDATE persons SET compound_id = $2 WHERE id = $1', [p.id, home]);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    expect(door.get(p.code, ctx.clock.now())?.home).toMatchObject({ compoundId: home, zone: 'controlled' });
+    expect((await at(market)).body.admit).toBe(false);
   });
 
   it('keeps the residents of a building home while it stays sealed after its compound moved on (a positive in the sealed week)', async () => {

@@ -7,7 +7,7 @@
 // It is a copy, so it follows the database: loaded in chunks at start (the server answers from the
 // database until it is ready), then every second it reads what changed since (new persons; new tubes and
 // results by their increasing ids; status rows by time; the zones when the zoning job wrote them or the day
-// changed; the home of persons whose mark is gone, a move being marked like a fact: migrations/022), and
+// changed; the home of persons who moved, by the moves' ids and when their mark is gone: migrations/022), and
 // persons whose facts changed are marked at
 // once by this process (onStatusStale). A person it does not know, or whose status is stale or due to
 // change, is answered from the database as before.
@@ -45,6 +45,7 @@ export class DoorIndex {
   private confined = new Map<number, HomeZone>();
   private sealedBuildings = new Map<number, HomeZone>();
   private zonesDay = '';
+  private maxMoveId = -1;
   /** zoning_state.zones_version when the zones were read (-1: no zones yet; its first run leaves it at 0). */
   private zonesVersion = -2;
   private status = new Map<number, { colour: Colour; reasons: Reason[]; changesAt: number | null }>();
@@ -107,6 +108,8 @@ export class DoorIndex {
     const started = Date.now();
     const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
     const paused = () => this.ready && pause !== undefined && pause();
+    // Moves recorded before the persons are first read are in what is read.
+    if (this.maxMoveId < 0) this.maxMoveId = Number((await this.db.query<{ m: number }>('SELECT coalesce(max(id), 0)::bigint AS m FROM person_moves'))[0].m);
     reading: {
       // Persons, by increasing id (new persons only: a personal code does not change; a move is read below,
       // once its mark is gone).
@@ -183,7 +186,12 @@ export class DoorIndex {
         await yieldNow();
       }
     }
-    await this.readZones();
+    // One look for both: whether the zoning job wrote zones, and whether anyone moved.
+    const [probe] = await this.db.query<{ v: number; m: number }>(
+      'SELECT coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS v, (SELECT coalesce(max(id), 0) FROM person_moves)::bigint AS m',
+    );
+    await this.readZones(Number(probe.v));
+    if (Number(probe.m) > this.maxMoveId) await this.readMoves();
     // Stored statuses written since the last look (here or by another server).
     for (const r of await this.db.query<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
       'SELECT person_id, colour, reasons, changes_at, version FROM person_status WHERE version > $1 ORDER BY version',
@@ -205,6 +213,23 @@ export class DoorIndex {
     this.ready = true;
   }
 
+  /**
+   * The homes of persons who moved since the last look, by the moves' ids. A move committed after one with a
+   * higher id was read is passed over here, but its mark (status_stale) is seen: the person is answered
+   * from the database, and their home read again once the mark is gone.
+   */
+  private async readMoves(): Promise<void> {
+    for (;;) {
+      const [r] = await this.db.query<{ ids: number[] | null; last: number | null }>(
+        'SELECT array_agg(person_id) AS ids, max(id) AS last FROM (SELECT id, person_id FROM person_moves WHERE id > $1 ORDER BY id LIMIT $2) m',
+        [this.maxMoveId, CHUNK],
+      );
+      if (r.last === null) return;
+      await this.readHomes(r.ids!.map(Number));
+      this.maxMoveId = Number(r.last);
+    }
+  }
+
   /** The compound and building of these persons, as they are now. */
   private async readHomes(ids: number[]): Promise<void> {
     const [r] = await this.db.query<{ lines: string | null }>(
@@ -220,12 +245,11 @@ export class DoorIndex {
     }
   }
 
-  /** Today's confining zones, read again when the zoning job wrote zones or the local day changed. */
-  private async readZones(): Promise<void> {
+  /** Today's confining zones, read again when the zoning job wrote zones (its version `v`) or the local day changed. */
+  private async readZones(v: number): Promise<void> {
     const tz = this.preset.reporting.timeZone;
     const day = localDay(this.clock(), tz);
-    const [{ v }] = await this.db.query<{ v: number }>('SELECT coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS v');
-    if (Number(v) === this.zonesVersion && day === this.zonesDay) return;
+    if (v === this.zonesVersion && day === this.zonesDay) return;
     const zones = ZONES.filter((z) => confinementRule(z, this.preset));
     const rows = await this.db.query<HomeZoneRow>(`SELECT ${homeZoneColumns('$2')} FROM compound_zones z WHERE ${zoneStretchOn('$1')} AND z.zone = ANY($3)`, [day, tz, zones]);
     this.confined = new Map(rows.map((r) => [r.compound_id, homeZoneFrom(r)]));
@@ -233,7 +257,7 @@ export class DoorIndex {
       ? await this.db.query<HomeZoneRow>(`SELECT h.* FROM compound_zones z CROSS JOIN LATERAL (${sealedBuildingsOf('$1', '$2')}) h WHERE ${zoneStretchOn('$1')} AND z.sealed_buildings IS NOT NULL`, [day, tz])
       : [];
     this.sealedBuildings = new Map(buildings.map((r) => [r.building_id!, homeZoneFrom(r)]));
-    this.zonesVersion = Number(v);
+    this.zonesVersion = v;
     this.zonesDay = day;
   }
 
