@@ -344,6 +344,27 @@ describe('checkpoints and status', () => {
     expect(door.get(b.code, now)).toMatchObject({ personId: b.id });
   });
 
+  it('follows a tube while it is open, and reads the last samples of one closed between two looks, so that its result reaches every member', async () => {
+    const door = doorIndexFor(ctx);
+    const [a, b, c] = [persons[42], persons[43], persons[44]];
+    const add = async (p: P) => expect((await srv.call('POST', '/api/v1/tubes/SHUT0001/samples', { as: sampler, body: { person: p.code } })).status).toBe(201);
+    expect((await srv.call('POST', '/api/v1/tubes', { as: sampler, body: { barcode: 'SHUT0001', samplingPointId: pointId } })).status).toBe(201);
+    await add(a);
+    await door.sync();
+    const now = ctx.clock.now();
+    expect(door.get(a.code, now)).toMatchObject({ lastSampledAt: now });
+    await add(b);
+    await door.sync();
+    expect(door.get(b.code, now)).toMatchObject({ lastSampledAt: now });
+    // The last person goes in and the tube is closed before the index looks again.
+    await add(c);
+    expect((await srv.call('POST', '/api/v1/tubes/SHUT0001/close', { as: sampler })).status).toBe(200);
+    await door.sync();
+    expect((await upload(['SHUT0001,negative,,,2022-04-10T06:30:00Z'])).status).toBe(200);
+    await door.sync();
+    for (const p of [a, b, c]) expect(door.get(p.code, now)).toMatchObject({ personId: p.id, lastSampledAt: now, lastNegativeSampledAt: now });
+  });
+
   it('keeps the venues in use when its cache is full, and reads a venue again only once it has dropped out', async () => {
     let reads = 0;
     const counted: Db = { ...ctx.db, query: (sql: string, params?: unknown[]) => (reads++, ctx.db.query(sql, params)) } as Db;

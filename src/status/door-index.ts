@@ -5,12 +5,12 @@
 // (bench/checkpoints.ts measured 500 check-ins/s on PGlite with one query per scan).
 //
 // It is a copy, so it follows the database: loaded in chunks at start (the server answers from the
-// database until it is ready), then every second it reads what changed since (new persons; new tubes and
-// results by their increasing ids; status rows by time; the zones when the zoning job wrote them or the day
-// changed; the home of persons who moved, by the moves' ids and when their mark is gone: migrations/022), and
-// persons whose facts changed are marked at
-// once by this process (onStatusStale). A person it does not know, or whose status is stale or due to
-// change, is answered from the database as before.
+// database until it is ready), then every second it looks at what changed since (the last ids and versions,
+// in one statement) and reads only that: new persons; new tubes and results by their increasing ids, and
+// the samples of open tubes whose count moved; status rows by version; the zones when the zoning job wrote
+// them or the day changed; the home of persons who moved, by the moves' ids and when their mark is gone
+// (migrations/022). Persons whose facts changed are marked at once by this process (onStatusStale). A
+// person it does not know, or whose status is stale or due to change, is answered from the database as before.
 import type { Db } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { localDay } from '../core/days.ts';
@@ -29,6 +29,20 @@ export interface DoorEntry {
 }
 
 const CHUNK = 100_000;
+/** Open tubes are looked for among the last this many (a tube left open for ever is not read for ever). */
+const OPEN_TUBES = 10_000;
+
+/** What the index's look reads first: the last ids and versions, and whether anything waits. */
+interface Marks {
+  persons: number;
+  tubes: number;
+  open: boolean;
+  results: number;
+  zones: number;
+  moves: number;
+  statuses: number;
+  stale: boolean;
+}
 
 export class DoorIndex {
   private byCode = new CodeTable();
@@ -53,6 +67,8 @@ export class DoorIndex {
   private stale = new Map<number, number>();
   /** Members and sampling time of each tube still waiting for its result: a result then costs no join. */
   private tubes = new Map<number, { at: number; members: number[] }>();
+  /** Tubes open at the last look, with their count of samples then. */
+  private openTubes = new Map<number, number>();
   private maxPersonId = 0;
   private maxTubeId = 0;
   private maxResultId = 0;
@@ -97,7 +113,7 @@ export class DoorIndex {
    * Loads everything at first, then what changed: call it every second or so (calls do not overlap). Once
    * loaded, `pause()` true between two reads leaves new persons, samplings and results for the next call
    * (on embedded PGlite each read waits in line with the requests); the stored statuses and whom to
-   * distrust are read every time.
+   * distrust are read whenever they changed.
    */
   sync(pause?: () => boolean): Promise<void> {
     this.syncing ??= this.syncOnce(pause).finally(() => (this.syncing = null));
@@ -106,16 +122,33 @@ export class DoorIndex {
 
   private async syncOnce(pause?: () => boolean): Promise<void> {
     const started = Date.now();
-    const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
     const paused = () => this.ready && pause !== undefined && pause();
+    // Each read waits for a turn of the event loop first: on embedded PGlite a statement runs on this
+    // thread, and requests read meanwhile are answered between two reads rather than after all of them.
+    const read = async <T>(sql: string, params?: unknown[]) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return this.db.query<T>(sql, params);
+    };
+    // One look at what changed, and only then the reads that something changed for: when nothing did, this
+    // one statement is the look (each statement costs its parsing and planning on PGlite, 0.2-1.5 ms).
+    const [m] = await read<Marks>(
+      `SELECT (SELECT coalesce(max(id), 0) FROM persons)::bigint AS persons,
+              (SELECT coalesce(max(id), 0) FROM tubes)::bigint AS tubes,
+              EXISTS (SELECT 1 FROM tubes WHERE id > $1 AND closed_at IS NULL) AS open,
+              (SELECT coalesce(max(id), 0) FROM lab_results)::bigint AS results,
+              coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS zones,
+              (SELECT coalesce(max(id), 0) FROM person_moves)::bigint AS moves,
+              (SELECT coalesce(max(version), 0) FROM person_status)::bigint AS statuses,
+              EXISTS (SELECT 1 FROM status_stale) AS stale`,
+      [this.maxTubeId - OPEN_TUBES],
+    );
     // Moves recorded before the persons are first read are in what is read.
-    if (this.maxMoveId < 0) this.maxMoveId = Number((await this.db.query<{ m: number }>('SELECT coalesce(max(id), 0)::bigint AS m FROM person_moves'))[0].m);
+    if (this.maxMoveId < 0) this.maxMoveId = Number(m.moves);
     reading: {
-      // Persons, by increasing id (new persons only: a personal code does not change; a move is read below,
-      // once its mark is gone).
-      for (;;) {
+      // Persons, by increasing id (new persons only: a personal code does not change; a move is read below).
+      while (Number(m.persons) > this.maxPersonId) {
         if (paused()) break reading;
-        const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+        const [r] = await read<{ lines: string | null; last: number | null }>(
           `SELECT string_agg(p.id || ' ' || coalesce(p.compound_id, 0) || ' ' || coalesce(h.building_id, 0) || ' ' || p.personal_code, E'\\n') AS lines, max(p.id) AS last
              FROM (SELECT id, compound_id, household_id, personal_code FROM persons WHERE id > $1 ORDER BY id LIMIT $2) p LEFT JOIN households h ON h.id = p.household_id`,
           [this.maxPersonId, CHUNK],
@@ -132,36 +165,28 @@ export class DoorIndex {
           this.buildingOf[id] = Number(line.slice(b + 1, c));
           this.byCode.set(line.slice(c + 1), id);
         }
-        await yieldNow();
       }
-      // Samplings of new tubes, and of tubes still open (persons are still being added to them). Both read
-      // by key (ORDER BY id LIMIT, OFFSET 0 laterals): without fresh statistics the planner would hash-join
-      // every sample of the city once a second.
-      for (;;) {
+      // Samplings of new tubes, read by key (ORDER BY id LIMIT, an OFFSET 0 lateral): without fresh
+      // statistics the planner would hash-join every sample of the city once a second. An empty tube is
+      // passed too: its samples are read while it is open, below.
+      while (Number(m.tubes) > this.maxTubeId) {
         if (paused()) break reading;
-        const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+        const [r] = await read<{ lines: string | null; last: number | null }>(
           `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
              FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t
-             CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
+             LEFT JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s ON true`,
           [this.maxTubeId, CHUNK / 10],
         );
         if (r.last === null) break;
         if (r.lines) this.sampled(r.lines);
         this.maxTubeId = Number(r.last);
-        await yieldNow();
       }
-      const [open] = await this.db.query<{ lines: string | null }>(
-        `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines
-           FROM (SELECT id FROM tubes WHERE id > $1 AND closed_at IS NULL ORDER BY id LIMIT 10000) t
-           CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s`,
-        [this.maxTubeId - 10_000],
-      );
-      if (open.lines) this.sampled(open.lines);
+      if (m.open || this.openTubes.size) await this.readOpenTubes(read);
       // Results, by result id: a negative one moves its persons' last negative sampling. The members come
       // from the tubes read above; a result for a tube not read yet waits for the next look.
-      for (;;) {
+      while (Number(m.results) > this.maxResultId) {
         if (paused()) break reading;
-        const [r] = await this.db.query<{ lines: string | null; last: number | null }>(
+        const [r] = await read<{ lines: string | null; last: number | null }>(
           `SELECT string_agg(tube_id || ' ' || (verdict = 'negative' AND state = 'applied')::int, E'\\n') AS lines, max(id) AS last
              FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r`,
           [this.maxResultId, CHUNK],
@@ -183,26 +208,23 @@ export class DoorIndex {
         }
         if (unknown) break;
         this.maxResultId = Number(r.last);
-        await yieldNow();
       }
     }
-    // One look for both: whether the zoning job wrote zones, and whether anyone moved.
-    const [probe] = await this.db.query<{ v: number; m: number }>(
-      'SELECT coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS v, (SELECT coalesce(max(id), 0) FROM person_moves)::bigint AS m',
-    );
-    await this.readZones(Number(probe.v));
-    if (Number(probe.m) > this.maxMoveId) await this.readMoves();
+    await this.readZones(Number(m.zones));
+    if (Number(m.moves) > this.maxMoveId) await this.readMoves();
     // Stored statuses written since the last look (here or by another server).
-    for (const r of await this.db.query<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
-      'SELECT person_id, colour, reasons, changes_at, version FROM person_status WHERE version > $1 ORDER BY version',
-      [this.statusVersion],
-    )) {
-      this.status.set(Number(r.person_id), { colour: r.colour, reasons: r.reasons, changesAt: r.changes_at ? new Date(r.changes_at).getTime() : null });
-      this.statusVersion = Math.max(this.statusVersion, Number(r.version));
+    if (Number(m.statuses) > this.statusVersion) {
+      for (const r of await read<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
+        'SELECT person_id, colour, reasons, changes_at, version FROM person_status WHERE version > $1 ORDER BY version',
+        [this.statusVersion],
+      )) {
+        this.status.set(Number(r.person_id), { colour: r.colour, reasons: r.reasons, changesAt: r.changes_at ? new Date(r.changes_at).getTime() : null });
+        this.statusVersion = Math.max(this.statusVersion, Number(r.version));
+      }
     }
     // Whoever still waits in status_stale is not trusted; a mark made here before this look began, and no
     // longer waiting, has been recomputed (and read just above, if it changed).
-    const waiting = new Set((await this.db.query<{ person_id: number }>('SELECT person_id FROM status_stale')).map((r) => Number(r.person_id)));
+    const waiting = new Set(m.stale ? (await read<{ person_id: number }>('SELECT person_id FROM status_stale')).map((r) => Number(r.person_id)) : []);
     const cleared: number[] = [];
     for (const [id, at] of this.stale) if (at < started && !waiting.has(id)) cleared.push(id);
     // Their home may have moved (a move marks a person too): read again before they are trusted.
@@ -211,6 +233,34 @@ export class DoorIndex {
     for (const id of cleared) if ((this.stale.get(id) ?? started) < started) this.stale.delete(id);
     for (const id of waiting) if (!this.stale.has(id)) this.stale.set(id, started);
     this.ready = true;
+  }
+
+  /**
+   * Tubes still open take more samples after they were first read. The open ones (among the last
+   * OPEN_TUBES), and those open at the last look, are read with their count of samples; the samples of
+   * those whose count moved are read again. A tube closed since the last look is so read once more: its
+   * last person, put in just before it was closed, is in its result.
+   */
+  private async readOpenTubes(read: <T>(sql: string, params?: unknown[]) => Promise<T[]>): Promise<void> {
+    const rows = await read<{ id: number; samples: number; open: boolean }>(
+      `SELECT id, samples, true AS open FROM tubes WHERE id > $1 AND closed_at IS NULL
+       UNION ALL SELECT id, samples, false FROM tubes WHERE id = ANY($2::bigint[]) AND closed_at IS NOT NULL`,
+      [this.maxTubeId - OPEN_TUBES, [...this.openTubes.keys()]],
+    );
+    const moved: number[] = [];
+    const open = new Map<number, number>();
+    for (const r of rows) {
+      const id = Number(r.id);
+      if ((this.openTubes.get(id) ?? this.tubes.get(id)?.members.length ?? 0) !== r.samples) moved.push(id);
+      if (r.open) open.set(id, r.samples);
+    }
+    this.openTubes = open;
+    if (!moved.length) return;
+    const [s] = await read<{ lines: string | null }>(
+      `SELECT string_agg(tube_id || ' ' || person_id || ' ' || (extract(epoch FROM sampled_at) * 1000)::bigint, E'\\n') AS lines FROM samples WHERE tube_id = ANY($1::bigint[])`,
+      [moved],
+    );
+    if (s.lines) this.sampled(s.lines);
   }
 
   /**
