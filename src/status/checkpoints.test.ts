@@ -365,6 +365,31 @@ describe('checkpoints and status', () => {
     for (const p of [a, b, c]) expect(door.get(p.code, now)).toMatchObject({ personId: p.id, lastSampledAt: now, lastNegativeSampledAt: now });
   });
 
+  it('reads a person’s tests again when a conflict puts another result in force, so that memory answers as the database does', async () => {
+    const door = doorIndexFor(ctx);
+    const x = persons[45];
+    expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode: 'TWICE001', samplingPointId: pointId, group: 'controlled', sampledAt: '2022-04-10T05:40:00Z', persons: [x.code] }] } })).status).toBe(201);
+    expect((await upload(['TWICE001,negative,,,2022-04-10T05:50:00Z'])).status).toBe(200);
+    await door.sync();
+    const now = ctx.clock.now();
+    expect(door.get(x.code, now)).toMatchObject({ lastNegativeSampledAt: new Date('2022-04-10T05:40:00Z') });
+    // The lab sends a second, positive result for the tube; a person puts it in force.
+    expect((await upload(['TWICE001,positive,22,23,2022-04-10T05:55:00Z'])).status).toBe(200);
+    await door.sync();
+    const conflicts = (await srv.call('GET', '/api/v1/results/conflicts', { as: city })).body.items as { id: number; barcode: string }[];
+    const c = conflicts.find((i) => i.barcode === 'TWICE001')!;
+    expect((await srv.call('POST', `/api/v1/results/conflicts/${c.id}/resolve`, { as: city, body: { keep: 'conflicting', reason: 'the lab confirmed the second run' } })).status).toBe(200);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    await door.sync();
+    expect(door.get(x.code, now)).toMatchObject({ colour: 'red', lastNegativeSampledAt: new Date('2022-04-10T05:00:00Z') });
+    const fromMemory = await checkin(x.code);
+    door.ready = false;
+    const fromDatabase = await checkin(x.code);
+    door.ready = true;
+    expect(fromMemory.body).toEqual(fromDatabase.body);
+  });
+
   it('keeps the venues in use when its cache is full, and reads a venue again only once it has dropped out', async () => {
     let reads = 0;
     const counted: Db = { ...ctx.db, query: (sql: string, params?: unknown[]) => (reads++, ctx.db.query(sql, params)) } as Db;

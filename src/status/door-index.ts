@@ -16,6 +16,7 @@ import type { Preset } from '../core/presets.ts';
 import { localDay } from '../core/days.ts';
 import { onStatusStale } from '../core/stale.ts';
 import { CodeTable, toHold } from './code-table.ts';
+import { lastTests } from './store.ts';
 import { confinementRule, type Colour, type HomeZone, type Reason } from './rules.ts';
 import { homeZoneColumns, homeZoneFrom, sealedBuildingsOf, zoneStretchOn, ZONES, type HomeZoneRow } from '../zoning/index.ts';
 
@@ -227,8 +228,8 @@ export class DoorIndex {
     const waiting = new Set(m.stale ? (await read<{ person_id: number }>('SELECT person_id FROM status_stale')).map((r) => Number(r.person_id)) : []);
     const cleared: number[] = [];
     for (const [id, at] of this.stale) if (at < started && !waiting.has(id)) cleared.push(id);
-    // Their home may have moved (a move marks a person too): read again before they are trusted.
-    if (cleared.length) await this.readHomes(cleared);
+    // Their home or tests may have changed in ways the reads by id do not see: read again before they are trusted.
+    if (cleared.length) await this.readPersons(cleared);
     // A mark made meanwhile (after this look began) stands.
     for (const id of cleared) if ((this.stale.get(id) ?? started) < started) this.stale.delete(id);
     for (const id of waiting) if (!this.stale.has(id)) this.stale.set(id, started);
@@ -275,13 +276,17 @@ export class DoorIndex {
         [this.maxMoveId, CHUNK],
       );
       if (r.last === null) return;
-      await this.readHomes(r.ids!.map(Number));
+      await this.readPersons(r.ids!.map(Number));
       this.maxMoveId = Number(r.last);
     }
   }
 
-  /** The compound and building of these persons, as they are now. */
-  private async readHomes(ids: number[]): Promise<void> {
+  /**
+   * The compound, building and test times of these persons, as they are now: a person marked and
+   * recomputed may have moved, or had another result put in force for a tube (a conflict resolved),
+   * which the reads by increasing ids do not see.
+   */
+  private async readPersons(ids: number[]): Promise<void> {
     const [r] = await this.db.query<{ lines: string | null }>(
       `SELECT string_agg(p.id || ' ' || coalesce(p.compound_id, 0) || ' ' || coalesce(h.building_id, 0), E'\\n') AS lines
          FROM persons p LEFT JOIN households h ON h.id = p.household_id WHERE p.id = ANY($1::int[])`,
@@ -292,6 +297,13 @@ export class DoorIndex {
       if (id > this.maxPersonId) continue;
       this.compoundOf[id] = compound;
       this.buildingOf[id] = building;
+    }
+    const known = ids.filter((id) => id <= this.maxPersonId);
+    const tests = new Map((await lastTests(this.db, known)).map((t) => [t.personId, t]));
+    for (const id of known) {
+      const t = tests.get(id);
+      this.lastSampled[id] = t?.lastSampledAt?.getTime() ?? 0;
+      this.lastNegative[id] = t?.lastNegativeSampledAt?.getTime() ?? 0;
     }
   }
 

@@ -9,6 +9,17 @@ import { localDay } from '../core/days.ts';
 
 type Ids = number[];
 
+/** Each person's last sampling, and last sampling with a negative result in force (persons never sampled are left out). */
+export async function lastTests(q: Queryable, personIds: Ids): Promise<{ personId: number; lastSampledAt: Date | null; lastNegativeSampledAt: Date | null }[]> {
+  const rows = await q.query<{ person_id: number; last_sampled: Date | null; last_negative: Date | null }>(
+    `SELECT s.person_id, max(s.sampled_at) AS last_sampled, max(s.sampled_at) FILTER (WHERE r.verdict = 'negative') AS last_negative
+       FROM samples s LEFT JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied'
+      WHERE s.person_id = ANY($1) GROUP BY s.person_id`,
+    [personIds],
+  );
+  return rows.map((r) => ({ personId: Number(r.person_id), lastSampledAt: r.last_sampled && new Date(r.last_sampled), lastNegativeSampledAt: r.last_negative && new Date(r.last_negative) }));
+}
+
 /** The facts of each person, read in a few set-wise queries (a round's end concerns 50,000 persons). */
 export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<number, PersonFacts>> {
   const facts = new Map<number, PersonFacts>(personIds.map((id) => [id, noFacts()]));
@@ -39,15 +50,10 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
   )) {
     of(r.person_id).rounds.push({ campaignId: r.campaign_id, name: r.name, startsAt: new Date(r.starts_at), endsAt: new Date(r.ends_at), sampledAt: r.sampled_at && new Date(r.sampled_at) });
   }
-  for (const r of await q.query<{ person_id: number; last_sampled: Date | null; last_negative: Date | null }>(
-    `SELECT s.person_id, max(s.sampled_at) AS last_sampled, max(s.sampled_at) FILTER (WHERE r.verdict = 'negative') AS last_negative
-       FROM samples s LEFT JOIN lab_results r ON r.tube_id = s.tube_id AND r.state = 'applied'
-      WHERE s.person_id = ANY($1) GROUP BY s.person_id`,
-    [personIds],
-  )) {
-    const f = of(r.person_id);
-    f.lastSampledAt = r.last_sampled && new Date(r.last_sampled);
-    f.lastNegativeSampledAt = r.last_negative && new Date(r.last_negative);
+  for (const r of await lastTests(q, personIds)) {
+    const f = of(r.personId);
+    f.lastSampledAt = r.lastSampledAt;
+    f.lastNegativeSampledAt = r.lastNegativeSampledAt;
   }
   // Contact records (tracing), with the release of the person's latest quarantine order.
   for (const r of await q.query<{ person_id: number; level: 'close' | 'secondary'; last_exposure_at: Date; released_at: Date | null }>(
