@@ -4,17 +4,17 @@
 // yellow; arrivals and a positive antigen self-test colour a person by the preset; no acknowledged scan is
 // lost under concurrent check-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { engine, testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { signVenueCode } from './venue-code.ts';
 import { refreshDue } from './store.ts';
-import { doorIndexFor } from './door-index.ts';
+import { DoorIndex, doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { VenueCache } from './checkpoints.ts';
 import { zoningUpkeep } from '../zoning/index.ts';
 import { openCase } from '../cases/index.ts';
-import type { Db } from '../core/db.ts';
+import type { Db, Queryable } from '../core/db.ts';
 
 interface P { id: number; code: string; street: number; district: number }
 
@@ -388,6 +388,70 @@ describe('checkpoints and status', () => {
     const fromDatabase = await checkin(x.code);
     door.ready = true;
     expect(fromMemory.body).toEqual(fromDatabase.body);
+  });
+
+  it('reads again the status of a person recomputed between its read of statuses and its read of whom to distrust', async () => {
+    const x = persons[46];
+    // The upkeep's recomputation lands between the index's two reads (each statement sees its own moment).
+    let between: (() => Promise<unknown>) | null = null;
+    const db = {
+      ...ctx.db,
+      query: async (sql: string, params?: unknown[]) => {
+        if (between && sql.startsWith('SELECT person_id FROM status_stale')) {
+          const run = between;
+          between = null;
+          await run();
+        }
+        return ctx.db.query(sql, params);
+      },
+    } as Db;
+    const door = new DoorIndex(db, ctx.preset, () => ctx.clock.now());
+    try {
+      await door.sync();
+      const now = ctx.clock.now();
+      expect(door.get(x.code, now)).toMatchObject({ personId: x.id, colour: 'green' });
+      const reported = await srv.call('POST', '/api/v1/antigen-reports', { as: city, body: { personId: x.id, result: 'positive', testedAt: new Date(now.getTime() - 10 * 60_000).toISOString(), symptoms: true } });
+      expect(reported.status, reported.text).toBe(201);
+      expect(door.get(x.code, now)).toBeNull();
+      between = () => refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+      await door.sync();
+      expect(between).toBeNull();
+      expect(door.get(x.code, now)).toMatchObject({ personId: x.id, colour: 'red', reasons: [{ code: 'suspected' }] });
+    } finally {
+      door.close();
+    }
+  });
+
+  // Embedded PGlite commits one transaction at a time: there a lower id never commits after a higher one.
+  it.runIf(engine === 'pg')('reads a tube and a result committed after later ones were read (a PostgreSQL server commits in any order)', async () => {
+    const door = doorIndexFor(ctx);
+    await door.sync();
+    const [a, b] = [persons[47], persons[48]];
+    const at = new Date(ctx.clock.now().getTime() - 20 * 60_000);
+    const record = async (q: Queryable, barcode: string, personId: number) => {
+      const [t] = await q.query<{ id: number }>("INSERT INTO tubes (barcode, capacity, opened_by, opened_at, closed_at, samples) VALUES ($1, 1, 'test', $2, $2, 1) RETURNING id", [barcode, at]);
+      await q.query('INSERT INTO samples (tube_id, person_id, sampled_at) VALUES ($1, $2, $3)', [t.id, personId, at]);
+      await q.query("INSERT INTO lab_results (tube_id, lab_id, result, resulted_at, verdict, state, received_at) VALUES ($1, $2, 'negative', $3, 'negative', 'applied', $3)", [t.id, labId, at]);
+    };
+    // The first transaction takes the lower ids and commits after the second was read.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let recorded!: () => void;
+    const inFirst = new Promise<void>((r) => (recorded = r));
+    const first = ctx.db.tx(async (q) => {
+      await record(q, 'ORDER001', a.id);
+      recorded();
+      await released;
+    });
+    await Promise.race([inFirst, first]);
+    await ctx.db.tx((q) => record(q, 'ORDER002', b.id));
+    await door.sync();
+    const now = ctx.clock.now();
+    expect(door.get(b.code, now)).toMatchObject({ lastSampledAt: at, lastNegativeSampledAt: at });
+    release();
+    await first;
+    await door.sync();
+    expect(door.get(a.code, now)).toMatchObject({ personId: a.id, lastSampledAt: at, lastNegativeSampledAt: at });
   });
 
   it('keeps the venues in use when its cache is full, and reads a venue again only once it has dropped out', async () => {

@@ -6,8 +6,8 @@
 //
 // It is a copy, so it follows the database: loaded in chunks at start (the server answers from the
 // database until it is ready), then every second it looks at what changed since (the last ids and versions,
-// in one statement) and reads only that: new persons; new tubes and results by their increasing ids, and
-// the samples of open tubes whose count moved; status rows by version; the zones when the zoning job wrote
+// in one statement) and reads only that: new persons; new tubes and results by their increasing ids (and
+// the ids such a read passed over, src/status/id-holes.ts), and the samples of open tubes whose count moved; status rows by version; the zones when the zoning job wrote
 // them or the day changed; the home of persons who moved, by the moves' ids and when their mark is gone
 // (migrations/022). Persons whose facts changed are marked at once by this process (onStatusStale). A
 // person it does not know, or whose status is stale or due to change, is answered from the database as before.
@@ -17,6 +17,7 @@ import { localDay } from '../core/days.ts';
 import { onStatusStale } from '../core/stale.ts';
 import { CodeTable, toHold } from './code-table.ts';
 import { lastTests } from './store.ts';
+import { IdHoles } from './id-holes.ts';
 import { confinementRule, type Colour, type HomeZone, type Reason } from './rules.ts';
 import { homeZoneColumns, homeZoneFrom, sealedBuildingsOf, zoneStretchOn, ZONES, type HomeZoneRow } from '../zoning/index.ts';
 
@@ -32,6 +33,28 @@ export interface DoorEntry {
 const CHUNK = 100_000;
 /** Open tubes are looked for among the last this many (a tube left open for ever is not read for ever). */
 const OPEN_TUBES = 10_000;
+
+/** How long ids passed over (IdHoles) are looked for: longer than a lab's upload or a tube batch takes to commit. */
+const HOLES_MS = 10 * 60_000;
+
+/** The samples of the tubes `tubes` selects (their ids as `id`), as lines of "tube_id person_id epoch_ms", and the tubes' ids in order (an empty tube's too). */
+const tubeSamples = (tubes: string) =>
+  // The lateral (OFFSET 0) reads by key: without fresh statistics the planner would hash-join every sample of the city.
+  `WITH t AS MATERIALIZED (${tubes})
+   SELECT (SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n')
+             FROM t CROSS JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s) AS lines,
+          (SELECT array_agg(id ORDER BY id) FROM t) AS ids`;
+
+/** Results (a relation r) as lines of "result_id tube_id negative", negative 1 for a negative result in force. */
+const RESULT_LINES = `string_agg(r.id || ' ' || r.tube_id || ' ' || (r.verdict = 'negative' AND r.state = 'applied')::int, E'\\n') AS lines`;
+
+/** A stored status as the index keeps it. */
+interface StatusRow {
+  person_id: number;
+  colour: Colour;
+  reasons: Reason[];
+  changes_at: Date | null;
+}
 
 /** What the index's look reads first: the last ids and versions, and whether anything waits. */
 interface Marks {
@@ -68,6 +91,9 @@ export class DoorIndex {
   private stale = new Map<number, number>();
   /** Members and sampling time of each tube still waiting for its result: a result then costs no join. */
   private tubes = new Map<number, { at: number; members: number[] }>();
+  /** Tube and result ids passed over by a read (a PostgreSQL server commits in any order), looked for again. */
+  private tubeHoles = new IdHoles(HOLES_MS);
+  private resultHoles = new IdHoles(HOLES_MS);
   /** Tubes open at the last look, with their count of samples then. */
   private openTubes = new Map<number, number>();
   private maxPersonId = 0;
@@ -167,59 +193,57 @@ export class DoorIndex {
           this.byCode.set(line.slice(c + 1), id);
         }
       }
-      // Samplings of new tubes, read by key (ORDER BY id LIMIT, an OFFSET 0 lateral): without fresh
-      // statistics the planner would hash-join every sample of the city once a second. An empty tube is
-      // passed too: its samples are read while it is open, below.
+      // Samplings of new tubes (an empty one is passed too: its samples are read while it is open, below),
+      // then of tubes an earlier read passed over.
       while (Number(m.tubes) > this.maxTubeId) {
         if (paused()) break reading;
-        const [r] = await read<{ lines: string | null; last: number | null }>(
-          `SELECT string_agg(s.tube_id || ' ' || s.person_id || ' ' || (extract(epoch FROM s.sampled_at) * 1000)::bigint, E'\\n') AS lines, max(t.id) AS last
-             FROM (SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2) t
-             LEFT JOIN LATERAL (SELECT tube_id, person_id, sampled_at FROM samples WHERE tube_id = t.id OFFSET 0) s ON true`,
-          [this.maxTubeId, CHUNK / 10],
-        );
-        if (r.last === null) break;
+        const [r] = await read<{ lines: string | null; ids: number[] | null }>(tubeSamples('SELECT id FROM tubes WHERE id > $1 ORDER BY id LIMIT $2'), [this.maxTubeId, CHUNK / 10]);
+        if (!r.ids) break;
+        const ids = r.ids.map(Number);
         if (r.lines) this.sampled(r.lines);
-        this.maxTubeId = Number(r.last);
+        if (this.db.engine === 'pg') this.tubeHoles.passedOver(this.maxTubeId, ids, started);
+        this.maxTubeId = ids[ids.length - 1];
+      }
+      const tubeHoles = this.tubeHoles.toRead(started);
+      if (tubeHoles) {
+        const [h] = await read<{ lines: string | null; ids: number[] | null }>(tubeSamples(`SELECT t.id FROM unnest($1::bigint[], $2::bigint[]) g(lo, hi) CROSS JOIN LATERAL (SELECT id FROM tubes WHERE id BETWEEN g.lo AND g.hi) t`), tubeHoles);
+        if (h.lines) this.sampled(h.lines);
+        for (const id of h.ids ?? []) this.tubeHoles.found(Number(id));
       }
       if (m.open || this.openTubes.size) await this.readOpenTubes(read);
-      // Results, by result id: a negative one moves its persons' last negative sampling. The members come
-      // from the tubes read above; a result for a tube not read yet waits for the next look.
+      // Results, by result id, then those an earlier read passed over: a negative one moves its persons' last
+      // negative sampling. The members come from the tubes read above.
       while (Number(m.results) > this.maxResultId) {
         if (paused()) break reading;
-        const [r] = await read<{ lines: string | null; last: number | null }>(
-          `SELECT string_agg(tube_id || ' ' || (verdict = 'negative' AND state = 'applied')::int, E'\\n') AS lines, max(id) AS last
-             FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r`,
+        const [r] = await read<{ lines: string | null; n: number }>(
+          `SELECT ${RESULT_LINES}, count(*) AS n FROM (SELECT id, tube_id, verdict, state FROM lab_results WHERE id > $1 ORDER BY id LIMIT $2) r`,
           [this.maxResultId, CHUNK],
         );
-        if (r.last === null) break;
-        let unknown = false;
-        for (const line of r.lines!.split('\n')) {
-          const sp = line.indexOf(' ');
-          const tube = this.tubes.get(Number(line.slice(0, sp)));
-          if (!tube) {
-            unknown = Number(line.slice(0, sp)) > this.maxTubeId;
-            if (unknown) break;
-            continue;
-          }
-          if (line.endsWith('1')) {
-            for (const id of tube.members) if (tube.at > this.lastNegative[id]) this.lastNegative[id] = tube.at;
-          }
-          this.tubes.delete(Number(line.slice(0, sp)));
-        }
-        if (unknown) break;
-        this.maxResultId = Number(r.last);
+        if (!r.lines) break;
+        const applied = this.applyResults(r.lines);
+        if (this.db.engine === 'pg') this.resultHoles.passedOver(this.maxResultId, applied, started);
+        if (applied.length) this.maxResultId = applied[applied.length - 1];
+        // A result for a tube not read yet waits for the next look, and the results after it with it.
+        if (applied.length < Number(r.n)) break;
+      }
+      const resultHoles = this.resultHoles.toRead(started);
+      if (resultHoles) {
+        const [h] = await read<{ lines: string | null }>(
+          `SELECT ${RESULT_LINES} FROM unnest($1::bigint[], $2::bigint[]) g(lo, hi) CROSS JOIN LATERAL (SELECT id, tube_id, verdict, state FROM lab_results WHERE id BETWEEN g.lo AND g.hi ORDER BY id) r`,
+          resultHoles,
+        );
+        if (h.lines) for (const id of this.applyResults(h.lines)) this.resultHoles.found(id);
       }
     }
     await this.readZones(Number(m.zones));
     if (Number(m.moves) > this.maxMoveId) await this.readMoves();
     // Stored statuses written since the last look (here or by another server).
     if (Number(m.statuses) > this.statusVersion) {
-      for (const r of await read<{ person_id: number; colour: Colour; reasons: Reason[]; changes_at: Date | null; version: number }>(
+      for (const r of await read<StatusRow & { version: number }>(
         'SELECT person_id, colour, reasons, changes_at, version FROM person_status WHERE version > $1 ORDER BY version',
         [this.statusVersion],
       )) {
-        this.status.set(Number(r.person_id), { colour: r.colour, reasons: r.reasons, changesAt: r.changes_at ? new Date(r.changes_at).getTime() : null });
+        this.keepStatus(r);
         this.statusVersion = Math.max(this.statusVersion, Number(r.version));
       }
     }
@@ -228,12 +252,40 @@ export class DoorIndex {
     const waiting = new Set(m.stale ? (await read<{ person_id: number }>('SELECT person_id FROM status_stale')).map((r) => Number(r.person_id)) : []);
     const cleared: number[] = [];
     for (const [id, at] of this.stale) if (at < started && !waiting.has(id)) cleared.push(id);
-    // Their home or tests may have changed in ways the reads by id do not see: read again before they are trusted.
+    // Their home, tests or status may have changed in ways the reads above do not see: read again before they are trusted.
     if (cleared.length) await this.readPersons(cleared);
     // A mark made meanwhile (after this look began) stands.
     for (const id of cleared) if ((this.stale.get(id) ?? started) < started) this.stale.delete(id);
     for (const id of waiting) if (!this.stale.has(id)) this.stale.set(id, started);
     this.ready = true;
+  }
+
+  /**
+   * Applies results, lines of "result_id tube_id negative" in increasing ids: a negative one in force moves
+   * its tube's members' last negative sampling, and the tube is done. Returns the ids applied, up to the first
+   * result whose tube has not been read yet (it and those after it wait).
+   */
+  private applyResults(lines: string): number[] {
+    const applied: number[] = [];
+    for (let pos = 0; pos < lines.length; ) {
+      let end = lines.indexOf('\n', pos);
+      if (end === -1) end = lines.length;
+      const a = lines.indexOf(' ', pos);
+      const b = lines.indexOf(' ', a + 1);
+      const id = Number(lines.slice(pos, a));
+      const tubeId = Number(lines.slice(a + 1, b));
+      const tube = this.tubes.get(tubeId);
+      if (!tube && (tubeId > this.maxTubeId || this.tubeHoles.has(tubeId))) break;
+      if (tube) {
+        if (lines.charCodeAt(b + 1) === 49 /* '1' */) {
+          for (const member of tube.members) if (tube.at > this.lastNegative[member]) this.lastNegative[member] = tube.at;
+        }
+        this.tubes.delete(tubeId);
+      }
+      applied.push(id);
+      pos = end + 1;
+    }
+    return applied;
   }
 
   /**
@@ -282,9 +334,10 @@ export class DoorIndex {
   }
 
   /**
-   * The compound, building and test times of these persons, as they are now: a person marked and
-   * recomputed may have moved, or had another result put in force for a tube (a conflict resolved),
-   * which the reads by increasing ids do not see.
+   * The compound, building, test times and stored status of these persons, as they are now: a person marked
+   * and recomputed may have moved, or had another result put in force for a tube (a conflict resolved),
+   * which the reads by increasing ids do not see; and their recomputation may have committed after this look
+   * read the statuses, or taken a version below one read already (a PostgreSQL server commits in any order).
    */
   private async readPersons(ids: number[]): Promise<void> {
     const [r] = await this.db.query<{ lines: string | null }>(
@@ -299,6 +352,12 @@ export class DoorIndex {
       this.buildingOf[id] = building;
     }
     const known = ids.filter((id) => id <= this.maxPersonId);
+    for (const r of await this.db.query<StatusRow>(
+      'SELECT person_id, colour, reasons, changes_at FROM person_status WHERE person_id = ANY($1::int[])',
+      [known],
+    )) {
+      this.keepStatus(r);
+    }
     const tests = new Map((await lastTests(this.db, known)).map((t) => [t.personId, t]));
     for (const id of known) {
       const t = tests.get(id);
@@ -321,6 +380,10 @@ export class DoorIndex {
     this.sealedBuildings = new Map(buildings.map((r) => [r.building_id!, homeZoneFrom(r)]));
     this.zonesVersion = v;
     this.zonesDay = day;
+  }
+
+  private keepStatus(r: StatusRow): void {
+    this.status.set(Number(r.person_id), { colour: r.colour, reasons: r.reasons, changesAt: r.changes_at ? new Date(r.changes_at).getTime() : null });
   }
 
   /** Lines of "tube_id person_id epoch_ms": the persons' last sampling, and the tube's members. */
