@@ -627,6 +627,20 @@ describe('checkpoints and status', () => {
     // The resident reads why, with the case that keeps the building sealed and the day it is released.
     const status = await srv.call('GET', `/api/v1/persons/${resident}/status`, { as: city });
     expect(status.body.reasons).toMatchObject([{ code: 'sealedBuilding', colour: 'green', fact: { kind: 'case', id: second.caseId }, until: releasedAt.toISOString() }]);
+    // A household of the compound moves into the building (the registry's edit): its member is kept home too.
+    const [mover] = await ctx.db.query<{ id: number; code: string; household: number }>(
+      `SELECT p.id, p.personal_code AS code, p.household_id AS household FROM persons p JOIN households h ON h.id = p.household_id
+        WHERE h.compound_id = $1 AND h.building_id <> $2 AND p.id <> $3
+          AND NOT EXISTS (SELECT 1 FROM person_status s WHERE s.person_id = p.id) AND NOT EXISTS (SELECT 1 FROM status_stale st WHERE st.person_id = p.id)
+        ORDER BY p.id LIMIT 1`,
+      [b.compound, b.building, b.other],
+    );
+    await door.sync();
+    expect(door.get(mover.code, ctx.clock.now())?.home).toMatchObject({ zone: 'controlled', building: null });
+    expect((await srv.call('PATCH', `/api/v1/households/${mover.household}`, { as: city, body: { buildingId: b.building } })).status).toBe(200);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    await door.sync();
+    expect(door.get(mover.code, ctx.clock.now())?.home).toMatchObject({ zone: 'sealed', building: { id: b.building, caseId: second.caseId } });
     // Released at the start of its day, before the zoning job has computed the day: the compound's zone is theirs again.
     ctx.clock.set(releasedAt, 0);
     await door.sync();
