@@ -549,6 +549,10 @@ describe('checkpoints and status', () => {
     const fromDatabase = await at(market);
     door.ready = true;
     expect(fromDatabase.body).toEqual(fromMemory.body);
+    // A fact of theirs changed: the database computes their status afresh, and answers the same.
+    await ctx.db.tx((q) => markStatusStale(q, [p.id], ctx.clock.now()));
+    expect(door.get(p.code, ctx.clock.now())).toBeNull();
+    expect((await at(market)).body).toEqual(fromMemory.body);
     // The compound's own shop admits them; so does a hospital's emergency entrance (rules.md 24).
     expect((await at(homeVenue)).body.admit).toBe(true);
     const device = await srv.call('POST', `/api/v1/venues/${hospital.id}/sentinels`, { as: city, body: { name: 'Emergency gate 2', entrance: 'emergency' } });

@@ -330,7 +330,9 @@ export async function personAtDoor(db: Db, pii: PiiKeys, ref: string, preset: Pr
   let reasons: Reason[] = r.reasons ?? [];
   const home = r.zone && confinementRule(r.zone, preset) ? homeZoneFrom(r as HomeZoneRow) : null;
   if (r.stale || (r.changes_at && new Date(r.changes_at).getTime() <= now.getTime())) {
-    const s = await currentStatus(db, r.id, preset, now);
+    // Without the home's zone: a door's reasons are the stored status's, as from memory (the zone is in the
+    // decision's words), and the zone was read above.
+    const s = await currentStatus(db, r.id, preset, now, null);
     colour = s.colour;
     reasons = s.reasons;
   }

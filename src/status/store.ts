@@ -3,7 +3,7 @@
 import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { appendAudit } from '../core/audit.ts';
-import { noFacts, statusOf, type Colour, type PersonFacts, type Status } from './rules.ts';
+import { noFacts, statusOf, type Colour, type HomeZone, type PersonFacts, type Status } from './rules.ts';
 import { homeZones } from '../zoning/index.ts';
 import { localDay } from '../core/days.ts';
 
@@ -143,14 +143,15 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
 
 /**
  * A person's status now, computed from the facts (and stored if it moved): what the person and staff see.
- * It names the home compound's zone where the zone confines its residents, which the stored one does not.
+ * It names the home compound's zone where the zone confines its residents, which the stored one does not
+ * (`home`: the zone to name instead of reading it; null names none, as the stored status).
  */
-export async function currentStatus(db: Db, personId: number, preset: Preset, now: Date): Promise<Status> {
+export async function currentStatus(db: Db, personId: number, preset: Preset, now: Date, home?: HomeZone | null): Promise<Status> {
   return db.tx(async (q) => {
     await refreshStatus(q, [personId], preset, now, 'read');
     await q.query('DELETE FROM status_stale WHERE person_id = $1', [personId]);
     const facts = (await gatherFacts(q, [personId])).get(personId)!;
-    facts.home = (await homeZones(q, [personId], localDay(now, preset.reporting.timeZone), preset.reporting.timeZone)).get(personId) ?? null;
+    facts.home = home !== undefined ? home : ((await homeZones(q, [personId], localDay(now, preset.reporting.timeZone), preset.reporting.timeZone)).get(personId) ?? null);
     return statusOf(facts, preset, now);
   });
 }
