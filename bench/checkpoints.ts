@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
 import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,25 +53,38 @@ interface Load {
   serverGc?: number;
   /** This process's longest garbage collection pause in the run, in ms. */
   serverGcMax?: number;
+  /** This process's pauses of LONG_PAUSE_MS or more in the run, and how many of them were major. */
+  serverGcLong?: { n: number; major: number };
+  /** How late this process's event loop ran a timer over the run: p99 and max, in ms. */
+  loopDelay?: { p99: number; max: number };
+  /** The share of the machine's CPU time the hypervisor gave to others over the run. */
+  stolen?: number;
 }
 
 /** Garbage collection pauses of this process, in ms, summed since it started. */
 let gcMs = 0;
 /** The longest pause since it was last reset. */
 let gcMaxMs = 0;
+/** Pauses of LONG_PAUSE_MS or more since the last reset: how many, and how many of them were major (mark-compact). */
+let gcLong = { n: 0, major: 0 };
+const LONG_PAUSE_MS = 3;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcMs += e.duration;
     gcMaxMs = Math.max(gcMaxMs, e.duration);
+    if (e.duration >= LONG_PAUSE_MS) {
+      gcLong.n++;
+      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gcLong.major++;
+    }
   }
 }).observe({ entryTypes: ['gc'] });
 
-/** The machine's busy CPU time in ms (all processes), from /proc/stat; null where there is none. */
-function machineBusyMs(): number | null {
+/** The machine's CPU times in ms (all processes), from /proc/stat: busy (all but idle and iowait), stolen by the hypervisor (within busy), and all; null where there is none. */
+function machineCpu(): { busy: number; steal: number; all: number } | null {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait, in 1/100 s.
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 10;
+    // user nice system idle iowait irq softirq steal, in 1/100 s.
+    return { busy: (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 10, steal: f[7] * 10, all: (f[0] + f[1] + f[2] + f[3] + f[4] + f[5] + f[6] + f[7]) * 10 };
   } catch {
     return null;
   }
@@ -79,18 +92,33 @@ function machineBusyMs(): number | null {
 
 async function load(url: string, bodies: string | '-', connections: number, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
   const cpu = process.cpuUsage();
-  const busy = machineBusyMs();
+  const machine = machineCpu();
   const loop = performance.eventLoopUtilization();
   const gcBefore = gcMs;
   gcMaxMs = 0;
+  gcLong = { n: 0, major: 0 };
+  // How late the server's event loop ran a timer: what every request on the server waited, whatever the cause.
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   const { stdout } = await run(process.execPath, [client, url, bodies, String(connections), String(seconds), JSON.stringify(headers)], { maxBuffer: 1 << 20 });
+  delay.disable();
   const used = process.cpuUsage(cpu);
-  const busyAfter = machineBusyMs();
+  const machineAfter = machineCpu();
   const serverBusy = performance.eventLoopUtilization(loop);
   // GC entries arrive after the pause: wait a turn so the last ones are counted.
   await new Promise((resolve) => setImmediate(resolve));
   const serverGc = (gcMs - gcBefore) / (serverBusy.idle + serverBusy.active);
-  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load), serverCpuMs: (used.user + used.system) / 1000, machineCpuMs: busy === null || busyAfter === null ? undefined : busyAfter - busy, serverBusy: serverBusy.utilization, serverGc, serverGcMax: gcMaxMs };
+  return {
+    ...(JSON.parse(stdout.trim().split('\n').pop()!) as Load),
+    serverCpuMs: (used.user + used.system) / 1000,
+    machineCpuMs: machine && machineAfter ? machineAfter.busy - machine.busy : undefined,
+    stolen: machine && machineAfter ? (machineAfter.steal - machine.steal) / Math.max(1, machineAfter.all - machine.all) : undefined,
+    serverBusy: serverBusy.utilization,
+    serverGc,
+    serverGcMax: gcMaxMs,
+    serverGcLong: gcLong,
+    loopDelay: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
+  };
 }
 
 /** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
@@ -252,7 +280,10 @@ export default async function runBench(args: string[]): Promise<void> {
         // CPU per request on each side (the server's includes its database when embedded): which one was the bottleneck.
         // The rest of the machine's busy time is the database server's (pg) and anything else running: a run
         // shared with other work shows a large rest, and its ratio means little.
-        const tail = (l: Load) => `mean ${l.tail.mean.toFixed(1)}, p50 ${l.p50}, p90 ${l.tail.p90}, p97.5 ${l.tail.p97_5}, p99 ${l.p99}, p99.9 ${l.tail.p99_9}, max ${l.tail.max} ms (longest GC pause in the server ${l.serverGcMax!.toFixed(1)} ms, in the client ${l.gcMaxMs.toFixed(1)} ms)`;
+        const tail = (l: Load) =>
+          `mean ${l.tail.mean.toFixed(1)}, p50 ${l.p50}, p90 ${l.tail.p90}, p97.5 ${l.tail.p97_5}, p99 ${l.p99}, p99.9 ${l.tail.p99_9}, max ${l.tail.max} ms ` +
+          `(longest GC pause in the server ${l.serverGcMax!.toFixed(1)} ms, ${l.serverGcLong!.n} of ${LONG_PAUSE_MS} ms or more, ${l.serverGcLong!.major} of them major; in the client ${l.gcMaxMs.toFixed(1)} ms; ` +
+          `the server's event loop late by ${l.loopDelay!.p99.toFixed(1)} ms at p99, ${l.loopDelay!.max.toFixed(1)} ms at most; CPU stolen by the hypervisor ${l.stolen === undefined ? '?' : (l.stolen * 100).toFixed(1) + '%'})`;
         const cpu = (l: Load) =>
           `server ${Math.round((l.serverCpuMs! * 1000) / l.requests)} us (its thread busy ${Math.round(l.serverBusy! * 100)}%, in GC ${Math.round(l.serverGc! * 100)}%), client ${Math.round((l.cpuMs * 1000) / l.requests)} us (in GC ${Math.round((l.gcMs / l.cpuMs) * 100)}% of its CPU)` +
           (l.machineCpuMs === undefined ? '' : `, rest of the machine ${Math.round(((l.machineCpuMs - l.serverCpuMs! - l.cpuMs) * 1000) / l.requests)} us`);
