@@ -7,10 +7,11 @@
 // It is a copy, so it follows the database: loaded in chunks at start (the server answers from the
 // database until it is ready), then every second it looks at what changed since (the last ids and versions,
 // in one statement) and reads only that: new persons; new tubes and results by their increasing ids (and
-// the ids such a read passed over, src/status/id-holes.ts), and the samples of open tubes whose count moved; status rows by version; the zones when the zoning job wrote
-// them or the day changed; the home of persons who moved, by the moves' ids and when their mark is gone
-// (migrations/022, 023). Persons whose facts changed are marked at once by this process (onStatusStale). A
-// person it does not know, or whose status is stale or due to change, is answered from the database as before.
+// the ids such a read passed over, src/status/id-holes.ts), and the samples of open tubes whose count
+// moved; status rows by version; the zones when the zoning job wrote them or the day changed; the home of
+// persons who moved, by the moves' ids and when their mark is gone (migrations/022, 023). Persons whose
+// facts changed are marked at once by this process (onStatusStale). A person it does not know, or whose
+// status is stale or due to change, is answered from the database as before.
 import type { Db } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { localDay } from '../core/days.ts';

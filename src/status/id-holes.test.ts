@@ -28,6 +28,16 @@ describe('ids passed over by a read in increasing order', () => {
     expect(holes.toRead(1_600)).toBeNull();
   });
 
+  it('keeps the newest ranges only, up to its limit', () => {
+    const holes = new IdHoles(1_000, 2);
+    holes.passedOver(0, [2, 4, 6, 8], 0);
+    expect(holes.toRead(0)).toEqual([
+      [5, 7],
+      [5, 7],
+    ]);
+    expect(holes.has(1)).toBe(false);
+  });
+
   it('notes nothing for a read without gaps, or an empty one', () => {
     const holes = new IdHoles(1_000);
     holes.passedOver(0, [1, 2, 3], 0);

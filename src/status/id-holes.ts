@@ -7,7 +7,14 @@
 export class IdHoles {
   private ranges: { lo: number; hi: number; since: number }[] = [];
 
-  constructor(private readonly keepMs: number) {}
+  /**
+   * `keepMs`: how long a range is looked for. `most`: how many ranges are kept, the newest (a database's
+   * first read finds every rollback of its history; only the last ones can be transactions still running).
+   */
+  constructor(
+    private readonly keepMs: number,
+    private readonly most = 1_000,
+  ) {}
 
   /** Notes the ids after `after` and below `ids`' last that `ids` (in increasing order) does not hold. */
   passedOver(after: number, ids: readonly number[], now: number): void {
@@ -16,6 +23,7 @@ export class IdHoles {
       if (id > expected) this.ranges.push({ lo: expected, hi: id - 1, since: now });
       if (id >= expected) expected = id + 1;
     }
+    if (this.ranges.length > this.most) this.ranges.splice(0, this.ranges.length - this.most);
   }
 
   /** An id passed over has been read: it is looked for no more. */
