@@ -57,7 +57,7 @@ interface StatusRow {
   changes_at: Date | null;
 }
 
-/** What the index's look reads first: the last ids and versions, and whether anything waits. */
+/** What the index's look reads first (door_marks, migrations/024): the last ids and versions, and whether anything waits. */
 interface Marks {
   persons: number;
   tubes: number;
@@ -158,18 +158,8 @@ export class DoorIndex {
       return this.db.query<T>(sql, params);
     };
     // One look at what changed, and only then the reads that something changed for: when nothing did, this
-    // one statement is the look (each statement costs its parsing and planning on PGlite, 0.2-1.5 ms).
-    const [m] = await read<Marks>(
-      `SELECT (SELECT coalesce(max(id), 0) FROM persons)::bigint AS persons,
-              (SELECT coalesce(max(id), 0) FROM tubes)::bigint AS tubes,
-              EXISTS (SELECT 1 FROM tubes WHERE id > $1 AND closed_at IS NULL) AS open,
-              (SELECT coalesce(max(id), 0) FROM lab_results)::bigint AS results,
-              coalesce((SELECT zones_version FROM zoning_state), -1)::bigint AS zones,
-              (SELECT coalesce(max(id), 0) FROM person_moves)::bigint AS moves,
-              (SELECT coalesce(max(version), 0) FROM person_status)::bigint AS statuses,
-              EXISTS (SELECT 1 FROM status_stale) AS stale`,
-      [this.maxTubeId - OPEN_TUBES],
-    );
+    // one statement is the look (migrations/024: a function, whose plan is kept).
+    const [m] = await read<Marks>('SELECT * FROM door_marks($1)', [this.maxTubeId - OPEN_TUBES]);
     // Moves recorded before the persons are first read are in what is read.
     if (this.maxMoveId < 0) this.maxMoveId = Number(m.moves);
     reading: {
