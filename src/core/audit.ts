@@ -20,11 +20,18 @@ export function actorOf(p: Principal | null): { actor: string; role: string | nu
   return p ? { actor: `${p.kind}:${p.id}:${p.name}`, role: p.role } : { actor: 'system', role: null };
 }
 
+/**
+ * The appenders' lock, held until the caller's transaction ends: one appender at a time, as the chain needs
+ * the previous hash. Stored statuses take it too (src/status/store.ts), so that their versions commit in order.
+ */
+export async function takeAuditLock(q: Queryable): Promise<void> {
+  await q.query('SELECT pg_advisory_xact_lock(7242002)');
+}
+
 /** Appends entries inside the caller's transaction, so a change and its audit entry commit together. */
 export async function appendAudit(q: Queryable, entries: AuditEntry[], at: Date): Promise<void> {
   if (!entries.length) return;
-  // One appender at a time: the chain needs the previous hash.
-  await q.query('SELECT pg_advisory_xact_lock(7242002)');
+  await takeAuditLock(q);
   const [head] = await q.query<{ id: number; hash: string }>('SELECT id, hash FROM audit_head');
   let id = head?.id ?? 0;
   let prev = head?.hash ?? GENESIS;

@@ -8,7 +8,7 @@ import { engine, testContext, testServer, type Session, type TestContext, type T
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { signVenueCode } from './venue-code.ts';
-import { refreshDue } from './store.ts';
+import { refreshDue, refreshStatus } from './store.ts';
 import { DoorIndex, doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { VenueCache } from './checkpoints.ts';
@@ -452,6 +452,48 @@ describe('checkpoints and status', () => {
     await first;
     await door.sync();
     expect(door.get(a.code, now)).toMatchObject({ personId: a.id, lastSampledAt: at, lastNegativeSampledAt: at });
+  });
+
+  it.runIf(engine === 'pg')('sees every status another server stores, in the order the statuses commit', async () => {
+    const door = doorIndexFor(ctx);
+    const [a, b] = [persons[49], persons[50]];
+    const now = ctx.clock.now();
+    // Another server approves overrides and stores the statuses they give: this process hears of none of it.
+    const override = async (q: Queryable, p: P, minutesAgo = 0) => {
+      const at = new Date(now.getTime() - minutesAgo * 60_000);
+      const [o] = await q.query<{ id: number }>(
+        "INSERT INTO status_overrides (person_id, colour, reason, requested_by, requested_at, expires_at, approved_by, approved_at) VALUES ($1, 'red', 'isolation ordered by the district', 'user:1:a', $2, $3, 'user:2:b', $2) RETURNING id",
+        [p.id, at, new Date(now.getTime() + 24 * 3_600_000)],
+      );
+      await refreshStatus(q, [p.id], ctx.preset, now, 'override approved elsewhere');
+      return Number(o.id);
+    };
+    const overrideOf = (p: P) => door.get(p.code, now)?.reasons.find((r) => r.code === 'override')?.fact.id;
+    const earlier = await ctx.db.tx((q) => override(q, a, 5));
+    await door.sync();
+    expect(door.get(a.code, now)).toMatchObject({ personId: a.id, colour: 'red' });
+    expect(overrideOf(a)).toBe(earlier);
+    // A later override for a keeps its colour (no audit entry, whose lock would have ordered the writers), and
+    // its transaction commits only after b's has stored b's status and the index has looked.
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let stored!: (id: number) => void;
+    const inFirst = new Promise<number>((r) => (stored = r));
+    const first = ctx.db.tx(async (q) => {
+      stored(await override(q, a));
+      await released;
+    });
+    const later = await Promise.race([inFirst, first.then(() => -1)]);
+    let secondDone = false;
+    const second = ctx.db.tx((q) => override(q, b)).finally(() => (secondDone = true));
+    // b's transaction commits, or waits for a's (for a lock no one else takes here).
+    while (!secondDone && !(await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))[0].n) await new Promise((r) => setTimeout(r, 10));
+    await door.sync();
+    release();
+    await Promise.all([first, second]);
+    await door.sync();
+    expect(door.get(b.code, now)).toMatchObject({ personId: b.id, colour: 'red' });
+    expect(overrideOf(a)).toBe(later);
   });
 
   it('keeps the venues in use when its cache is full, and reads a venue again only once it has dropped out', async () => {

@@ -228,7 +228,8 @@ export class DoorIndex {
     }
     await this.readZones(Number(m.zones));
     if (Number(m.moves) > this.maxMoveId) await this.readMoves();
-    // Stored statuses written since the last look (here or by another server).
+    // Stored statuses written since the last look (here or by another server): their versions commit in
+    // order (refreshStatus), so none below the last one read can come later.
     if (Number(m.statuses) > this.statusVersion) {
       for (const r of await read<StatusRow & { version: number }>(
         'SELECT person_id, colour, reasons, changes_at, version FROM person_status WHERE version > $1 ORDER BY version',
@@ -328,7 +329,7 @@ export class DoorIndex {
    * The compound, building, test times and stored status of these persons, as they are now: a person marked
    * and recomputed may have moved, or had another result put in force for a tube (a conflict resolved),
    * which the reads by increasing ids do not see; and their recomputation may have committed after this look
-   * read the statuses, or taken a version below one read already (a PostgreSQL server commits in any order).
+   * read the statuses.
    */
   private async readPersons(ids: number[]): Promise<void> {
     const [r] = await this.db.query<{ lines: string | null }>(

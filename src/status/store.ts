@@ -2,7 +2,7 @@
 // keeps person_status current. Every change of colour is audited with the facts that caused it.
 import type { Db, Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
-import { appendAudit } from '../core/audit.ts';
+import { appendAudit, takeAuditLock } from '../core/audit.ts';
 import { noFacts, statusOf, type Colour, type HomeZone, type PersonFacts, type Status } from './rules.ts';
 import { homeZones } from '../zoning/index.ts';
 import { localDay } from '../core/days.ts';
@@ -128,6 +128,10 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
     }
   }
   if (rows.length) {
+    // Versions in the order they commit, on a PostgreSQL server too: a reader by version (the entrance index of
+    // every server) that has seen one has seen every lower one. The audit's lock, held until commit, orders
+    // the writers; a colour's change takes it anyway. PGlite commits one transaction at a time.
+    if (q.engine === 'pg') await takeAuditLock(q);
     await q.query(
       `INSERT INTO person_status (person_id, colour, reasons, prompts, changes_at, waits_for_test, computed_at, preset)
        SELECT x.person_id, x.colour, x.reasons, x.prompts, x.changes_at, x.waits_for_test, $2, $3
