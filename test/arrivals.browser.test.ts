@@ -1,7 +1,7 @@
 // Recording an arrival into the city from a person's card in the registry, in a real browser against the real
 // server: a street worker finds a resident of their street, sees no arrival yet, is refused one still to come
 // (the server's reason in the page's language, nothing recorded), records an inbound traveller and sees it
-// listed; the person's status is red with the arrival as its reason. Screenshot: /tmp/cordon-arrival.png.
+// listed with the quarantine order it got; the person's status is red with the arrival as its reason. Screenshot: /tmp/cordon-arrival.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { testContext, testServer, type TestContext, type TestServer } from './harness.ts';
@@ -59,13 +59,19 @@ describe.skipIf(!haveBrowser)('recording an arrival in Chromium', () => {
 
     await page.fill('#arrival-at', '2022-04-10T10:30');
     await page.click('#arrival-submit');
-    await page.locator('#arrival-note[data-kind="done"]').waitFor({ state: 'visible' });
+    const done = page.locator('#arrival-note[data-kind="done"]');
+    await done.waitFor({ state: 'visible' });
+    // The preset's order for an inbound traveller (shanghai-2022-05: 14 days central, then 7 at home), from the arrival.
+    expect(await done.textContent()).toMatch(/^已登记，并下达隔离令：集中隔离至 .*24.*，再居家隔离至 .*5.*1.*，已排入转运队列；/);
     expect(await page.locator('#arrival-list li').allTextContents()).toEqual([expect.stringMatching(/ · 入境人员 · 来自 新加坡$/)]);
+    await done.scrollIntoViewIfNeeded();
     await page.screenshot({ path: '/tmp/cordon-arrival.png' });
 
     const city = await srv.login(CITY.username, CITY.password);
     const { items } = (await srv.call('GET', `/api/v1/persons/${person.id}/arrivals`, { as: city })).body as { items: { kind: string; origin: string; arrivedAt: string }[] };
     expect(items).toMatchObject([{ kind: 'inbound', origin: '新加坡', arrivedAt: '2022-04-10T02:30:00.000Z' }]);
+    const [order] = await ctx.db.query<{ level: string; central_until: Date; home_until: Date }>('SELECT level, central_until, home_until FROM quarantine_orders WHERE person_id = $1', [person.id]);
+    expect(order).toEqual({ level: 'inbound', central_until: new Date('2022-04-24T02:30:00Z'), home_until: new Date('2022-05-01T02:30:00Z') });
     const status = await srv.call('GET', `/api/v1/persons/${person.id}/status`, { as: city });
     expect(status.body).toMatchObject({ colour: 'red', reasons: [{ code: 'inbound', fact: { kind: 'arrival' } }] });
   });

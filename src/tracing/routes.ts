@@ -126,7 +126,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { access: { roles: [...TRACERS, 'street_worker'] } },
       schema: {
         tags,
-        summary: 'Record an arrival into the city (inbound, or from a high- or medium-risk area); the person’s colour follows by the preset’s status rules',
+        summary: 'Record an arrival into the city (inbound, or from a high- or medium-risk area): the person’s colour follows by the preset’s status rules, and the preset’s quarantine order is issued (order; null when its days are over)',
         params: caseParams,
         body: { type: 'object', required: ['kind', 'origin', 'arrivedAt'], additionalProperties: false, properties: { kind: { type: 'string', enum: ARRIVAL_KINDS }, origin: { type: 'string', minLength: 1, maxLength: 200 }, arrivedAt: time } },
       },
@@ -136,8 +136,8 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       await personInJurisdiction(ctx.db, p, req.params.personId);
       const t = now();
       const arrival = await ctx.db.tx(async (q) => {
-        const a = await recordArrival(q, { personId: req.params.personId, kind: req.body.kind, origin: req.body.origin, arrivedAt: new Date(req.body.arrivedAt) }, actorOf(p).actor, t);
-        await appendAudit(q, [{ ...actorOf(p), action: 'arrival', entity: 'person', entityId: req.params.personId, detail: { arrivalId: a.id, kind: a.kind, origin: a.origin, arrivedAt: a.arrivedAt } }], t);
+        const a = await recordArrival(q, { personId: req.params.personId, kind: req.body.kind, origin: req.body.origin, arrivedAt: new Date(req.body.arrivedAt) }, ctx.preset, actorOf(p).actor, t);
+        await appendAudit(q, [{ ...actorOf(p), action: 'arrival', entity: 'person', entityId: req.params.personId, detail: { arrivalId: a.id, kind: a.kind, origin: a.origin, arrivedAt: a.arrivedAt, order: a.order && { id: a.order.id, issued: a.order.issued } } }], t);
         return a;
       });
       reply.code(201);

@@ -2,7 +2,7 @@
 // its own or shared facilities, at a venue at busy hours, and contacts of contacts.
 import { describe, expect, it } from 'vitest';
 import { loadPreset } from '../core/presets.ts';
-import { floorsReached, homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type Resident, type Scan } from './rules.ts';
+import { floorsReached, homeContacts, infectiousWindow, mergeContacts, quarantineOrder, secondaryContacts, venueContacts, type CaseFacts, type OrderLevel, type Resident, type Scan } from './rules.ts';
 
 const shanghai = loadPreset('shanghai-2022-05');
 const national = loadPreset('cn-2022-9th');
@@ -112,16 +112,23 @@ describe('contacts of contacts and one record per person', () => {
 });
 
 describe('quarantine orders', () => {
-  // [level, preset, central days, home days, test days]
+  // [level (a contact's, or an arrival's preset key), preset, central days, home days, test days]
   const table: [string, typeof shanghai, number, number, number[]][] = [
     ['close', shanghai, 14, 7, [1, 4, 7, 14, 16, 21]],
     ['close', national, 7, 3, [1, 2, 3, 5, 7, 10]],
     ['secondary', shanghai, 7, 0, [1, 4, 7]],
     ['secondary', national, 0, 7, [1, 4, 7]],
+    // Arrivals, counted from the arrival.
+    ['inbound', shanghai, 14, 7, [1, 4, 7, 14, 16, 21]],
+    ['inbound', national, 7, 3, [1, 2, 3, 5, 7, 10]],
+    ['highRiskArrival', shanghai, 7, 0, [1, 4, 7]],
+    ['highRiskArrival', national, 7, 0, [1, 4, 7]],
+    ['mediumRiskArrival', shanghai, 0, 7, [1, 4, 7]],
+    ['mediumRiskArrival', national, 0, 7, [1, 4, 7]],
   ];
   for (const [level, p, central, home, tests] of table) {
-    it(`${level} contact under ${p.id}: ${central} days central, ${home} at home, tests on days ${tests.join(', ')}`, () => {
-      const o = quarantineOrder(level as 'close' | 'secondary', day(2), p);
+    it(`${level} under ${p.id}: ${central} days central, ${home} at home, tests on days ${tests.join(', ')}`, () => {
+      const o = quarantineOrder(level as OrderLevel, day(2), p);
       expect(o.centralUntil).toEqual(central ? day(2 + central) : null);
       expect(o.homeUntil).toEqual(home ? day(2 + central + home) : null);
       expect(o.endsAt).toEqual(day(2 + central + home));

@@ -163,9 +163,12 @@ export function secondaryContacts(close: Contact, isolatedAt: Date | null, their
     }));
 }
 
+/** What an order is for: a contact's level, or an arrival's kind (its preset key under quarantine). */
+export type OrderLevel = ContactLevel | 'inbound' | 'highRiskArrival' | 'mediumRiskArrival';
+
 export interface QuarantineOrder {
-  level: ContactLevel;
-  /** Central quarantine then home: each part's end, counted from the last exposure. */
+  level: OrderLevel;
+  /** Central quarantine then home: each part's end, counted from the last exposure (an arrival: from the arrival). */
   centralUntil: Date | null;
   homeUntil: Date | null;
   endsAt: Date;
@@ -174,9 +177,9 @@ export interface QuarantineOrder {
   rule: string;
 }
 
-/** The order a contact gets (rules.md 8-9): modes and lengths from the last exposure, the test days. */
-export function quarantineOrder(level: ContactLevel, lastExposureAt: Date, preset: Preset): QuarantineOrder {
-  const q = level === 'close' ? preset.quarantine.close : preset.quarantine.secondary;
+/** The order a contact or an arrival gets (rules.md 8-9, 11): modes and lengths from the last exposure (or the arrival), the test days. */
+export function quarantineOrder(level: OrderLevel, lastExposureAt: Date, preset: Preset): QuarantineOrder {
+  const q = preset.quarantine[level];
   const start = lastExposureAt.getTime();
   const centralUntil = q.centralDays > 0 ? new Date(start + q.centralDays * DAY_MS) : null;
   const homeStart = centralUntil ? centralUntil.getTime() : start;

@@ -8,7 +8,7 @@ import { markStatusStale } from '../core/stale.ts';
 import { BinaryCopy } from '../core/binary-copy.ts';
 import { ownDistrictThenNearest } from '../core/geo.ts';
 import { createTasks, type NewTask } from '../core/work.ts';
-import { closeContactAsSource, exposuresTo, floorsReached, infectiousWindow, mergeContacts, passedOn, quarantineOrder, secondaryContacts, type CaseFacts, type ContactLevel, type Home, type NamedPerson, type NamedPlace, type PersonExposure, type Resident, type Scan, type Surroundings } from './rules.ts';
+import { closeContactAsSource, exposuresTo, floorsReached, infectiousWindow, mergeContacts, passedOn, quarantineOrder, secondaryContacts, type CaseFacts, type ContactLevel, type OrderLevel, type QuarantineOrder, type Home, type NamedPerson, type NamedPlace, type PersonExposure, type Resident, type Scan, type Surroundings } from './rules.ts';
 import { DAY_MS } from '../core/days.ts';
 
 const MINUTE = 60_000;
@@ -417,60 +417,80 @@ export interface OrderRow {
 
 /**
  * Orders for the confirmed contacts of a case that have none in force, from the preset; a secondary contact
- * whose record is now close gets a close order in place of the old one (upgrade, rules.md 9).
+ * whose record is now close gets a close order in place of the old one (upgrade, rules.md 9), and an
+ * arrival's order that would end sooner gives way to the contact's.
  */
 export async function issueOrders(q: Queryable, casePersonId: number, preset: Preset, by: string, now: Date): Promise<{ issued: number; upgraded: number }> {
-  const rows = await q.query<{ person_id: number; level: ContactLevel; last_exposure_at: Date; open_id: number | null; open_level: ContactLevel | null }>(
-    `SELECT c.person_id, c.level, c.last_exposure_at, o.id AS open_id, o.level AS open_level
+  const rows = await q.query<{ person_id: number; level: ContactLevel; last_exposure_at: Date; open_id: number | null; open_level: OrderLevel | null; open_ends_at: Date | null }>(
+    `SELECT c.person_id, c.level, c.last_exposure_at, o.id AS open_id, o.level AS open_level, o.ends_at AS open_ends_at
        FROM contacts c LEFT JOIN quarantine_orders o ON o.person_id = c.person_id AND o.released_at IS NULL AND o.superseded_by IS NULL
       WHERE c.person_id IN (SELECT person_id FROM contact_exposures WHERE case_person_id = $1 AND state = 'confirmed')`,
     [casePersonId],
   );
   let issued = 0;
   let upgraded = 0;
-  const locate: { personId: number; orderId: number }[] = [];
+  const locate: Locate[] = [];
   for (const r of rows) {
-    const upgrade = r.open_id !== null && r.open_level === 'secondary' && r.level === 'close' && preset.quarantine.secondary.upgradeToCloseIfContactPositive;
-    if (r.open_id !== null && !upgrade) continue;
-    // One order in force a person: the old one steps aside first, then names its successor.
-    if (upgrade) await q.query('UPDATE quarantine_orders SET superseded_by = 0 WHERE id = $1', [r.open_id]);
     const o = quarantineOrder(r.level, new Date(r.last_exposure_at), preset);
-    const [n] = await q.query<{ id: number }>(
-      `INSERT INTO quarantine_orders (person_id, level, last_exposure_at, central_until, home_until, ends_at, tests, rule, preset, issued_by, issued_at)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
-      [r.person_id, r.level, r.last_exposure_at, o.centralUntil, o.homeUntil, o.endsAt, JSON.stringify(o.tests), o.rule, presetLabel(preset), by, now],
-    );
-    if (upgrade) {
-      await q.query('UPDATE quarantine_orders SET superseded_by = $2 WHERE id = $1', [r.open_id, n.id]);
-      upgraded++;
-    } else issued++;
-    // Central quarantine: a place in the transfer queue until a room is found (an upgrade keeps its place),
-    // and a task for the person's street to locate them and take them there.
-    if (o.centralUntil) {
-      await q.query(
-        `INSERT INTO quarantine_placements (person_id, order_id, waiting_since, household_id)
-         SELECT $1, $2, $3, household_id FROM persons WHERE id = $1 ON CONFLICT DO NOTHING`,
-        [r.person_id, n.id, now],
-      );
-      locate.push({ personId: Number(r.person_id), orderId: Number(n.id) });
-    }
+    const upgrade = r.open_id !== null && r.open_level === 'secondary' && r.level === 'close' && preset.quarantine.secondary.upgradeToCloseIfContactPositive;
+    const outlasts = r.open_id !== null && r.open_level !== 'close' && r.open_level !== 'secondary' && o.endsAt.getTime() > new Date(r.open_ends_at!).getTime();
+    if (r.open_id !== null && !upgrade && !outlasts) continue;
+    const id = await writeOrder(q, Number(r.person_id), o, new Date(r.last_exposure_at), r.open_id === null ? null : Number(r.open_id), preset, by, now);
+    if (upgrade) upgraded++;
+    else issued++;
+    if (o.centralUntil) locate.push({ personId: Number(r.person_id), orderId: id, who: `${r.level} contact`, source: { casePersonId } });
   }
-  if (locate.length) {
-    const homes = new Map((await q.query<{ id: number; district_id: number | null; street_id: number | null }>('SELECT id, district_id, street_id FROM persons WHERE id = ANY($1)', [locate.map((l) => l.personId)])).map((p) => [Number(p.id), p]));
-    const tasks: NewTask[] = locate.map((l) => ({
-      kind: 'locate',
-      title: `Locate close contact (person ${l.personId}) and take them to central quarantine`,
-      districtId: homes.get(l.personId)?.district_id ?? null,
-      streetId: homes.get(l.personId)?.street_id ?? null,
-      personIds: [l.personId],
-      dueAt: new Date(now.getTime() + preset.command.taskDeadlineHours.locate * 3_600_000),
-      source: { orderId: l.orderId, personId: l.personId, casePersonId, rule: 'command.taskDeadlineHours.locate' },
-      dedupeKey: `locate:${l.orderId}`,
-    }));
-    await createTasks(q, tasks, now, by);
-  }
+  await locateTasks(q, locate, preset, by, now);
   await markStatusStale(q, rows.map((r) => r.person_id), now);
   return { issued, upgraded };
+}
+
+/**
+ * Writes an order for a person, in place of the order in force `supersedes` (its id) when given: one order
+ * in force a person, so the old one steps aside first, then names its successor. A central order takes a
+ * place in the transfer queue until a room is found (a person already waiting keeps their place).
+ */
+export async function writeOrder(q: Queryable, personId: number, o: QuarantineOrder, from: Date, supersedes: number | null, preset: Preset, by: string, now: Date): Promise<number> {
+  if (supersedes !== null) await q.query('UPDATE quarantine_orders SET superseded_by = 0 WHERE id = $1', [supersedes]);
+  const [n] = await q.query<{ id: number }>(
+    `INSERT INTO quarantine_orders (person_id, level, last_exposure_at, central_until, home_until, ends_at, tests, rule, preset, issued_by, issued_at)
+     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
+    [personId, o.level, from, o.centralUntil, o.homeUntil, o.endsAt, JSON.stringify(o.tests), o.rule, presetLabel(preset), by, now],
+  );
+  if (supersedes !== null) await q.query('UPDATE quarantine_orders SET superseded_by = $2 WHERE id = $1', [supersedes, n.id]);
+  if (o.centralUntil) {
+    await q.query(
+      `INSERT INTO quarantine_placements (person_id, order_id, waiting_since, household_id)
+       SELECT $1, $2, $3, household_id FROM persons WHERE id = $1 ON CONFLICT DO NOTHING`,
+      [personId, n.id, now],
+    );
+  }
+  return Number(n.id);
+}
+
+/** A person with a central order, for their street to find: who they are (for the task's title), and what the task names. */
+export interface Locate {
+  personId: number;
+  orderId: number;
+  who: string;
+  source: Record<string, unknown>;
+}
+
+/** A task for each person's street to locate them and take them to central quarantine. */
+export async function locateTasks(q: Queryable, locate: Locate[], preset: Preset, by: string, now: Date): Promise<void> {
+  if (!locate.length) return;
+  const homes = new Map((await q.query<{ id: number; district_id: number | null; street_id: number | null }>('SELECT id, district_id, street_id FROM persons WHERE id = ANY($1)', [locate.map((l) => l.personId)])).map((p) => [Number(p.id), p]));
+  const tasks: NewTask[] = locate.map((l) => ({
+    kind: 'locate',
+    title: `Locate ${l.who} (person ${l.personId}) and take them to central quarantine`,
+    districtId: homes.get(l.personId)?.district_id ?? null,
+    streetId: homes.get(l.personId)?.street_id ?? null,
+    personIds: [l.personId],
+    dueAt: new Date(now.getTime() + preset.command.taskDeadlineHours.locate * 3_600_000),
+    source: { orderId: l.orderId, personId: l.personId, ...l.source, rule: 'command.taskDeadlineHours.locate' },
+    dedupeKey: `locate:${l.orderId}`,
+  }));
+  await createTasks(q, tasks, now, by);
 }
 
 /** Tests of an order due by now without a sample in the day after their date. */

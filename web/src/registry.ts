@@ -248,6 +248,21 @@ interface Arrival {
   arrivedAt: string;
 }
 
+/** The quarantine order an arrival got (src/tracing/arrivals.ts): issued, or one in force already; null when its days were over. */
+interface ArrivalOrder {
+  issued: boolean;
+  centralUntil: string | null;
+  homeUntil: string | null;
+  endsAt: string;
+}
+
+function orderNote(o: ArrivalOrder | null): string {
+  if (!o) return t('arrivals.recorded');
+  if (!o.issued) return t('arrivals.orderInForce', { until: when(o.endsAt) });
+  if (o.centralUntil) return o.homeUntil ? t('arrivals.ordered.centralHome', { central: when(o.centralUntil), home: when(o.homeUntil) }) : t('arrivals.ordered.central', { central: when(o.centralUntil) });
+  return t('arrivals.ordered.home', { home: when(o.homeUntil ?? o.endsAt) });
+}
+
 /** A person's arrivals and a form to record one; recorded, the section is drawn again with it. */
 async function arrivalsOf(personId: number): Promise<HTMLElement> {
   const { items } = await api<{ items: Arrival[] }>(`/api/v1/persons/${personId}/arrivals`);
@@ -281,10 +296,10 @@ async function arrivalsOf(personId: number): Promise<HTMLElement> {
   async function record(): Promise<void> {
     submit.disabled = true;
     try {
-      await api(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: instant(at.value) } });
+      const { order } = await api<{ order: ArrivalOrder | null }>(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: instant(at.value) } });
       const fresh = await arrivalsOf(personId);
       const freshNote = fresh.querySelector<HTMLElement>('#arrival-note')!;
-      freshNote.textContent = t('arrivals.recorded');
+      freshNote.textContent = orderNote(order);
       freshNote.dataset.kind = 'done';
       freshNote.hidden = false;
       section.replaceWith(fresh);
