@@ -3,8 +3,8 @@
 // City command signs in through the login page, opens /zones.html and sees the last day's compounds coloured
 // by zone (counted on the canvas itself), the epidemic-free areas outlined, the tiles and the counts per
 // district as the API gives them; moves the date slider by keyboard and by the buttons and sees the map and
-// the counts of that day; clicks a compound for its reason and next move, and places it under control with a
-// reason. A district's command sees its own district only. Screenshots go to /tmp/cordon-zones-*.png.
+// the counts of that day; clicks a compound for its reason and next move, places it under control with a
+// reason, and withdraws that with another. A district's command sees its own district only. Screenshots go to /tmp/cordon-zones-*.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from './harness.ts';
@@ -198,6 +198,21 @@ describe.skipIf(!haveBrowser)('the zones page in Chromium', () => {
     await page.waitForSelector('#designate-note[data-kind="error"]');
     expect(await page.locator('#designate-note').textContent()).toMatch(/^400 · /);
     expect((await srv.call('GET', '/api/v1/zones/designations?compoundId=5', { as: city })).body.items).toHaveLength(1);
+  });
+
+  it('withdraws the designation with a reason: still listed, marked withdrawn, no longer offered', async () => {
+    const [d] = (await srv.call('GET', '/api/v1/zones/designations?compoundId=5', { as: city })).body.items as { id: number }[];
+    await page.click(`button[data-withdraw="${d.id}"]`);
+    const form = page.locator(`form[data-withdraw="${d.id}"]`);
+    await form.locator('input').fill('划错了小区');
+    await form.locator('button[type="submit"]').click();
+    await page.waitForSelector(`.designation[data-id="${d.id}"][data-withdrawn="true"]`);
+    expect(await page.locator('#designate-note').textContent()).toBe(`已撤销自 ${D(3)} 起的管控划定；一分钟内计入分区`);
+    expect(await page.locator(`.designation[data-id="${d.id}"]`).textContent()).toBe(`自 ${D(3)} 起：密接集中居住 · 已撤销：划错了小区`);
+    expect(await page.locator(`button[data-withdraw="${d.id}"]`).count()).toBe(0);
+    const [after] = (await srv.call('GET', '/api/v1/zones/designations?compoundId=5', { as: city })).body.items;
+    expect(after).toMatchObject({ id: d.id, withdrawal: { reason: '划错了小区' } });
+    await page.locator('#compound-card').screenshot({ path: '/tmp/cordon-zones-withdrawn.png' });
   });
 
   it('shows a district’s command its own district only, and speaks English', async () => {

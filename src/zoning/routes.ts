@@ -1,7 +1,7 @@
 // Zoning over HTTP: the compounds' zones on a date (filterable by district and zone; a page at a time, or
 // compact for a map), a compound's zone history with the reasons, the epidemic-free areas, clearance per
 // district, the counts of compounds and people in each zone per district, and the day's map as GeoJSON; and the
-// command's designations of compounds under control, the one fact recorded here.
+// command's designations of compounds under control and their withdrawals, the facts recorded here.
 // Everything is read from what the job stored (src/zoning/store.ts); command roles see their jurisdiction,
 // and the map may be read by every staff role (it holds no personal data).
 import type { FastifyInstance } from 'fastify';
@@ -12,7 +12,7 @@ import { COMMAND, STAFF, withinJurisdiction, type Principal } from '../core/auth
 import { actorOf, appendAudit } from '../core/audit.ts';
 import { badRequest, compoundUnknown, conflict, notFound, Problem } from '../core/errors.ts';
 import { presetLabel } from '../core/presets.ts';
-import { clearance, compoundHistory, designationsOf, recordDesignations, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
+import { clearance, compoundHistory, designationsOf, recordDesignations, recordWithdrawal, freeAreasOn, zoneCounts, zonesCompact, zonesGeoJson, zonesOn, zoningState, type Reach, type ZoneCount, type ZoningState } from './store.ts';
 import { ZONES, type Zone } from './rules.ts';
 import { addDays, localDay } from '../core/days.ts';
 
@@ -158,6 +158,37 @@ export function zoningRoutes(app: FastifyInstance, ctx: AppContext): void {
         designations: made.map((r) => ({ ...r, day: d, reason })),
         note: 'The zoning job takes designations in within a minute: the compounds are then controlled from that day, and move on by the preset’s clean days.',
       };
+    },
+  );
+
+  app.post<{ Params: { id: number }; Body: { reason: string } }>(
+    '/api/v1/zones/designations/:id/withdraw',
+    {
+      config: { access: { roles: COMMAND } },
+      schema: {
+        tags,
+        summary: 'Withdraw a designation given in error, with the reason: the zoning job then computes the compound’s zones as if it had never been given (within a minute); both stay listed',
+        params: { type: 'object', properties: { id: { type: 'integer' } } },
+        body: { type: 'object', required: ['reason'], additionalProperties: false, properties: { reason: { type: 'string', minLength: 1, maxLength: 500, pattern: '\\S' } } },
+      },
+    },
+    async (req) => {
+      const p = caller(req);
+      const now = ctx.clock.now();
+      const [d] = await ctx.db.query<{ compound_id: number; district_id: number | null; street_id: number | null }>(
+        'SELECT d.compound_id, c.district_id, c.street_id FROM zone_designations d JOIN compounds c ON c.id = d.compound_id WHERE d.id = $1',
+        [req.params.id],
+      );
+      // One outside the jurisdiction is answered as unknown, as its compound is.
+      if (!d || !withinJurisdiction(p, { districtId: d.district_id, streetId: d.street_id })) throw notFound(`Designation ${req.params.id}`, { code: 'designationUnknown', designationId: req.params.id });
+      const reason = req.body.reason.trim();
+      await ctx.db.tx(async (q) => {
+        const id = await recordWithdrawal(q, req.params.id, reason, actorOf(p).actor, now);
+        if (id === null) throw conflict(`Designation ${req.params.id} was withdrawn already.`, { code: 'designationWithdrawn', designationId: req.params.id });
+        await appendAudit(q, [{ ...actorOf(p), action: 'withdraw', entity: 'zoneDesignation', entityId: req.params.id, reason, detail: { compoundId: d.compound_id, withdrawalId: id } }], now);
+      });
+      const [item] = (await designationsOf(ctx.db, reachOf(p), { compoundId: d.compound_id, limit: 1000 })).items.filter((x) => x.id === req.params.id);
+      return { designation: item, note: 'The zoning job takes the withdrawal in within a minute: the compound’s zones are then as if the designation had never been given.' };
     },
   );
 

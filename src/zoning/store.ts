@@ -143,7 +143,8 @@ async function rebuildFacts(q: Queryable, ids: number[] | null, tz: string): Pro
         FROM compound_screenings ${ids ? 'WHERE compound_id = ANY($2::int[])' : ''} GROUP BY compound_id
     ), kd AS (
       SELECT compound_id, string_agg(day::text, ';' ORDER BY day) AS controlled
-        FROM (SELECT DISTINCT compound_id, day - date '1970-01-01' AS day FROM zone_designations ${ids ? 'WHERE compound_id = ANY($2::int[])' : ''}) d GROUP BY compound_id
+        FROM (SELECT DISTINCT compound_id, day - date '1970-01-01' AS day FROM zone_designations z
+               WHERE NOT EXISTS (SELECT 1 FROM zone_designation_withdrawals w WHERE w.designation_id = z.id) ${ids ? 'AND compound_id = ANY($2::int[])' : ''}) d GROUP BY compound_id
     )
     INSERT INTO zone_facts (compound_id, cases, screenings, controlled)
     SELECT i.compound_id, coalesce(kc.cases, ''), coalesce(ks.screenings, ''), coalesce(kd.controlled, '')
@@ -205,6 +206,17 @@ async function takeDesignations(q: Queryable, afterId: number): Promise<{ change
   const [r] = await q.query<{ t: string | null; last: number | null }>(
     `SELECT string_agg(compound_id || ',' || day, ';') AS t, max(last) AS last
        FROM (SELECT compound_id, min(day - date '1970-01-01') AS day, max(id) AS last FROM zone_designations WHERE id > $1 GROUP BY 1) d`,
+    [afterId],
+  );
+  return { changed: firstDays(r.t ?? ''), last: r.last === null ? afterId : Number(r.last) };
+}
+
+/** The compounds whose designations were withdrawn since withdrawal `afterId`, each with the first day withdrawn; the last id. */
+async function takeWithdrawals(q: Queryable, afterId: number): Promise<{ changed: Map<number, number>; last: number }> {
+  const [r] = await q.query<{ t: string | null; last: number | null }>(
+    `SELECT string_agg(compound_id || ',' || day, ';') AS t, max(last) AS last
+       FROM (SELECT d.compound_id, min(d.day - date '1970-01-01') AS day, max(w.id) AS last
+               FROM zone_designation_withdrawals w JOIN zone_designations d ON d.id = w.designation_id WHERE w.id > $1 GROUP BY 1) x`,
     [afterId],
   );
   return { changed: firstDays(r.t ?? ''), last: r.last === null ? afterId : Number(r.last) };
@@ -684,6 +696,7 @@ export interface ZoningState {
   resultsBefore: number;
   resolutionsSeen: Date | null;
   designationsSeen: number;
+  withdrawalsSeen: number;
   freeRule: string;
   clearanceRule: string;
   refreshedAt: Date;
@@ -692,10 +705,10 @@ export interface ZoningState {
 export async function zoningState(q: Queryable): Promise<ZoningState | null> {
   const [s] = await q.query<ZoningState>(
     `SELECT preset, registry, facts_version AS "factsVersion", first_day AS "firstDay", last_day AS "lastDay", results_seen AS "resultsSeen", results_before AS "resultsBefore",
-            resolutions_seen AS "resolutionsSeen", designations_seen AS "designationsSeen", free_rule AS "freeRule", clearance_rule AS "clearanceRule", refreshed_at AS "refreshedAt"
+            resolutions_seen AS "resolutionsSeen", designations_seen AS "designationsSeen", withdrawals_seen AS "withdrawalsSeen", free_rule AS "freeRule", clearance_rule AS "clearanceRule", refreshed_at AS "refreshedAt"
        FROM zoning_state`,
   );
-  return s ? { ...s, registry: Number(s.registry), factsVersion: Number(s.factsVersion), resultsSeen: Number(s.resultsSeen), resultsBefore: Number(s.resultsBefore), designationsSeen: Number(s.designationsSeen) } : null;
+  return s ? { ...s, registry: Number(s.registry), factsVersion: Number(s.factsVersion), resultsSeen: Number(s.resultsSeen), resultsBefore: Number(s.resultsBefore), designationsSeen: Number(s.designationsSeen), withdrawalsSeen: Number(s.withdrawalsSeen) } : null;
 }
 
 export interface UpkeepResult {
@@ -741,6 +754,7 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
       let factsVersion = state?.factsVersion ?? 0;
       let resolutionsSeen = state?.resolutionsSeen ?? null;
       let designationsSeen = state?.designationsSeen ?? 0;
+      let withdrawalsSeen = state?.withdrawalsSeen ?? 0;
       const affected = new Map<number, number>();
       let rows = 0;
 
@@ -763,6 +777,9 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
         const designated = await takeDesignations(q, designationsSeen);
         mergeFirstDays(affected, designated.changed);
         designationsSeen = designated.last;
+        const withdrawn = await takeWithdrawals(q, withdrawalsSeen);
+        mergeFirstDays(affected, withdrawn.changed);
+        withdrawalsSeen = withdrawn.last;
         const from = affected.size ? Math.min(...affected.values()) : Infinity;
         if (from < dayNumber(first)) full = true;
         else {
@@ -795,13 +812,14 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
         await takeResults(q, 0, tz);
         resolutionsSeen = (await q.query<{ at: Date | null }>('SELECT max(resolved_at) AS at FROM result_resolutions'))[0].at;
         designationsSeen = Number((await q.query<{ id: number }>('SELECT coalesce(max(id), 0)::bigint AS id FROM zone_designations'))[0].id);
+        withdrawalsSeen = Number((await q.query<{ id: number }>('SELECT coalesce(max(id), 0)::bigint AS id FROM zone_designation_withdrawals'))[0].id);
         opts.progress?.('compound facts', 0);
         await rebuildFacts(q, null, tz);
         mem.factsVersion = -1;
         const facts = await factsOf(q, mem, ++factsVersion);
         const [f] = await q.query<{ day: string | null }>(
           `SELECT to_char(least((SELECT min(reported_at) FROM cases WHERE compound_id IS NOT NULL) AT TIME ZONE $1, (SELECT min(day) FROM compound_screenings),
-                                (SELECT min(day) FROM zone_designations))::date, 'YYYY-MM-DD') AS day`,
+                                (SELECT min(day) FROM zone_designations z WHERE NOT EXISTS (SELECT 1 FROM zone_designation_withdrawals w WHERE w.designation_id = z.id)))::date, 'YYYY-MM-DD') AS day`,
           [tz],
         );
         first = f.day && f.day < today ? f.day : today;
@@ -823,11 +841,11 @@ export async function zoningUpkeep(db: Db, preset: Preset, now: Date, opts: { fu
       }
       const clearanceRule = clearFrom !== null || !state ? await writeClearance(q, preset, first, last, clearFrom ?? first) : state.clearanceRule;
       await q.query(
-        `INSERT INTO zoning_state (one, preset, registry, facts_version, first_day, last_day, results_seen, results_before, resolutions_seen, free_rule, clearance_rule, refreshed_at, designations_seen)
-         VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        `INSERT INTO zoning_state (one, preset, registry, facts_version, first_day, last_day, results_seen, results_before, resolutions_seen, free_rule, clearance_rule, refreshed_at, designations_seen, withdrawals_seen)
+         VALUES (true, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (one) DO UPDATE SET preset = $1, registry = $2, facts_version = $3, first_day = $4, last_day = $5, results_seen = $6, results_before = $7,
-                                         resolutions_seen = $8, free_rule = $9, clearance_rule = $10, refreshed_at = $11, designations_seen = $12`,
-        [label, registry, factsVersion, first, last, maxResult, state?.resultsSeen ?? maxResult, resolutionsSeen, epidemicFree(EMPTY, preset, today).rule, clearanceRule, now, designationsSeen],
+                                         resolutions_seen = $8, free_rule = $9, clearance_rule = $10, refreshed_at = $11, designations_seen = $12, withdrawals_seen = $13`,
+        [label, registry, factsVersion, first, last, maxResult, state?.resultsSeen ?? maxResult, resolutionsSeen, epidemicFree(EMPTY, preset, today).rule, clearanceRule, now, designationsSeen, withdrawalsSeen],
       );
       const fromDay = full ? first : affected.size ? dayText(Math.min(...affected.values())) : null;
       return { full, firstDay: first, lastDay: last, cases: inbox.length, ...levels, compounds: full ? mem.all.length : affected.size, fromDay, rows };
@@ -1043,6 +1061,19 @@ export async function recordDesignations(q: Queryable, compoundIds: number[], da
   return rows.map((r) => ({ id: Number(r.id), compoundId: r.compound_id }));
 }
 
+/**
+ * Withdraws a designation in the caller's transaction (the job takes withdrawals in by increasing id, as it does
+ * designations: the same wait). Returns the withdrawal's id, or null when the designation was withdrawn already.
+ */
+export async function recordWithdrawal(q: Queryable, designationId: number, reason: string, by: string, now: Date): Promise<number | null> {
+  await q.query('SELECT pg_advisory_xact_lock_shared($1)', [KEEPER_LOCK]);
+  const [w] = await q.query<{ id: number }>(
+    'INSERT INTO zone_designation_withdrawals (designation_id, reason, withdrawn_by, withdrawn_at) VALUES ($1, $2, $3, $4) ON CONFLICT (designation_id) DO NOTHING RETURNING id',
+    [designationId, reason, by, now],
+  );
+  return w ? Number(w.id) : null;
+}
+
 export interface Designation {
   id: number;
   compoundId: number;
@@ -1051,6 +1082,8 @@ export interface Designation {
   reason: string;
   designatedBy: string;
   designatedAt: string;
+  /** Set once withdrawn: the zones are then as if it had never been given. */
+  withdrawal: { reason: string; withdrawnBy: string; withdrawnAt: string } | null;
 }
 
 /** Designations within reach (all, or one compound's), newest first; `after` an id from the page before. */
@@ -1059,13 +1092,15 @@ export async function designationsOf(q: Queryable, reach: Reach, f: { compoundId
   const where = [reachSql(reach, 'c', params)];
   if (f.compoundId !== undefined) where.push(`d.compound_id = $${params.push(f.compoundId)}`);
   if (f.after !== undefined) where.push(`d.id < $${params.push(f.after)}`);
-  const rows = await q.query<{ id: number; compound_id: number; name: string; day: string; reason: string; designated_by: string; designated_at: Date }>(
-    `SELECT d.id, d.compound_id, c.name, to_char(d.day, 'YYYY-MM-DD') AS day, d.reason, d.designated_by, d.designated_at
-       FROM zone_designations d JOIN compounds c ON c.id = d.compound_id WHERE ${where.join(' AND ')} ORDER BY d.id DESC LIMIT $1`,
+  const rows = await q.query<{ id: number; compound_id: number; name: string; day: string; reason: string; designated_by: string; designated_at: Date; w_reason: string | null; withdrawn_by: string | null; withdrawn_at: Date | null }>(
+    `SELECT d.id, d.compound_id, c.name, to_char(d.day, 'YYYY-MM-DD') AS day, d.reason, d.designated_by, d.designated_at, w.reason AS w_reason, w.withdrawn_by, w.withdrawn_at
+       FROM zone_designations d JOIN compounds c ON c.id = d.compound_id LEFT JOIN zone_designation_withdrawals w ON w.designation_id = d.id
+      WHERE ${where.join(' AND ')} ORDER BY d.id DESC LIMIT $1`,
     params,
   );
   const items = rows.slice(0, f.limit).map((r) => ({
     id: Number(r.id), compoundId: r.compound_id, compoundName: r.name, day: r.day, reason: r.reason, designatedBy: r.designated_by, designatedAt: new Date(r.designated_at).toISOString(),
+    withdrawal: r.withdrawn_at ? { reason: r.w_reason!, withdrawnBy: r.withdrawn_by!, withdrawnAt: new Date(r.withdrawn_at).toISOString() } : null,
   }));
   return { items, next: rows.length > f.limit ? items[items.length - 1].id : null };
 }

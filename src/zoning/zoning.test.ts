@@ -3,7 +3,7 @@
 // zones equal zoneOn and epidemicFree on every day, for every compound, after the first run and after new
 // cases, results and days; each case's level with the fact that decided it; the free areas of the grid;
 // district clearance; the counts; the GeoJSON map (shape, no personal data) and who may read what; the
-// command's designations of compounds under control, taken in like any other fact.
+// command's designations of compounds under control and their withdrawals, taken in like any other fact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { createUser } from '../core/users.ts';
@@ -34,9 +34,9 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       const compound = Math.floor(personId / 100);
       known.get(compound)!.cases.push({ id: r.caseId, day: localDay(reportedAt, TZ), buildingId: building(compound, personId % 100 <= 3 ? 1 : 2) });
     };
-    const upkeep = async (day: number) => {
+    const upkeep = async (day: number, full = false) => {
       ctx.clock.set(at(day, 23, 30), 0);
-      return zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now());
+      return zoningUpkeep(ctx.db, ctx.preset, ctx.clock.now(), { full });
     };
     /** Every stored zone of every compound equals what the rules say from the facts the test made. */
     const expectStoredMatchRules = async (from: number, to: number) => {
@@ -343,7 +343,7 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       const h = await srv.call('GET', `/api/v1/zones/compounds/8?from=${D(13)}`, { as: district2 });
       expect(h.body.days.map((d: { zone: string }) => d.zone)).toEqual(['precaution', 'controlled', 'controlled']);
       expect(h.body.days[1]).toMatchObject({ since: D(14), reason: { rule: expect.stringMatching(/^rules\.md 2, 4, 11/), lastCase: null } });
-      expect(h.body.designations).toEqual([{ id: made.body.designations[0].id, compoundId: 8, compoundName: expect.any(String), day: D(14), reason: body.reason, designatedBy: expect.stringMatching(/:district2$/), designatedAt: expect.any(String) }]);
+      expect(h.body.designations).toEqual([{ id: made.body.designations[0].id, compoundId: 8, compoundName: expect.any(String), day: D(14), reason: body.reason, designatedBy: expect.stringMatching(/:district2$/), designatedAt: expect.any(String), withdrawal: null }]);
       expect((await srv.call('GET', '/api/v1/zones/designations', { as: city })).body.items).toHaveLength(1);
       expect((await srv.call('GET', '/api/v1/zones/designations?compoundId=8', { as: district2 })).body.items).toHaveLength(1);
 
@@ -354,6 +354,45 @@ for (const presetId of ['shanghai-2022-05', 'cn-2022-9th']) {
       expect(await upkeep(15)).toMatchObject({ full: true, firstDay: D(-4), lastDay: D(15) });
       await expectStoredMatchRules(-4, 15);
       expect((await srv.call('GET', '/api/v1/zones/designations', { as: district2 })).body.items.map((d: { compoundId: number }) => d.compoundId)).toEqual([7, 8]);
+    });
+
+    it('withdraws a designation given in error, with its reason and an audit entry: the zones are then as if it had never been given', async () => {
+      const [d8] = (await srv.call('GET', '/api/v1/zones/designations?compoundId=8', { as: city })).body.items as { id: number }[];
+      const withdraw = (as: Session, id: number, body: unknown) => srv.call('POST', `/api/v1/zones/designations/${id}/withdraw`, { as, body });
+      const body = { reason: 'wrong compound: the contacts live in compound 9' };
+      // Refused, changing nothing: no reason, an unknown designation, one of another district, a street worker.
+      expect((await withdraw(district2, d8.id, { reason: ' ' })).status).toBe(400);
+      const unknown = await withdraw(city, 999_999, body);
+      expect([unknown.status, unknown.body.code]).toEqual([404, 'designationUnknown']);
+      expect((await withdraw(street30, d8.id, body)).status).toBe(403);
+      expect((await ctx.db.query('SELECT 1 FROM zone_designation_withdrawals')).length).toBe(0);
+      // One of another district is not district 2's to withdraw (answered as unknown); the city withdraws it.
+      const made5 = await srv.call('POST', '/api/v1/zones/designations', { as: city, body: { compoundIds: [5], reason: 'typed in the wrong box' } });
+      const d5 = made5.body.designations[0].id as number;
+      expect((await withdraw(district2, d5, body)).body.code).toBe('designationUnknown');
+      expect((await withdraw(city, d5, { reason: 'typed in the wrong box' })).status).toBe(200);
+
+      const done = await withdraw(district2, d8.id, body);
+      expect(done.status, done.text).toBe(200);
+      expect(done.body.designation).toMatchObject({ id: d8.id, compoundId: 8, day: D(14), withdrawal: { reason: body.reason, withdrawnBy: expect.stringMatching(/:district2$/), withdrawnAt: expect.any(String) } });
+      const audit = await ctx.db.query<{ action: string; entity_id: string; reason: string }>("SELECT action, entity_id, reason FROM audit_log WHERE entity = 'zoneDesignation' AND action = 'withdraw' ORDER BY id");
+      expect(audit).toEqual([
+        { action: 'withdraw', entity_id: String(d5), reason: 'typed in the wrong box' },
+        { action: 'withdraw', entity_id: String(d8.id), reason: body.reason },
+      ]);
+      const again = await withdraw(city, d8.id, body);
+      expect([again.status, again.body.code]).toEqual([409, 'designationWithdrawn']);
+
+      // The job takes them in: compounds 5 and 8, from the first day designated, every stored day as the rules say without them.
+      known.get(8)!.controlled = [];
+      expect(await upkeep(15)).toMatchObject({ full: false, compounds: 2, fromDay: D(14) });
+      await expectStoredMatchRules(13, 15);
+      const h = await srv.call('GET', `/api/v1/zones/compounds/8?from=${D(13)}`, { as: district2 });
+      expect(h.body.days.map((d: { zone: string }) => d.zone)).toEqual(['precaution', 'precaution', 'precaution']);
+      expect(h.body.designations).toEqual([expect.objectContaining({ id: d8.id, withdrawal: expect.objectContaining({ reason: body.reason }) })]);
+      // A full recomputation agrees.
+      expect(await upkeep(15, true)).toMatchObject({ full: true });
+      await expectStoredMatchRules(-4, 15);
     });
   });
 }

@@ -212,6 +212,8 @@ const zh = {
   'problem.supplierExists': '已有名为“{name}”的供应商',
   'problem.compoundUnknown': '没有小区 {compoundId}，或不在您的辖区内',
   'problem.designationAhead': '{day} 尚未到来：划定管控最晚自今天（{today}）起生效',
+  'problem.designationWithdrawn': '该划定（{designationId}）已撤销',
+  'problem.designationUnknown': '无此划定（{designationId}）',
   'problem.arrivalAhead': '{arrivedAt} 尚未到来：抵达后再登记',
   'problem.originMissing': '请填写来自何处',
   'problem.compoundWithoutHouseholds': '小区 {compoundId} 在登记中没有住户',
@@ -1202,6 +1204,11 @@ const zh = {
   'zones.designateReason': '划为管控区的理由',
   'zones.designate': '自该日起划为管控区',
   'zones.designated': '已划定自 {day} 起管控；一分钟内计入分区',
+  'zones.withdraw': '撤销',
+  'zones.withdrawReason': '撤销理由',
+  'zones.withdrawConfirm': '确认撤销',
+  'zones.withdrawn': '已撤销：{reason}',
+  'zones.withdrew': '已撤销自 {day} 起的管控划定；一分钟内计入分区',
 };
 
 export type Key = keyof typeof zh;
@@ -1417,6 +1424,8 @@ const en: Record<Key, string> = {
   'problem.supplierExists': 'A supplier named "{name}" exists already',
   'problem.compoundUnknown': 'There is no compound {compoundId}, or it is outside your jurisdiction',
   'problem.designationAhead': '{day} is still to come: a designation takes effect from today ({today}) at the latest',
+  'problem.designationWithdrawn': 'Designation {designationId} was withdrawn already',
+  'problem.designationUnknown': 'No designation {designationId}',
   'problem.arrivalAhead': '{arrivedAt} is still to come: record an arrival once it has happened',
   'problem.originMissing': 'Say where the person arrived from',
   'problem.compoundWithoutHouseholds': 'Compound {compoundId} has no households in the registry',
@@ -2407,6 +2416,11 @@ const en: Record<Key, string> = {
   'zones.designateReason': 'Reason to place it under control',
   'zones.designate': 'Place under control from this day',
   'zones.designated': 'Placed under control from {day}; the zones take it in within a minute',
+  'zones.withdraw': 'Withdraw',
+  'zones.withdrawReason': 'Reason to withdraw',
+  'zones.withdrawConfirm': 'Confirm the withdrawal',
+  'zones.withdrawn': 'withdrawn: {reason}',
+  'zones.withdrew': 'Withdrawn the control from {day}; the zones take it in within a minute',
 };
 
 const dictionaries: Record<Lang, Record<Key, string>> = { 'zh-CN': zh, en };

@@ -54,11 +54,12 @@ interface CompoundDay {
   epidemicFree: { free: boolean; since: string | null; freeOn: string | null; areaId: number | null };
 }
 
-// A designation of the compound under control (GET /api/v1/zones/compounds/:id, designations).
+// A designation of the compound under control (GET /api/v1/zones/compounds/:id, designations), and its withdrawal.
 interface Designation {
   id: number;
   day: string;
   reason: string;
+  withdrawal: { reason: string } | null;
 }
 /** The compound the card shows, and its day. */
 let shown: { compound: CompoundProps; day: string } | null = null;
@@ -334,27 +335,80 @@ async function showCompound(c: CompoundProps, day: string): Promise<void> {
       ...row(t('zones.lastCaseLabel'), d.reason.lastCase ? t('zones.lastCase', { id: d.reason.lastCase.id, day: d.reason.lastCase.day }) : '—'),
       ...row(t('zones.nextLabel'), ...(d.moves ? [t('zones.moves', { day: d.moves.on }), zone(d.moves.to), d.moves.ifAllNegativeScreeningOn ? ` · ${t('zones.ifScreening', { day: d.moves.ifAllNegativeScreeningOn })}` : ''] : [t('zones.stays')])),
       ...(d.sealedBuildings.length ? row(t('zones.sealedBuildings'), d.sealedBuildings.map((b) => t('zones.buildingUntil', { id: b.buildingId, day: b.releasedOn })).join('；')) : []),
-      ...row(t('zones.designations'), r.designations.length ? r.designations.map((x) => t('zones.designation', { day: x.day, reason: x.reason })).join('；') : '—'),
+      ...row(t('zones.designations'), ...(r.designations.length ? r.designations.map(designationLine) : ['—'])),
       ...row(t('zones.free'), free.free ? `${t('zones.freeSince', { day: free.since ?? '' })}${free.areaId ? ` · ${t('zones.freeArea', { id: free.areaId })}` : ''}` : free.freeOn ? t('zones.freeOn', { day: free.freeOn }) : '—'),
     );
   });
 }
 
+/** One designation on the card: withdrawn, with why; or with a way to withdraw it, asking the reason first. */
+function designationLine(x: Designation): HTMLElement {
+  const line = h('span', { class: 'designation', 'data-id': String(x.id), 'data-withdrawn': String(x.withdrawal !== null) }, t('zones.designation', { day: x.day, reason: x.reason }));
+  if (x.withdrawal) {
+    line.append(h('span', { class: 'muted' }, ` · ${t('zones.withdrawn', { reason: x.withdrawal.reason })}`));
+    return line;
+  }
+  const reason = h('input', { type: 'text', maxlength: 500, required: true, placeholder: t('zones.withdrawReason'), 'aria-label': t('zones.withdrawReason') });
+  const confirm = h('button', { class: 'btn small', type: 'submit' }, t('zones.withdrawConfirm'));
+  const form = h(
+    'form',
+    {
+      class: 'withdraw-form',
+      'data-withdraw': String(x.id),
+      onsubmit: (ev: Event) => {
+        ev.preventDefault();
+        void withdraw(x, reason.value.trim(), confirm);
+      },
+    },
+    reason,
+    confirm,
+  );
+  const ask = h(
+    'button',
+    {
+      class: 'btn ghost small',
+      type: 'button',
+      'data-withdraw': String(x.id),
+      onclick: () => {
+        ask.replaceWith(form);
+        reason.focus();
+      },
+    },
+    t('zones.withdraw'),
+  );
+  line.append(' ', ask);
+  return line;
+}
+
+/** Withdraws a designation of the compound shown, with the reason typed; then shows the compound again. */
+function withdraw(x: Designation, reason: string, submit: HTMLButtonElement): Promise<void> {
+  return changeShown(submit, async () => {
+    await api(`/api/v1/zones/designations/${x.id}/withdraw`, { method: 'POST', body: { reason } });
+    return t('zones.withdrew', { day: x.day });
+  });
+}
+
 /** Places the compound shown under control from the day shown, with the reason typed; then shows it again. */
-async function designate(): Promise<void> {
-  if (!shown) return;
-  const { compound, day } = shown;
-  const note = byId('designate-note');
-  const submit = byId<HTMLButtonElement>('designate-submit');
+function designate(): Promise<void> {
   const reason = byId<HTMLInputElement>('designate-reason');
-  submit.disabled = true;
-  try {
+  return changeShown(byId<HTMLButtonElement>('designate-submit'), async ({ compound, day }) => {
     await api('/api/v1/zones/designations', { method: 'POST', body: { compoundIds: [compound.id], day, reason: reason.value.trim() } });
     reason.value = '';
-    note.textContent = t('zones.designated', { day });
+    return t('zones.designated', { day });
+  });
+}
+
+/** Runs a change to the compound shown (its words when done), then shows it again; the refusal, in its place, when refused. */
+async function changeShown(submit: HTMLButtonElement, change: (on: NonNullable<typeof shown>) => Promise<string>): Promise<void> {
+  if (!shown) return;
+  const on = shown;
+  const note = byId('designate-note');
+  submit.disabled = true;
+  try {
+    note.textContent = await change(on);
     note.dataset.kind = 'done';
     note.title = '';
-    await showCompound(compound, day);
+    await showCompound(on.compound, on.day);
   } catch (e) {
     const { text, title } = problemLine(e);
     note.textContent = text;
