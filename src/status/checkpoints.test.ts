@@ -8,7 +8,7 @@ import { engine, testContext, testServer, type Session, type TestContext, type T
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { signVenueCode } from './venue-code.ts';
-import { refreshDue, refreshStatus } from './store.ts';
+import { currentStatus, refreshDue, refreshStatus } from './store.ts';
 import { DoorIndex, doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { VenueCache } from './checkpoints.ts';
@@ -494,6 +494,38 @@ describe('checkpoints and status', () => {
     await door.sync();
     expect(door.get(b.code, now)).toMatchObject({ personId: b.id, colour: 'red' });
     expect(overrideOf(a)).toBe(later);
+  });
+
+  it.runIf(engine === 'pg')('reads a person at the door while the upkeep holds their mark, neither waiting for the other for ever', async () => {
+    const x = persons[51];
+    const now = ctx.clock.now();
+    // A fact another server recorded: an approved override, and the person's mark.
+    await ctx.db.query(
+      "INSERT INTO status_overrides (person_id, colour, reason, requested_by, requested_at, expires_at, approved_by, approved_at) VALUES ($1, 'red', 'isolation ordered by the district', 'user:1:a', $2, $3, 'user:2:b', $2)",
+      [x.id, now, new Date(now.getTime() + 24 * 3_600_000)],
+    );
+    await ctx.db.query('INSERT INTO status_stale (person_id, since) VALUES ($1, $2)', [x.id, now]);
+    // The upkeep's batch as refreshDue runs it: the mark taken first, then the recomputation (here held in between).
+    let go!: () => void;
+    const going = new Promise<void>((r) => (go = r));
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    const upkeep = ctx.db.tx(async (q) => {
+      await q.query('SELECT person_id FROM status_stale WHERE person_id = $1 FOR UPDATE SKIP LOCKED', [x.id]);
+      held();
+      await going;
+      await refreshStatus(q, [x.id], ctx.preset, now, 'facts recorded');
+      await q.query('DELETE FROM status_stale WHERE person_id = $1', [x.id]);
+    });
+    await Promise.race([holding, upkeep]);
+    let reading = true;
+    const done = currentStatus(ctx.db, x.id, ctx.preset, now).finally(() => (reading = false));
+    // The door's read waits for the mark; then the upkeep goes on.
+    while (reading && !(await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n) await new Promise((r) => setTimeout(r, 10));
+    go();
+    const [status] = await Promise.all([done, upkeep]);
+    expect(status).toMatchObject({ colour: 'red' });
+    expect((await ctx.db.query('SELECT 1 FROM status_stale WHERE person_id = $1', [x.id])).length).toBe(0);
   });
 
   it('keeps the venues in use when its cache is full, and reads a venue again only once it has dropped out', async () => {

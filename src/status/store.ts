@@ -152,8 +152,10 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
  */
 export async function currentStatus(db: Db, personId: number, preset: Preset, now: Date, home?: HomeZone | null): Promise<Status> {
   return db.tx(async (q) => {
-    await refreshStatus(q, [personId], preset, now, 'read');
+    // The mark first, as the upkeep takes it (its row, then the audit's lock, then the status): taken in the
+    // other order, this and an upkeep holding the person's mark would wait for each other.
     await q.query('DELETE FROM status_stale WHERE person_id = $1', [personId]);
+    await refreshStatus(q, [personId], preset, now, 'read');
     const facts = (await gatherFacts(q, [personId])).get(personId)!;
     facts.home = home !== undefined ? home : ((await homeZones(q, [personId], localDay(now, preset.reporting.timeZone), preset.reporting.timeZone)).get(personId) ?? null);
     return statusOf(facts, preset, now);
