@@ -3,10 +3,11 @@
 // an arrival whose quarantine is already over gets none, and a contact's order outlasting an arrival's
 // takes its place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { engine, testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { issueOrders } from './store.ts';
+import { recordArrival } from './arrivals.ts';
 
 const DAY = 86_400_000;
 
@@ -92,6 +93,33 @@ describe('arrivals and their quarantine orders', () => {
     expect(r.body).toMatchObject({ kind: 'mediumRisk', order: null });
     expect(await ordersOf(p.id)).toEqual([]);
     expect((await srv.call('GET', `/api/v1/persons/${p.id}/arrivals`, { as: city })).body.items).toHaveLength(1);
+  });
+
+  // Embedded PGlite runs one transaction at a time: there two writers never meet.
+  it.runIf(engine === 'pg')('writes one order for two arrivals of a person recorded at once, the second seeing the first’s', async () => {
+    const p = persons[7];
+    // Marked already (a fact before): the arrivals' own marks then do not wait for each other.
+    await ctx.db.query('INSERT INTO status_stale (person_id, since) VALUES ($1, $2)', [p.id, now]);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let recorded!: () => void;
+    const inFirst = new Promise<void>((r) => (recorded = r));
+    const first = ctx.db.tx(async (q) => {
+      const a = await recordArrival(q, { personId: p.id, kind: 'inbound', origin: 'first desk', arrivedAt: daysAgo(1) }, ctx.preset, 'test', now);
+      recorded();
+      await released;
+      return a;
+    });
+    await Promise.race([inFirst, first]);
+    let secondDone = false;
+    const second = ctx.db.tx((q) => recordArrival(q, { personId: p.id, kind: 'highRisk', origin: 'second desk', arrivedAt: daysAgo(1) }, ctx.preset, 'test', now)).finally(() => (secondDone = true));
+    // The second waits for the first (for the person, or for the order's unique key).
+    while (!secondDone && !(await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n) await new Promise((r) => setTimeout(r, 10));
+    release();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.order).toMatchObject({ issued: true, level: 'inbound' });
+    expect(b.order).toMatchObject({ id: a.order!.id, issued: false });
+    expect((await ordersOf(p.id)).map((o) => o.level)).toEqual(['inbound']);
   });
 
   it('gives a close contact’s order the place of an arrival’s order that would end sooner', async () => {

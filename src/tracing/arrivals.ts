@@ -7,7 +7,7 @@ import type { Preset } from '../core/presets.ts';
 import { badRequest } from '../core/errors.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { quarantineOrder, type OrderLevel } from './rules.ts';
-import { locateTasks, writeOrder } from './store.ts';
+import { holdOrdersOf, locateTasks, writeOrder } from './store.ts';
 
 export const ARRIVAL_KINDS = ['inbound', 'highRisk', 'mediumRisk'] as const;
 export type ArrivalKind = (typeof ARRIVAL_KINDS)[number];
@@ -55,8 +55,9 @@ export async function recordArrival(q: Queryable, a: { personId: number; kind: A
 async function orderFor(q: Queryable, personId: number, kind: ArrivalKind, arrivedAt: Date, preset: Preset, by: string, now: Date): Promise<ArrivalOrder | null> {
   const o = quarantineOrder(ORDER_LEVEL[kind], arrivedAt, preset);
   if (o.endsAt.getTime() <= now.getTime()) return null;
+  await holdOrdersOf(q, [personId]);
   const [open] = await q.query<{ id: number; level: string; central_until: Date | null; home_until: Date | null; ends_at: Date }>(
-    'SELECT id, level, central_until, home_until, ends_at FROM quarantine_orders WHERE person_id = $1 AND released_at IS NULL AND superseded_by IS NULL FOR UPDATE',
+    'SELECT id, level, central_until, home_until, ends_at FROM quarantine_orders WHERE person_id = $1 AND released_at IS NULL AND superseded_by IS NULL',
     [personId],
   );
   if (open && new Date(open.ends_at).getTime() >= o.endsAt.getTime()) {

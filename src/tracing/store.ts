@@ -421,6 +421,7 @@ export interface OrderRow {
  * arrival's order that would end sooner gives way to the contact's.
  */
 export async function issueOrders(q: Queryable, casePersonId: number, preset: Preset, by: string, now: Date): Promise<{ issued: number; upgraded: number }> {
+  await holdOrdersOf(q, (await q.query<{ person_id: number }>("SELECT DISTINCT person_id FROM contact_exposures WHERE case_person_id = $1 AND state = 'confirmed'", [casePersonId])).map((r) => r.person_id));
   const rows = await q.query<{ person_id: number; level: ContactLevel; last_exposure_at: Date; open_id: number | null; open_level: OrderLevel | null; open_ends_at: Date | null }>(
     `SELECT c.person_id, c.level, c.last_exposure_at, o.id AS open_id, o.level AS open_level, o.ends_at AS open_ends_at
        FROM contacts c LEFT JOIN quarantine_orders o ON o.person_id = c.person_id AND o.released_at IS NULL AND o.superseded_by IS NULL
@@ -443,6 +444,15 @@ export async function issueOrders(q: Queryable, casePersonId: number, preset: Pr
   await locateTasks(q, locate, preset, by, now);
   await markStatusStale(q, rows.map((r) => r.person_id), now);
   return { issued, upgraded };
+}
+
+/**
+ * Holds the persons' orders until the caller commits: one order in force a person, and two writers that both
+ * found none in force would both write one (a PostgreSQL server; PGlite runs one transaction at a time).
+ * Rows in order of id, so that two holders of several never wait for each other.
+ */
+export async function holdOrdersOf(q: Queryable, personIds: number[]): Promise<void> {
+  if (q.engine === 'pg' && personIds.length) await q.query('SELECT id FROM persons WHERE id = ANY($1::int[]) ORDER BY id FOR NO KEY UPDATE', [personIds]);
 }
 
 /**
