@@ -264,7 +264,7 @@ describe('checkpoints and status', () => {
     expect((await arrive(medium, { kind: 'mediumRisk', origin: 'Suzhou, Kunshan', arrivedAt: '2022-04-10T09:00:00Z' })).status).toBe(201);
     // The door sees each at once; it is told the kind of arrival, never where from.
     const red = await checkin(inbound.code);
-    expect(red.body).toMatchObject({ admit: false, colour: 'red', reasons: [{ code: 'inbound', until: '2022-04-17T08:00:00.000Z' }] });
+    expect(red.body).toMatchObject({ admit: false, colour: 'red', reasons: [{ code: 'inbound', until: '2022-04-24T08:00:00.000Z' }] });
     expect(JSON.stringify(red.body)).not.toContain('Singapore');
     expect((await checkin(medium.code)).body).toMatchObject({ admit: false, colour: 'yellow', reasons: [{ code: 'mediumRiskArrival', until: '2022-04-17T09:00:00.000Z' }] });
     // The change of colour is audited with its fact, the recording with who recorded what.

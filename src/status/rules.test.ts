@@ -34,10 +34,13 @@ const table: [string, Partial<PersonFacts>, number, Colour, Colour, string[]][] 
   ['missed screening round, after it ends', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }] }, 2.5, 'yellow', 'yellow', ['untested']],
   ['missed round, then sampled', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: day(2.6) }] }, 3, 'green', 'green', []],
   ['a pool control outranks a missed round', { rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }], poolControls: [{ id: 1, poolBarcode: 'P1', since: day(2), clearedAt: null }] }, 3, 'red', 'red', ['poolPositive', 'untested']],
-  // Arrivals (rules.md 11, 29-30): inbound red 7 days then yellow 3; high-risk area red and medium-risk yellow for 7.
+  // Arrivals (rules.md 11, 29-30). Inbound: red while its quarantine is central, then yellow while at home
+  // (Shanghai 14 + 7 days, as its order; the 9th edition 7 + 3). A high-risk area red, a medium-risk one yellow, for 7.
   ['inbound traveller in the red days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 3, 'red', 'red', ['inbound']],
-  ['inbound traveller after the red days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 9, 'yellow', 'yellow', ['inboundMonitoring']],
-  ['inbound traveller after the yellow days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 11.5, 'green', 'green', []],
+  ['inbound traveller after the 9th edition’s red days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 9, 'red', 'yellow', ['inbound']],
+  ['inbound traveller after the 9th edition’s yellow days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 11.5, 'red', 'green', ['inbound']],
+  ['inbound traveller after Shanghai’s red days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 16, 'yellow', 'green', ['inboundMonitoring']],
+  ['inbound traveller after Shanghai’s yellow days', { arrivals: [{ id: 8, kind: 'inbound', arrivedAt: day(1) }] }, 22.5, 'green', 'green', []],
   ['arrival from a high-risk area', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }] }, 3, 'red', 'red', ['highRiskArrival']],
   ['arrival from a high-risk area after its days', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }] }, 8.5, 'green', 'green', []],
   ['arrival from a medium-risk area', { arrivals: [{ id: 8, kind: 'mediumRisk', arrivedAt: day(1) }] }, 3, 'yellow', 'yellow', ['mediumRiskArrival']],
