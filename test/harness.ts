@@ -122,3 +122,16 @@ export async function uploadResultsCsv(srv: TestServer, as: Session, labId: numb
   expect(r.status, r.text).toBe(200);
   return r.body;
 }
+
+/**
+ * Resolves once `work` has ended or some session of the PostgreSQL server waits for a lock (how a test sees
+ * that a second transaction is held up by a first one kept open), with the work's outcome still to await.
+ */
+export async function whenWaitingOrDone<T>(db: Db, work: Promise<T>): Promise<{ outcome: Promise<T> }> {
+  let done = false;
+  const outcome = work.finally(() => (done = true));
+  // Handled here; rethrown to whoever awaits the outcome.
+  outcome.catch(() => {});
+  while (!done && !(await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n) await new Promise((r) => setTimeout(r, 10));
+  return { outcome };
+}

@@ -4,7 +4,7 @@
 // yellow; arrivals and a positive antigen self-test colour a person by the preset; no acknowledged scan is
 // lost under concurrent check-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engine, testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { engine, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { signVenueCode } from './venue-code.ts';
@@ -484,10 +484,8 @@ describe('checkpoints and status', () => {
       await released;
     });
     const later = await Promise.race([inFirst, first.then(() => -1)]);
-    let secondDone = false;
-    const second = ctx.db.tx((q) => override(q, b)).finally(() => (secondDone = true));
-    // b's transaction commits, or waits for a's (for a lock no one else takes here).
-    while (!secondDone && !(await ctx.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))[0].n) await new Promise((r) => setTimeout(r, 10));
+    // b's transaction commits, or waits for a's.
+    const { outcome: second } = await whenWaitingOrDone(ctx.db, ctx.db.tx((q) => override(q, b)));
     await door.sync();
     release();
     await Promise.all([first, second]);
@@ -518,10 +516,8 @@ describe('checkpoints and status', () => {
       await q.query('DELETE FROM status_stale WHERE person_id = $1', [x.id]);
     });
     await Promise.race([holding, upkeep]);
-    let reading = true;
-    const done = currentStatus(ctx.db, x.id, ctx.preset, now).finally(() => (reading = false));
     // The door's read waits for the mark; then the upkeep goes on.
-    while (reading && !(await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n) await new Promise((r) => setTimeout(r, 10));
+    const { outcome: done } = await whenWaitingOrDone(ctx.db, currentStatus(ctx.db, x.id, ctx.preset, now));
     go();
     const [status] = await Promise.all([done, upkeep]);
     expect(status).toMatchObject({ colour: 'red' });

@@ -3,7 +3,7 @@
 // an arrival whose quarantine is already over gets none, and a contact's order outlasting an arrival's
 // takes its place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engine, testContext, testServer, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { engine, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { issueOrders } from './store.ts';
@@ -111,10 +111,8 @@ describe('arrivals and their quarantine orders', () => {
       return a;
     });
     await Promise.race([inFirst, first]);
-    let secondDone = false;
-    const second = ctx.db.tx((q) => recordArrival(q, { personId: p.id, kind: 'highRisk', origin: 'second desk', arrivedAt: daysAgo(1) }, ctx.preset, 'test', now)).finally(() => (secondDone = true));
     // The second waits for the first (for the person, or for the order's unique key).
-    while (!secondDone && !(await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted'))[0].n) await new Promise((r) => setTimeout(r, 10));
+    const { outcome: second } = await whenWaitingOrDone(ctx.db, ctx.db.tx((q) => recordArrival(q, { personId: p.id, kind: 'highRisk', origin: 'second desk', arrivedAt: daysAgo(1) }, ctx.preset, 'test', now)));
     release();
     const [a, b] = await Promise.all([first, second]);
     expect(a.order).toMatchObject({ issued: true, level: 'inbound' });

@@ -421,7 +421,7 @@ export interface OrderRow {
  * arrival's order that would end sooner gives way to the contact's.
  */
 export async function issueOrders(q: Queryable, casePersonId: number, preset: Preset, by: string, now: Date): Promise<{ issued: number; upgraded: number }> {
-  await holdOrdersOf(q, (await q.query<{ person_id: number }>("SELECT DISTINCT person_id FROM contact_exposures WHERE case_person_id = $1 AND state = 'confirmed'", [casePersonId])).map((r) => r.person_id));
+  if (q.engine === 'pg') await holdOrdersOf(q, (await q.query<{ person_id: number }>("SELECT DISTINCT person_id FROM contact_exposures WHERE case_person_id = $1 AND state = 'confirmed'", [casePersonId])).map((r) => r.person_id));
   const rows = await q.query<{ person_id: number; level: ContactLevel; last_exposure_at: Date; open_id: number | null; open_level: OrderLevel | null; open_ends_at: Date | null }>(
     `SELECT c.person_id, c.level, c.last_exposure_at, o.id AS open_id, o.level AS open_level, o.ends_at AS open_ends_at
        FROM contacts c LEFT JOIN quarantine_orders o ON o.person_id = c.person_id AND o.released_at IS NULL AND o.superseded_by IS NULL
