@@ -1,7 +1,9 @@
 // Recording an arrival into the city from a person's card in the registry, in a real browser against the real
 // server: a street worker finds a resident of their street, sees no arrival yet, is refused one still to come
 // (the server's reason in the page's language, nothing recorded), records an inbound traveller and sees it
-// listed with the quarantine order it got; the person's status is red with the arrival as its reason. Screenshot: /tmp/cordon-arrival.png.
+// listed with the quarantine order it got; the person's status is red with the arrival as its reason. An
+// arrival from a low-risk area gets no order, and its person reads on their phone the tests asked of them.
+// Screenshots: /tmp/cordon-arrival.png, /tmp/cordon-arrival-low-risk.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { testContext, testServer, type TestContext, type TestServer } from './harness.ts';
@@ -13,6 +15,7 @@ if (!haveBrowser) console.warn(`arrivals.browser.test: skipped, ${CHROMIUM} is m
 
 const STREET = { username: 'street', password: 'street-browser-pw' };
 const CITY = { username: 'city', password: 'city-browser-pw' };
+const RESIDENT = { username: 'neighbour', password: 'neighbour-browser-pw' };
 
 describe.skipIf(!haveBrowser)('recording an arrival in Chromium', () => {
   let ctx: TestContext;
@@ -20,6 +23,7 @@ describe.skipIf(!haveBrowser)('recording an arrival in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let person: { id: number; name: string; street: number };
+  let neighbour: { id: number; name: string };
 
   beforeAll(async () => {
     buildWeb();
@@ -27,9 +31,11 @@ describe.skipIf(!haveBrowser)('recording an arrival in Chromium', () => {
     ctx = await testContext({ now: new Date('2022-04-10T06:00:00Z') });
     await loadCity(ctx, generateCity({ persons: 2000, seed: 12 }));
     [person] = await ctx.db.query<{ id: number; name: string; street: number }>('SELECT id, name, street_id AS street FROM persons ORDER BY id DESC LIMIT 1');
+    [neighbour] = await ctx.db.query<{ id: number; name: string }>('SELECT id, name FROM persons WHERE street_id = $1 AND id <> $2 ORDER BY id DESC LIMIT 1', [person.street, person.id]);
     await ctx.db.tx(async (q) => {
       await createUser(q, { ...STREET, role: 'street_worker', streetId: person.street }, new Date());
       await createUser(q, { ...CITY, role: 'city_command' }, new Date());
+      await createUser(q, { ...RESIDENT, role: 'resident', personId: neighbour.id }, new Date());
     });
     srv = await testServer(ctx);
     browser = await launchBrowser();
@@ -74,5 +80,35 @@ describe.skipIf(!haveBrowser)('recording an arrival in Chromium', () => {
     expect(order).toEqual({ level: 'inbound', central_until: new Date('2022-04-24T02:30:00Z'), home_until: new Date('2022-05-01T02:30:00Z') });
     const status = await srv.call('GET', `/api/v1/persons/${person.id}/status`, { as: city });
     expect(status.body).toMatchObject({ colour: 'red', reasons: [{ code: 'inbound', fact: { kind: 'arrival' } }] });
+  });
+
+  it('records an arrival from a low-risk area without an order, and the person reads the tests asked of them', async () => {
+    // Still signed in as the street worker.
+    await page.goto(`${srv.url}/registry.html?entity=persons&q=${encodeURIComponent(neighbour.name)}`);
+    await page.click(`#table tbody tr[data-id="${neighbour.id}"]`);
+    await page.waitForSelector('#arrivals');
+    await page.selectOption('#arrival-kind', 'lowRisk');
+    await page.fill('#arrival-origin', '杭州');
+    await page.fill('#arrival-at', '2022-04-10T09:00');
+    await page.click('#arrival-submit');
+    const done = page.locator('#arrival-note[data-kind="done"]');
+    await done.waitFor({ state: 'visible' });
+    expect(await done.textContent()).toMatch(/^已登记：不需隔离，.*三天两检/);
+    expect(await page.locator('#arrival-list li').allTextContents()).toEqual([expect.stringMatching(/ · 来自低风险区 · 来自 杭州$/)]);
+    expect(await ctx.db.query('SELECT 1 FROM quarantine_orders WHERE person_id = $1', [neighbour.id])).toEqual([]);
+
+    // The person, on their phone: still green, asked for tests on 2 days by 09:00 three days on.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    try {
+      await signIn(phone, srv.url, '/resident.html', RESIDENT);
+      const prompt = phone.locator('#status-prompts li[data-code="arrivalTests"]');
+      await prompt.waitFor({ state: 'visible' });
+      expect(await phone.locator('#status-badge').getAttribute('data-colour')).toBe('green');
+      expect(await prompt.getAttribute('data-due')).toBe('2022-04-13T01:00:00.000Z');
+      expect(await prompt.textContent()).toMatch(/^您来自低风险区：请于 .*13.*09:00.* 前在 2 天各做一次核酸检测（三天两检）已检测 0 天，共需 2 天$/);
+      await phone.screenshot({ path: '/tmp/cordon-arrival-low-risk.png', fullPage: true });
+    } finally {
+      await phone.close();
+    }
   });
 });

@@ -28,7 +28,7 @@ describe('platform shell', () => {
   it('answers health with the engine and preset', async () => {
     const r = await srv.call('GET', '/api/health');
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ status: 'ok', preset: 'shanghai-2022-05@5' });
+    expect(r.body).toMatchObject({ status: 'ok', preset: 'shanghai-2022-05@6' });
   });
 
   it('refuses a protected route without a session or token (401, problem+json)', async () => {

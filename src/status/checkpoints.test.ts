@@ -1,8 +1,8 @@
 // Checkpoints end to end over real HTTP: a positive pool turns its members red at the door and a negative
 // retest turns them back; overrides need a second person; every change of colour is audited with its
 // facts; a hospital's emergency entrance never refuses; forged and far codes; a round's untested turn
-// yellow; arrivals and a positive antigen self-test colour a person by the preset; no acknowledged scan is
-// lost under concurrent check-ins.
+// yellow; arrivals and a positive antigen self-test colour a person by the preset (an arrival from a
+// low-risk area only when its tests are missed); no acknowledged scan is lost under concurrent check-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
@@ -253,7 +253,7 @@ describe('checkpoints and status', () => {
     const ahead = await arrive(inbound, { kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-11T08:00:00Z' });
     expect([ahead.status, ahead.body.code]).toEqual([400, 'arrivalAhead']);
     expect((await arrive(inbound, { kind: 'inbound', origin: '  ', arrivedAt: '2022-04-10T08:00:00Z' })).body.code).toBe('originMissing');
-    expect((await arrive(inbound, { kind: 'lowRisk', origin: 'Hangzhou', arrivedAt: '2022-04-10T08:00:00Z' })).status).toBe(400);
+    expect((await arrive(inbound, { kind: 'nearby', origin: 'Hangzhou', arrivedAt: '2022-04-10T08:00:00Z' })).status).toBe(400);
     expect((await arrive(inbound, { kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-10T08:00:00Z' }, elsewhere)).status).toBe(404);
     expect(await ctx.db.query('SELECT 1 FROM arrivals')).toEqual([]);
     expect((await checkin(inbound.code)).body).toMatchObject({ admit: true, colour: 'green' });
@@ -721,5 +721,41 @@ describe('checkpoints and status', () => {
     expect(door.get(code, ctx.clock.now())?.home?.building ?? null).toBeNull();
     const released = await srv.call('GET', `/api/v1/persons/${resident}/status`, { as: city });
     expect(released.body.reasons.map((r: { code: string }) => r.code)).not.toContain('sealedBuilding');
+  });
+
+  it('asks an arrival from a low-risk area for tests on 2 days within 3 without a quarantine order, turns them yellow when missed and green when made up', async () => {
+    const person = persons[60];
+    const { tests, withinDays } = ctx.preset.status.lowRiskArrival;
+    const t0 = ctx.clock.now().getTime();
+    const arrivedAt = new Date(t0 - 30 * 60_000);
+    const due = new Date(arrivedAt.getTime() + withinDays * 86_400_000);
+    const sample = (barcode: string, at: Date) => srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode, samplingPointId: pointId, group: 'controlled', sampledAt: at.toISOString(), persons: [person.code] }] } });
+    const status = async () => (await srv.call('GET', `/api/v1/persons/${person.id}/status`, { as: city })).body;
+    const recorded = await srv.call('POST', `/api/v1/persons/${person.id}/arrivals`, { as: city, body: { kind: 'lowRisk', origin: 'Hangzhou', arrivedAt: arrivedAt.toISOString() } });
+    expect(recorded.status, recorded.text).toBe(201);
+    expect(recorded.body).toMatchObject({ kind: 'lowRisk', order: null });
+    expect(await ctx.db.query('SELECT 1 FROM quarantine_orders WHERE person_id = $1', [person.id])).toEqual([]);
+    // Green meanwhile, asked for the tests, and due to turn yellow when the days end.
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect(await status()).toMatchObject({ colour: 'green', changesAt: due.toISOString(), prompts: expect.arrayContaining([{ code: 'arrivalTests', since: arrivedAt.toISOString(), due: due.toISOString(), needed: tests, taken: 0, text: expect.any(String) }]) });
+    expect((await checkin(person.code)).body.colour).toBe('green');
+    // One day tested, then the days end: yellow, through the upkeep that finds statuses due by time, audited with the arrival.
+    expect((await sample('LR000001', new Date(t0))).status).toBe(201);
+    ctx.clock.set(new Date(t0 + 60 * 60_000), 0);
+    expect((await status()).prompts).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'arrivalTests', taken: 1 })]));
+    ctx.clock.set(new Date(due.getTime() + 60 * 60_000), 0);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect((await checkin(person.code)).body).toMatchObject({ admit: false, colour: 'yellow', reasons: [{ code: 'lowRiskArrivalUntested', until: null }] });
+    expect((await statusAudits(person.id)).map((a) => a.detail)).toMatchObject([{ from: 'green', to: 'yellow', facts: [{ code: 'lowRiskArrivalUntested', kind: 'arrival', id: recorded.body.id }] }]);
+    // Tested on a second day: green again, through the upkeep that watches persons waiting for a test.
+    ctx.clock.set(new Date(due.getTime() + 90 * 60_000), 0);
+    expect((await sample('LR000002', ctx.clock.now())).status).toBe(201);
+    ctx.clock.set(new Date(due.getTime() + 2 * 60 * 60_000), 0);
+    await refreshDue(ctx.db, ctx.preset, ctx.clock.now());
+    expect((await checkin(person.code)).body).toMatchObject({ colour: 'green', reasons: [] });
+    expect((await statusAudits(person.id)).map((a) => [a.detail.from, a.detail.to])).toEqual([
+      ['green', 'yellow'],
+      ['yellow', 'green'],
+    ]);
   });
 });

@@ -45,6 +45,13 @@ const table: [string, Partial<PersonFacts>, number, Colour, Colour, string[]][] 
   ['arrival from a high-risk area after its days', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }] }, 8.5, 'green', 'green', []],
   ['arrival from a medium-risk area', { arrivals: [{ id: 8, kind: 'mediumRisk', arrivedAt: day(1) }] }, 3, 'yellow', 'yellow', ['mediumRiskArrival']],
   ['arrival from a medium-risk area after its days', { arrivals: [{ id: 8, kind: 'mediumRisk', arrivedAt: day(1) }] }, 8.5, 'green', 'green', []],
+  // From a low-risk area: no colour, but tests on 2 local days within 3 (rules.md 11); missed, yellow until made up.
+  ['arrival from a low-risk area, within its days', { arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }] }, 2, 'green', 'green', []],
+  ['arrival from a low-risk area, tested on one day when its days end', { arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }], samplings: [day(1.5)] }, 4.5, 'yellow', 'yellow', ['lowRiskArrivalUntested']],
+  ['arrival from a low-risk area, tested twice on one day', { arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }], samplings: [day(1.1), day(1.2)] }, 4.5, 'yellow', 'yellow', ['lowRiskArrivalUntested']],
+  ['arrival from a low-risk area, tested on two days', { arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }], samplings: [day(1.2), day(2.3)] }, 4.5, 'green', 'green', []],
+  ['arrival from a low-risk area, a test before it does not count', { arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }], samplings: [day(0.5), day(2.3)] }, 4.5, 'yellow', 'yellow', ['lowRiskArrivalUntested']],
+  ['arrival from a low-risk area, the missing test made up', { arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }], samplings: [day(1.5), day(5)] }, 5.5, 'green', 'green', []],
   ['an arrival outranks a missed round', { arrivals: [{ id: 8, kind: 'highRisk', arrivedAt: day(1) }], rounds: [{ campaignId: 7, name: 'Round 3', startsAt: day(1), endsAt: day(2), sampledAt: null }] }, 3, 'red', 'red', ['highRiskArrival', 'untested']],
   // A positive antigen self-test is a suspected case until a PCR test sampled after it (rules.md 17, 29).
   ['positive antigen self-test', { antigenPositives: [{ id: 9, testedAt: day(1) }] }, 1.5, 'red', 'red', ['suspected']],
@@ -105,6 +112,29 @@ describe('status colour', () => {
     const yellow = statusOf(f, national, day(8));
     expect([yellow.colour, yellow.changesAt]).toEqual(['yellow', day(11).toISOString()]);
     expect(statusOf(f, national, day(11))).toMatchObject({ colour: 'green', changesAt: null, reasons: [] });
+  });
+
+  it('asks an arrival from a low-risk area for its tests while its days last, and says when it turns yellow', () => {
+    const arrivals = [{ id: 8, kind: 'lowRisk' as const, arrivedAt: day(1) }];
+    for (const preset of [shanghai, national]) {
+      const due = day(1 + preset.status.lowRiskArrival.withinDays).toISOString();
+      const asked = statusOf(facts({ arrivals, samplings: [day(1.5)] }), preset, day(2));
+      expect(asked).toMatchObject({ colour: 'green', reasons: [], changesAt: due });
+      expect(asked.prompts).toEqual([{ code: 'arrivalTests', since: day(1).toISOString(), due, needed: preset.status.lowRiskArrival.tests, taken: 1, text: expect.stringContaining('low-risk') }]);
+      // Tested on two days: nothing more asked, and nothing will change.
+      expect(statusOf(facts({ arrivals, samplings: [day(1.5), day(2.5)], lastSampledAt: day(2.5) }), preset, day(3))).toMatchObject({ colour: 'green', changesAt: null, prompts: [] });
+      // Missed: yellow from the end of its days, naming the arrival and the rule, with no end but a test.
+      const missed = statusOf(facts({ arrivals, samplings: [day(1.5)] }), preset, new Date(due));
+      expect(missed.reasons).toMatchObject([{ code: 'lowRiskArrivalUntested', colour: 'yellow', fact: { kind: 'arrival', id: 8 }, until: null, rule: expect.stringContaining('rules.md 11') }]);
+      expect(missed.prompts.map((p) => p.code)).not.toContain('arrivalTests');
+    }
+  });
+
+  it('counts an arrival’s tests by the preset: more days asked for, more needed', () => {
+    const f = facts({ arrivals: [{ id: 8, kind: 'lowRisk', arrivedAt: day(1) }], samplings: [day(1.2), day(2.3)] });
+    const three = { ...national, status: { ...national.status, lowRiskArrival: { tests: 3, withinDays: 3 } } };
+    expect(statusOf(f, national, day(4.5)).colour).toBe('green');
+    expect(statusOf(f, three, day(4.5)).colour).toBe('yellow');
   });
 
   it('takes the antigen rule from the preset', () => {

@@ -2,7 +2,7 @@
 // function of recorded facts, the preset and `now`. Every reason names the fact that caused it and the rule.
 import type { Preset } from '../core/presets.ts';
 import { presetLabel } from '../core/presets.ts';
-import { DAY_MS } from '../core/days.ts';
+import { DAY_MS, localDay } from '../core/days.ts';
 import type { HomeZone, Zone } from '../zoning/index.ts';
 
 export type { HomeZone };
@@ -24,7 +24,8 @@ export type ReasonCode =
   | 'inbound'
   | 'inboundMonitoring'
   | 'highRiskArrival'
-  | 'mediumRiskArrival';
+  | 'mediumRiskArrival'
+  | 'lowRiskArrivalUntested';
 
 /**
  * A home's zone that confines its residents (rules.md 1-2, 11): their compound's, or their building's while
@@ -54,8 +55,10 @@ export interface PersonFacts {
   /** Times of the person's own tests: the latest sampling, and the latest sampling that came back negative. */
   lastSampledAt: Date | null;
   lastNegativeSampledAt: Date | null;
-  /** Arrivals into the city (tracing capability): an inbound traveller, or from a high- or medium-risk area. */
-  arrivals: { id: number; kind: 'inbound' | 'highRisk' | 'mediumRisk'; arrivedAt: Date }[];
+  /** Arrivals into the city (tracing capability): an inbound traveller, or from a high-, medium- or low-risk area. */
+  arrivals: { id: number; kind: 'inbound' | 'highRisk' | 'mediumRisk' | 'lowRisk'; arrivedAt: Date }[];
+  /** When the person was sampled since their first arrival from a low-risk area (read only for them: no other rule counts tests). */
+  samplings: Date[];
   /** Positive antigen self-tests (testing capability). */
   antigenPositives: { id: number; testedAt: Date }[];
   /** The zone of the person's home today (compound or building); read only where it applies (see ConfinedCode). */
@@ -64,7 +67,7 @@ export interface PersonFacts {
   overrides: { id: number; colour: Colour; reason: string; requestedBy: string; approvedBy: string; approvedAt: Date; expiresAt: Date }[];
 }
 
-export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, arrivals: [], antigenPositives: [], home: null, overrides: [] });
+export const noFacts = (): PersonFacts => ({ findings: [], poolControls: [], cases: [], contacts: [], rounds: [], lastSampledAt: null, lastNegativeSampledAt: null, arrivals: [], samplings: [], antigenPositives: [], home: null, overrides: [] });
 
 export interface Reason {
   code: ReasonCode | ConfinedCode | 'override';
@@ -82,8 +85,13 @@ export interface Reason {
 }
 
 export interface Prompt {
-  code: 'testOverdue';
+  code: 'testOverdue' | 'arrivalTests';
+  /** Overdue since (a missing test), or the arrival the tests are asked for. */
   since: string | null;
+  /** An arrival's tests: the time they are due by, how many are asked for and how many days have one. */
+  due?: string;
+  needed?: number;
+  taken?: number;
   text: string;
 }
 
@@ -175,9 +183,17 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
       // rules.md 11: 7 days of central quarantine after an arrival from a high-risk area, 7 at home from a medium-risk one.
       const until = after(revert.highRiskArrivalRedDays);
       if (t < until.getTime()) add('highRiskArrival', fact, 'rules.md 11, 29', until, 'Arrived from a high-risk area');
-    } else {
+    } else if (a.kind === 'mediumRisk') {
       const until = after(revert.mediumRiskArrivalYellowDays);
       if (t < until.getTime()) add('mediumRiskArrival', fact, 'rules.md 11, 29', until, 'Arrived from a medium-risk area');
+    } else {
+      // rules.md 11: no quarantine from a low-risk area, but tests on so many days within so many (三天两检). Missed,
+      // it is yellow once those days are over, as a missed screening round is (rules.md 18), until made up.
+      const { tests, withinDays } = preset.status.lowRiskArrival;
+      const taken = testDays(f, a.arrivedAt, now, preset);
+      if (t >= after(withinDays).getTime() && taken < tests) {
+        add('lowRiskArrivalUntested', fact, 'rules.md 11, 18, 29', null, `Arrived from a low-risk area: tests on ${tests} days within ${withinDays} were asked for, ${taken} taken; green again once tested on ${tests} days`);
+      }
     }
   }
   if (preset.status.suspectedOnPositiveAntigen) {
@@ -194,6 +210,28 @@ function reasonsAt(f: PersonFacts, preset: Preset, now: Date): Reason[] {
   for (const r of f.rounds) {
     if (r.endsAt.getTime() <= t && (r.sampledAt === null || r.sampledAt.getTime() > t)) {
       add('untested', { kind: 'screeningRound', id: r.campaignId, at: r.endsAt.toISOString() }, 'rules.md 18, 29', null, `Not tested in screening round "${r.name}"; green again once sampled`);
+    }
+  }
+  return out;
+}
+
+/** On how many local days the person was sampled from `since` up to `now` (two samplings in a day count once). */
+function testDays(f: PersonFacts, since: Date, now: Date, preset: Preset): number {
+  const days = new Set<string>();
+  for (const s of f.samplings) if (s.getTime() >= since.getTime() && s.getTime() <= now.getTime()) days.add(localDay(s, preset.reporting.timeZone));
+  return days.size;
+}
+
+/** The tests an arrival from a low-risk area is asked for, while its days last and until they are taken. */
+function arrivalPrompts(f: PersonFacts, preset: Preset, now: Date): Prompt[] {
+  const { tests, withinDays } = preset.status.lowRiskArrival;
+  const out: Prompt[] = [];
+  for (const a of f.arrivals) {
+    if (a.kind !== 'lowRisk' || a.arrivedAt.getTime() > now.getTime()) continue;
+    const due = new Date(a.arrivedAt.getTime() + withinDays * DAY_MS);
+    const taken = testDays(f, a.arrivedAt, now, preset);
+    if (now.getTime() < due.getTime() && taken < tests) {
+      out.push({ code: 'arrivalTests', since: a.arrivedAt.toISOString(), due: due.toISOString(), needed: tests, taken, text: `Arrived from a low-risk area: please get tested on ${tests} days by ${due.toISOString()} (${taken} so far)` });
     }
   }
   return out;
@@ -254,12 +292,13 @@ export function statusOf(f: PersonFacts, preset: Preset, now: Date): Status {
     ...f.rounds.map((r) => r.endsAt.toISOString()),
     ...f.contacts.flatMap((c) => [c.lastExposureAt, c.releasedAt].filter((d): d is Date => d !== null).map((d) => d.toISOString())),
     ...f.arrivals.map((a) => a.arrivedAt.toISOString()),
+    ...f.arrivals.filter((a) => a.kind === 'lowRisk').map((a) => new Date(a.arrivedAt.getTime() + preset.status.lowRiskArrival.withinDays * DAY_MS).toISOString()),
     ...f.antigenPositives.map((a) => a.testedAt.toISOString()),
   ]
     .filter((m): m is string => m !== null && Date.parse(m) > t)
     .sort();
   const changesAt = moments.find((m) => colourAt(f, preset, new Date(m)) !== colour) ?? null;
-  const prompts: Prompt[] = [];
+  const prompts: Prompt[] = arrivalPrompts(f, preset, now);
   const overdueAfter = preset.status.overdueTestPromptHours * HOUR;
   if (f.lastSampledAt === null || t - f.lastSampledAt.getTime() > overdueAfter) {
     prompts.push({ code: 'testOverdue', since: f.lastSampledAt ? new Date(f.lastSampledAt.getTime() + overdueAfter).toISOString() : null, text: `No test in the last ${preset.status.overdueTestPromptHours} hours: please get tested` });

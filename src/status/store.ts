@@ -75,6 +75,15 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
   for (const r of await q.query<{ id: number; person_id: number; kind: PersonFacts['arrivals'][number]['kind']; arrived_at: Date }>('SELECT id, person_id, kind, arrived_at FROM arrivals WHERE person_id = ANY($1)', [personIds])) {
     of(r.person_id).arrivals.push({ id: Number(r.id), kind: r.kind, arrivedAt: new Date(r.arrived_at) });
   }
+  // The tests an arrival from a low-risk area is asked for: samplings since the first such arrival.
+  for (const r of await q.query<{ person_id: number; sampled_at: Date }>(
+    `SELECT s.person_id, s.sampled_at FROM samples s
+       JOIN (SELECT person_id, min(arrived_at) AS since FROM arrivals WHERE person_id = ANY($1) AND kind = 'lowRisk' GROUP BY person_id) a
+         ON a.person_id = s.person_id AND s.sampled_at >= a.since`,
+    [personIds],
+  )) {
+    of(r.person_id).samplings.push(new Date(r.sampled_at));
+  }
   for (const r of await q.query<{ id: number; person_id: number; tested_at: Date }>(`SELECT id, person_id, tested_at FROM antigen_reports WHERE person_id = ANY($1) AND result = 'positive'`, [personIds])) {
     of(r.person_id).antigenPositives.push({ id: Number(r.id), testedAt: new Date(r.tested_at) });
   }
@@ -88,9 +97,9 @@ export async function gatherFacts(q: Queryable, personIds: Ids): Promise<Map<num
   return facts;
 }
 
-/** Whether a status waits for a test result to change (an untested round, a contact's missing negative, a suspected case's PCR). */
+/** Whether a status waits for a test result to change (an untested round or arrival, a contact's missing negative, a suspected case's PCR). */
 const waitsForTest = (s: Status) =>
-  s.reasons.some((r) => r.code === 'untested' || r.code === 'suspected' || ((r.code === 'closeContactMonitoring' || r.code === 'secondaryContact') && r.until === null));
+  s.reasons.some((r) => r.code === 'untested' || r.code === 'lowRiskArrivalUntested' || r.code === 'suspected' || ((r.code === 'closeContactMonitoring' || r.code === 'secondaryContact') && r.until === null));
 
 /**
  * Recomputes the persons' statuses from their facts and stores those that changed. Each change of colour
@@ -113,8 +122,9 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
     const before = stored.get(id);
     const was: Colour = before?.colour ?? 'green';
     const same = before && JSON.stringify(before.reasons) === JSON.stringify(s.reasons) && (before.changes_at ? new Date(before.changes_at).toISOString() : null) === s.changesAt;
-    // A green person without reasons needs no row; one that had a row keeps it, now green.
-    if (same || (!before && s.colour === 'green' && !s.reasons.length)) continue;
+    // A green person without reasons needs no row unless their colour will change by itself (an arrival's tests
+    // not taken when their days end): the upkeep finds it by its time. One that had a row keeps it, now green.
+    if (same || (!before && s.colour === 'green' && !s.reasons.length && s.changesAt === null)) continue;
     rows.push({ person_id: id, colour: s.colour, reasons: s.reasons, prompts: s.prompts, changes_at: s.changesAt, waits_for_test: waitsForTest(s) });
     if (s.colour !== was) {
       audits.push({

@@ -1,7 +1,8 @@
-// Arrivals into the city (rules.md 11, 29-30): an inbound traveller, or an arrival from a high- or medium-risk
-// area elsewhere, recorded as a fact (migrations/021). The status rules turn it into a colour that turns back
-// by time; recording one marks the person's status for recomputation, and issues the quarantine order the
-// preset gives that kind of arrival, in the same transaction.
+// Arrivals into the city (rules.md 11, 29-30): an inbound traveller, or an arrival from a high-, medium- or
+// low-risk area elsewhere, recorded as a fact (migrations/021, 026). The status rules turn it into a colour
+// that turns back by time (or, from a low-risk area, into tests asked for); recording one marks the person's
+// status for recomputation, and issues the quarantine order the preset gives that kind of arrival, in the
+// same transaction.
 import type { Queryable } from '../core/db.ts';
 import type { Preset } from '../core/presets.ts';
 import { badRequest } from '../core/errors.ts';
@@ -9,7 +10,7 @@ import { markStatusStale } from '../core/stale.ts';
 import { quarantineOrder, type OrderLevel } from './rules.ts';
 import { holdOrdersOf, locateTasks, writeOrder } from './store.ts';
 
-export const ARRIVAL_KINDS = ['inbound', 'highRisk', 'mediumRisk'] as const;
+export const ARRIVAL_KINDS = ['inbound', 'highRisk', 'mediumRisk', 'lowRisk'] as const;
 export type ArrivalKind = (typeof ARRIVAL_KINDS)[number];
 
 export interface Arrival {
@@ -22,12 +23,13 @@ export interface Arrival {
   recordedAt: Date;
 }
 
-/** The order each kind of arrival gets: its preset key under quarantine. */
-const ORDER_LEVEL: Record<ArrivalKind, OrderLevel> = { inbound: 'inbound', highRisk: 'highRiskArrival', mediumRisk: 'mediumRiskArrival' };
+/** The order each kind of arrival gets: its preset key under quarantine (none from a low-risk area: tests instead, rules.md 11). */
+const ORDER_LEVEL: Record<ArrivalKind, OrderLevel | null> = { inbound: 'inbound', highRisk: 'highRiskArrival', mediumRisk: 'mediumRiskArrival', lowRisk: null };
 
 /**
  * The quarantine order that follows an arrival: issued (in place of an order in force that would end sooner),
- * or the order already in force that ends no sooner; null when the arrival's quarantine would be over already.
+ * or the order already in force that ends no sooner; null when the arrival's quarantine would be over already,
+ * or its kind has none.
  */
 export interface ArrivalOrder {
   id: number;
@@ -53,7 +55,9 @@ export async function recordArrival(q: Queryable, a: { personId: number; kind: A
 }
 
 async function orderFor(q: Queryable, personId: number, kind: ArrivalKind, arrivedAt: Date, preset: Preset, by: string, now: Date): Promise<ArrivalOrder | null> {
-  const o = quarantineOrder(ORDER_LEVEL[kind], arrivedAt, preset);
+  const level = ORDER_LEVEL[kind];
+  if (!level) return null;
+  const o = quarantineOrder(level, arrivedAt, preset);
   if (o.endsAt.getTime() <= now.getTime()) return null;
   await holdOrdersOf(q, [personId]);
   const [open] = await q.query<{ id: number; level: string; central_until: Date | null; home_until: Date | null; ends_at: Date }>(

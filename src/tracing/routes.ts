@@ -126,7 +126,7 @@ export function tracingRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { access: { roles: [...TRACERS, 'street_worker'] } },
       schema: {
         tags,
-        summary: 'Record an arrival into the city (inbound, or from a high- or medium-risk area): the person’s colour follows by the preset’s status rules, and the preset’s quarantine order is issued (order; null when its days are over)',
+        summary: 'Record an arrival into the city (inbound, or from a high-, medium- or low-risk area): the person’s colour follows by the preset’s status rules, and the preset’s quarantine order is issued (order; null when its days are over, and for a low-risk area, whose arrivals are asked for tests instead)',
         params: caseParams,
         body: { type: 'object', required: ['kind', 'origin', 'arrivedAt'], additionalProperties: false, properties: { kind: { type: 'string', enum: ARRIVAL_KINDS }, origin: { type: 'string', minLength: 1, maxLength: 200 }, arrivedAt: time } },
       },

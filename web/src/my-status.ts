@@ -98,7 +98,11 @@ function renderStatus(s: Status): void {
 
   const prompts = byId('status-prompts');
   prompts.replaceChildren(
-    ...s.prompts.map((p) => h('li', { class: 'prompt', 'data-code': p.code }, h('strong', {}, tMaybe(`prompt.${p.code}`, p.text)), p.since ? h('div', { class: 'small' }, t('status.overdueSince', { time: when(p.since) })) : null)),
+    ...s.prompts.map((p) =>
+      p.code === 'arrivalTests'
+        ? h('li', { class: 'prompt', 'data-code': p.code, 'data-due': p.due ?? '' }, h('strong', {}, t('prompt.arrivalTests', { needed: p.needed ?? 0, due: when(p.due ?? '') })), h('div', { class: 'small' }, t('status.arrivalTestsTaken', { taken: p.taken ?? 0, needed: p.needed ?? 0 })))
+        : h('li', { class: 'prompt', 'data-code': p.code }, h('strong', {}, tMaybe(`prompt.${p.code}`, p.text)), p.since ? h('div', { class: 'small' }, t('status.overdueSince', { time: when(p.since) })) : null),
+    ),
   );
   prompts.hidden = s.prompts.length === 0;
 

@@ -240,7 +240,7 @@ async function openDetail(r: Rec): Promise<void> {
 
 // Arrivals into the city (src/tracing/routes.ts): who may record them, as the server decides.
 const ARRIVAL_RECORDERS = ['street_worker', 'epidemiologist', 'city_command', 'district_command'];
-const ARRIVAL_KINDS = ['inbound', 'highRisk', 'mediumRisk'] as const;
+const ARRIVAL_KINDS = ['inbound', 'highRisk', 'mediumRisk', 'lowRisk'] as const;
 interface Arrival {
   id: number;
   kind: (typeof ARRIVAL_KINDS)[number];
@@ -248,7 +248,7 @@ interface Arrival {
   arrivedAt: string;
 }
 
-/** The quarantine order an arrival got (src/tracing/arrivals.ts): issued, or one in force already; null when its days were over. */
+/** The quarantine order an arrival got (src/tracing/arrivals.ts): issued, or one in force already; null when its days were over or its kind has none. */
 interface ArrivalOrder {
   issued: boolean;
   centralUntil: string | null;
@@ -256,7 +256,8 @@ interface ArrivalOrder {
   endsAt: string;
 }
 
-function orderNote(o: ArrivalOrder | null): string {
+function orderNote(kind: Arrival['kind'], o: ArrivalOrder | null): string {
+  if (kind === 'lowRisk') return t('arrivals.testsAsked');
   if (!o) return t('arrivals.recorded');
   if (!o.issued) return t('arrivals.orderInForce', { until: when(o.endsAt) });
   if (o.centralUntil) return o.homeUntil ? t('arrivals.ordered.centralHome', { central: when(o.centralUntil), home: when(o.homeUntil) }) : t('arrivals.ordered.central', { central: when(o.centralUntil) });
@@ -296,10 +297,10 @@ async function arrivalsOf(personId: number): Promise<HTMLElement> {
   async function record(): Promise<void> {
     submit.disabled = true;
     try {
-      const { order } = await api<{ order: ArrivalOrder | null }>(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: instant(at.value) } });
+      const { kind: recorded, order } = await api<{ kind: Arrival['kind']; order: ArrivalOrder | null }>(`/api/v1/persons/${personId}/arrivals`, { method: 'POST', body: { kind: kind.value, origin: origin.value, arrivedAt: instant(at.value) } });
       const fresh = await arrivalsOf(personId);
       const freshNote = fresh.querySelector<HTMLElement>('#arrival-note')!;
-      freshNote.textContent = orderNote(order);
+      freshNote.textContent = orderNote(recorded, order);
       freshNote.dataset.kind = 'done';
       freshNote.hidden = false;
       section.replaceWith(fresh);
