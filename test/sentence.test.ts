@@ -28,4 +28,32 @@ describe('a refusal in the reader’s words', () => {
     // No sentence for a code the dictionary does not know: the page shows the server's words instead.
     expect(sentence('problem', { code: 'nothingKnown' })).toBeNull();
   });
+
+  it('words every refusal of the vaccination rules in both languages, with every value filled in', async () => {
+    const { sentence } = await import('../web/src/api.ts');
+    const { bookingProblems, doseProblems, problemsBody, vaccinationState } = await import('../src/support/rules.ts');
+    const { loadPreset } = await import('../src/core/presets.ts');
+    const p = loadPreset('shanghai-2022-05');
+    const dose = (n: number, givenOn: string) => ({ dose: n, product: 'CoronaVac', givenOn });
+    const now = new Date('2022-04-12T00:00:00Z');
+    const problems = [
+      ...doseProblems([dose(1, '2021-05-01')], { dose: 1, givenOn: '2022-05-01' }, '1950-01-01', '2022-04-12'),
+      ...doseProblems([], { dose: 1, givenOn: '1949-05-01' }, '1950-01-01', '2022-04-12'),
+      ...doseProblems([dose(1, '2021-05-01')], { dose: 3, givenOn: '2021-06-01' }, '1950-01-01', '2022-04-12'),
+      ...doseProblems([dose(1, '2021-05-01')], { dose: 2, givenOn: '2021-04-01' }, '1950-01-01', '2022-04-12'),
+      ...bookingProblems({ vaccinates: false, opens: '08:00', closes: '20:00', stations: 1 }, new Date('2022-04-11T13:00:00Z'), vaccinationState([dose(1, '2022-04-01')], p, '2022-04-12'), 99, p, now).problems,
+      ...bookingProblems({ vaccinates: true, opens: '08:00', closes: '20:00', stations: 1 }, new Date('2022-04-13T02:00:00Z'), vaccinationState([dose(1, '2021-01-01'), dose(2, '2021-02-01'), dose(3, '2021-09-01')], p, '2022-04-12'), 0, p, now).problems,
+    ];
+    expect(new Set(problems.map((x) => x.code))).toEqual(new Set(['doseInFuture', 'doseBeforeBirth', 'doseRecorded', 'dosePreviousMissing', 'doseBeforePrevious', 'pointNotVaccinating', 'slotOutsideHours', 'slotPassed', 'noDoseToBook', 'doseNotDue', 'slotFull']));
+    for (const lang of ['zh-CN', 'en']) {
+      stored.set('cordon.lang', lang);
+      for (const x of problems) {
+        // As the API sends it: the first problem's code and values at the top of the body.
+        const words = sentence('problem', problemsBody([x]));
+        expect(words, `${lang} ${x.code}`).toBeTruthy();
+        expect(words, `${lang} ${x.code}`).not.toMatch(/\{\w+\}/);
+      }
+    }
+    stored.delete('cordon.lang');
+  });
 });

@@ -89,7 +89,7 @@ describe('a demo city in the database', () => {
     for (const [i, d] of doses.entries()) {
       if (i > 0 && doses[i - 1].person_id !== d.person_id) before.length = 0;
       const problems = doseProblems(before, { dose: d.dose, givenOn: d.given_on }, d.born, today);
-      if (problems.length) throw new Error(`person ${d.person_id} dose ${d.dose}: ${problems.join(' ')}`);
+      if (problems.length) throw new Error(`person ${d.person_id} dose ${d.dose}: ${problems.map((p) => p.text).join(' ')}`);
       if (before.length && before[0].product !== d.product) throw new Error(`person ${d.person_id} changed product`);
       before.push({ dose: d.dose, product: d.product, givenOn: d.given_on });
     }

@@ -108,11 +108,12 @@ describe('vaccination', () => {
   it('records doses in order, never twice, never in the future or before birth', () => {
     const have = [coronavac(1, '2021-05-01')];
     expect(doseProblems(have, { dose: 2, givenOn: '2021-06-01' }, '1950-01-01', '2022-04-12')).toEqual([]);
-    expect(doseProblems(have, { dose: 1, givenOn: '2021-06-01' }, '1950-01-01', '2022-04-12')[0]).toMatch(/already recorded/);
-    expect(doseProblems(have, { dose: 3, givenOn: '2021-06-01' }, '1950-01-01', '2022-04-12')[0]).toMatch(/Dose 2 must be recorded/);
-    expect(doseProblems(have, { dose: 2, givenOn: '2021-04-01' }, '1950-01-01', '2022-04-12')[0]).toMatch(/cannot come before/);
-    expect(doseProblems([], { dose: 1, givenOn: '2022-05-01' }, '1950-01-01', '2022-04-12')[0]).toMatch(/future/);
-    expect(doseProblems([], { dose: 1, givenOn: '1949-05-01' }, '1950-01-01', '2022-04-12')[0]).toMatch(/before the person's birth/);
+    // Each refusal as data (its code and values) and in the server's words.
+    expect(doseProblems(have, { dose: 1, givenOn: '2021-06-01' }, '1950-01-01', '2022-04-12')).toEqual([{ code: 'doseRecorded', dose: 1, text: expect.stringMatching(/already recorded/) }]);
+    expect(doseProblems(have, { dose: 3, givenOn: '2021-06-01' }, '1950-01-01', '2022-04-12')).toEqual([{ code: 'dosePreviousMissing', dose: 3, previous: 2, text: expect.stringMatching(/Dose 2 must be recorded/) }]);
+    expect(doseProblems(have, { dose: 2, givenOn: '2021-04-01' }, '1950-01-01', '2022-04-12')).toEqual([{ code: 'doseBeforePrevious', dose: 2, givenOn: '2021-04-01', previous: 1, previousOn: '2021-05-01', text: expect.stringMatching(/cannot come before/) }]);
+    expect(doseProblems([], { dose: 1, givenOn: '2022-05-01' }, '1950-01-01', '2022-04-12')).toEqual([{ code: 'doseInFuture', givenOn: '2022-05-01', text: expect.stringMatching(/future/) }]);
+    expect(doseProblems([], { dose: 1, givenOn: '1949-05-01' }, '1950-01-01', '2022-04-12')).toEqual([{ code: 'doseBeforeBirth', givenOn: '1949-05-01', birthDate: '1950-01-01', text: expect.stringMatching(/before the person's birth/) }]);
   });
 
   it('books an hour inside the point’s local hours, when the dose is due and the hour has room', () => {
@@ -123,12 +124,14 @@ describe('vaccination', () => {
     expect(localTime(ten, p.reporting.timeZone)).toEqual({ day: '2022-04-13', minutes: 600 });
     const cap = 2 * p.vaccination.bookingsPerStationPerHour;
     expect(bookingProblems(point, ten, due, 0, p, T0)).toEqual({ problems: [], capacity: cap });
-    expect(bookingProblems(point, ten, due, cap, p, T0).problems[0]).toMatch(/full/);
-    expect(bookingProblems({ ...point, vaccinates: false }, ten, due, 0, p, T0).problems[0]).toMatch(/does not vaccinate/);
-    expect(bookingProblems(point, new Date('2022-04-13T12:00:00Z'), due, 0, p, T0).problems[0]).toMatch(/outside the point's hours 08:00-20:00/);
-    expect(bookingProblems(point, new Date('2022-04-11T02:00:00Z'), due, 0, p, T0).problems).toContain('The slot has passed.');
+    expect(bookingProblems(point, ten, due, cap, p, T0).problems).toEqual([{ code: 'slotFull', capacity: cap, stations: 2, perStation: p.vaccination.bookingsPerStationPerHour, preset: `${p.id}@${p.version}`, text: expect.stringMatching(/full/) }]);
+    expect(bookingProblems({ ...point, vaccinates: false }, ten, due, 0, p, T0).problems).toEqual([{ code: 'pointNotVaccinating', text: expect.stringMatching(/does not vaccinate/) }]);
+    expect(bookingProblems(point, new Date('2022-04-13T12:00:00Z'), due, 0, p, T0).problems).toEqual([{ code: 'slotOutsideHours', slot: '20:00', opens: '08:00', closes: '20:00', text: expect.stringMatching(/outside the point's hours 08:00-20:00/) }]);
+    expect(bookingProblems(point, new Date('2022-04-11T02:00:00Z'), due, 0, p, T0).problems).toContainEqual({ code: 'slotPassed', text: 'The slot has passed.' });
     const early = vaccinationState([coronavac(1, '2022-04-01')], p, '2022-04-12');
-    expect(bookingProblems(point, ten, early, 0, p, T0).problems[0]).toMatch(/due from 2022-04-22/);
+    expect(bookingProblems(point, ten, early, 0, p, T0).problems).toEqual([{ code: 'doseNotDue', dose: 2, series: 'primary', earliest: '2022-04-22', preset: `${p.id}@${p.version}`, text: expect.stringMatching(/due from 2022-04-22/) }]);
+    const boosted = vaccinationState([coronavac(1, '2021-01-01'), coronavac(2, '2021-02-01'), coronavac(3, '2021-09-01')], p, '2022-04-12');
+    expect(bookingProblems(point, ten, boosted, 0, p, T0).problems).toEqual([{ code: 'noDoseToBook', text: expect.stringMatching(/Already boosted/) }]);
     expect(bookingProblems({ ...point, opens: '00:00', closes: '23:59' }, new Date('2022-04-13T15:00:00Z'), due, 0, p, T0).problems).toEqual([]);
   });
 });

@@ -190,16 +190,31 @@ export function vaccinationState(records: DoseRecord[], preset: Preset, today: s
   return { doses, primaryDoses, primaryComplete, primaryCompletedOn, boosted, boosterDueFrom, boosterDue, next, reasons, preset: label };
 }
 
+/**
+ * A refusal by a vaccination rule as data, its code and the values in it (what a page words in its reader's
+ * language), with the server's words in English.
+ */
+export type RuleProblem = { code: string; text: string } & Record<string, string | number>;
+
 /** Problems with recording dose `dose` on `givenOn` after the doses already recorded. */
-export function doseProblems(existing: DoseRecord[], dose: { dose: number; givenOn: string }, birthDate: string, today: string): string[] {
-  const out: string[] = [];
-  if (dose.givenOn > today) out.push(`givenOn ${dose.givenOn} is in the future.`);
-  if (dose.givenOn < birthDate) out.push(`givenOn ${dose.givenOn} is before the person's birth.`);
-  if (existing.some((r) => r.dose === dose.dose)) out.push(`Dose ${dose.dose} is already recorded; a record is never edited in place.`);
+export function doseProblems(existing: DoseRecord[], dose: { dose: number; givenOn: string }, birthDate: string, today: string): RuleProblem[] {
+  const out: RuleProblem[] = [];
+  const { givenOn } = dose;
+  if (givenOn > today) out.push({ code: 'doseInFuture', givenOn, text: `givenOn ${givenOn} is in the future.` });
+  if (givenOn < birthDate) out.push({ code: 'doseBeforeBirth', givenOn, birthDate, text: `givenOn ${givenOn} is before the person's birth.` });
+  if (existing.some((r) => r.dose === dose.dose)) out.push({ code: 'doseRecorded', dose: dose.dose, text: `Dose ${dose.dose} is already recorded; a record is never edited in place.` });
   const before = existing.find((r) => r.dose === dose.dose - 1);
-  if (dose.dose > 1 && !before) out.push(`Dose ${dose.dose - 1} must be recorded before dose ${dose.dose}.`);
-  if (before && before.givenOn > dose.givenOn) out.push(`Dose ${dose.dose} (${dose.givenOn}) cannot come before dose ${dose.dose - 1} (${before.givenOn}).`);
+  if (dose.dose > 1 && !before) out.push({ code: 'dosePreviousMissing', dose: dose.dose, previous: dose.dose - 1, text: `Dose ${dose.dose - 1} must be recorded before dose ${dose.dose}.` });
+  if (before && before.givenOn > givenOn) {
+    out.push({ code: 'doseBeforePrevious', dose: dose.dose, givenOn, previous: dose.dose - 1, previousOn: before.givenOn, text: `Dose ${dose.dose} (${givenOn}) cannot come before dose ${dose.dose - 1} (${before.givenOn}).` });
+  }
   return out;
+}
+
+/** The body of a refusal for rule problems: the first one's code and values, and every one of them as data. */
+export function problemsBody(problems: RuleProblem[]): Record<string, unknown> {
+  const data = problems.map(({ text: _text, ...values }) => values);
+  return { ...data[0], problems: data };
 }
 
 /** The local date and minutes after midnight of a moment, in the preset's time zone. */
@@ -222,19 +237,26 @@ export function bookingProblems(
   bookedInSlot: number,
   preset: Preset,
   now: Date,
-): { problems: string[]; capacity: number } {
+): { problems: RuleProblem[]; capacity: number } {
   const label = presetLabel(preset);
   const capacity = point.stations * preset.vaccination.bookingsPerStationPerHour;
-  const out: string[] = [];
-  if (!point.vaccinates) out.push('This sampling point does not vaccinate.');
+  const out: RuleProblem[] = [];
+  if (!point.vaccinates) out.push({ code: 'pointNotVaccinating', text: 'This sampling point does not vaccinate.' });
   const local = localTime(slotAt, preset.reporting.timeZone);
   if (local.minutes < minutesOf(point.opens) || local.minutes + 60 > minutesOf(point.closes) + (point.closes.startsWith('23:59') ? 1 : 0)) {
-    out.push(`The slot ${String(Math.floor(local.minutes / 60)).padStart(2, '0')}:00 is outside the point's hours ${point.opens.slice(0, 5)}-${point.closes.slice(0, 5)}.`);
+    const [slot, opens, closes] = [`${String(Math.floor(local.minutes / 60)).padStart(2, '0')}:00`, point.opens.slice(0, 5), point.closes.slice(0, 5)];
+    out.push({ code: 'slotOutsideHours', slot, opens, closes, text: `The slot ${slot} is outside the point's hours ${opens}-${closes}.` });
   }
-  if (slotAt.getTime() < now.getTime()) out.push('The slot has passed.');
-  if (!state.next) out.push('Already boosted: no dose to book.');
-  else if (state.next.earliest && local.day < state.next.earliest) out.push(`Dose ${state.next.dose} (${state.next.series}) is due from ${state.next.earliest} (${label} vaccination).`);
-  if (bookedInSlot >= capacity) out.push(`The slot is full (${capacity} bookings: ${point.stations} stations x ${preset.vaccination.bookingsPerStationPerHour}, ${label} vaccination.bookingsPerStationPerHour).`);
+  if (slotAt.getTime() < now.getTime()) out.push({ code: 'slotPassed', text: 'The slot has passed.' });
+  if (!state.next) out.push({ code: 'noDoseToBook', text: 'Already boosted: no dose to book.' });
+  else if (state.next.earliest && local.day < state.next.earliest) {
+    const { dose, series, earliest } = state.next;
+    out.push({ code: 'doseNotDue', dose, series, earliest, preset: label, text: `Dose ${dose} (${series}) is due from ${earliest} (${label} vaccination).` });
+  }
+  if (bookedInSlot >= capacity) {
+    const perStation = preset.vaccination.bookingsPerStationPerHour;
+    out.push({ code: 'slotFull', capacity, stations: point.stations, perStation, preset: label, text: `The slot is full (${capacity} bookings: ${point.stations} stations x ${perStation}, ${label} vaccination.bookingsPerStationPerHour).` });
+  }
   return { problems: out, capacity };
 }
 

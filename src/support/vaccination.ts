@@ -5,7 +5,7 @@ import type { Queryable } from '../core/db.ts';
 import { jurisdictionSql, type Principal } from '../core/auth.ts';
 import type { Preset } from '../core/presets.ts';
 import { badRequest, conflict, notFound, personIdUnknown } from '../core/errors.ts';
-import { bookingProblems, doseProblems, localTime, vaccinationState, type DoseRecord, type VaccinationState } from './rules.ts';
+import { bookingProblems, doseProblems, localTime, problemsBody, vaccinationState, type DoseRecord, type VaccinationState } from './rules.ts';
 
 export interface DoseRow extends DoseRecord {
   id: number;
@@ -29,8 +29,11 @@ export async function recordDose(q: Queryable, personId: number, d: { dose: numb
   if (!person) throw personIdUnknown(personId);
   const existing = await dosesOf(q, personId);
   const problems = doseProblems(existing, d, person.birth, today(preset, now));
-  if (existing.some((r) => r.dose === d.dose)) throw conflict(problems.join(' '));
-  if (problems.length) throw badRequest(problems.join(' '));
+  const words = problems.map((p) => p.text).join(' ');
+  // Recorded already: a conflict with the record, whatever else is wrong with the request.
+  const recorded = problems.filter((p) => p.code === 'doseRecorded');
+  if (recorded.length) throw conflict(words, problemsBody([...recorded, ...problems.filter((p) => p.code !== 'doseRecorded')]));
+  if (problems.length) throw badRequest(words, problemsBody(problems));
   const [row] = await q.query<{ id: number }>('INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) VALUES ($1,$2,$3,$4,$5,$6) RETURNING id', [personId, d.dose, d.product, d.givenOn, by, now]);
   await q.query("UPDATE vaccination_bookings SET state = 'done', vaccination_id = $3, closed_at = $4 WHERE person_id = $1 AND dose = $2 AND state = 'booked'", [personId, d.dose, row.id, now]);
   return { id: Number(row.id), state: vaccinationState([...existing, d], preset, today(preset, now)) };
@@ -149,7 +152,7 @@ export async function book(q: Queryable, personId: number, pointId: number, slot
   const [{ n }] = await q.query<{ n: number }>("SELECT count(*)::int AS n FROM vaccination_bookings WHERE sampling_point_id = $1 AND slot_at = $2 AND state = 'booked'", [pointId, slot]);
   const state = vaccinationState(await dosesOf(q, personId), preset, today(preset, now));
   const { problems, capacity } = bookingProblems(point, slot, state, n, preset, now);
-  if (problems.length) throw conflict(problems.join(' '), { capacity, booked: n });
+  if (problems.length) throw conflict(problems.map((p) => p.text).join(' '), { ...problemsBody(problems), capacity, booked: n });
   const [person] = await q.query<{ district_id: number | null; street_id: number | null }>('SELECT district_id, street_id FROM persons WHERE id = $1', [personId]);
   const [row] = await q.query<{ id: number }>(
     `INSERT INTO vaccination_bookings (person_id, sampling_point_id, slot_at, dose, series, district_id, street_id, booked_by, booked_at)
