@@ -56,4 +56,49 @@ describe('a refusal in the reader’s words', () => {
     }
     stored.delete('cordon.lang');
   });
+
+  it('words every refusal of the registry’s field rules in both languages, naming the field as the pages do', async () => {
+    const { sentence } = await import('../web/src/api.ts');
+    const v = await import('../src/registry/validation.ts');
+    const refusals = [
+      () => v.text('', 'name', { required: true }),
+      () => v.text('x'.repeat(201), 'name'),
+      () => v.int('1.5', 'floors'),
+      () => v.int('-1', 'floors', { min: 0 }),
+      () => v.int('99', 'floors', { max: 50 }),
+      () => v.num('north', 'lat'),
+      () => v.bool('maybe', 'vaccinates'),
+      () => v.date('1995-02-30', 'birthDate'),
+      () => v.date('1850-01-01', 'birthDate'),
+      () => v.date('2999-01-01', 'birthDate', '2022-04-12'),
+      () => v.time('25:00', 'opens', '08:00'),
+      () => v.oneOf('Z', 'sex', ['F', 'M']),
+      () => v.list('asthma', 'comorbidities', ['diabetes']),
+      () => v.phone('call me'),
+      () => v.idNumber('123'),
+      () => v.geometry('{'),
+      () => v.checkGeometry({ type: 'Circle' }),
+    ];
+    const data = refusals.map((f) => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof v.RowError) return e.data!;
+      }
+      throw new Error(`not refused: ${f}`);
+    });
+    expect(new Set(data.map((d) => d.code)).size).toBe(16);
+    for (const lang of ['zh-CN', 'en']) {
+      stored.set('cordon.lang', lang);
+      for (const d of data) {
+        const words = sentence('problem', d);
+        expect(words, `${lang} ${d.code}`).toBeTruthy();
+        expect(words, `${lang} ${d.code}`).not.toMatch(/\{\w+\}/);
+      }
+    }
+    // The field as the pages name it, and the ID number itself never in the data.
+    stored.delete('cordon.lang');
+    expect(sentence('problem', data[7])).toBe('出生日期“1995-02-30”不是有效日期（年-月-日）');
+    expect(JSON.stringify(data[14])).not.toContain('123');
+  });
 });

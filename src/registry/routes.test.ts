@@ -186,6 +186,12 @@ describe('registry HTTP API', () => {
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('idNumberRegistered');
     const id = created.body.id;
+    // A field the rules refuse says which, and why, as data; nothing changes.
+    const notADay = await srv.call('PATCH', `/api/v1/persons/${id}`, { as: as.city, body: { birthDate: '1995-02-30' } });
+    expect([notADay.status, notADay.body]).toMatchObject([400, { code: 'fieldNotDate', column: 'birthDate', value: '1995-02-30' }]);
+    const ahead = await srv.call('PATCH', `/api/v1/persons/${id}`, { as: as.city, body: { birthDate: '2999-01-01' } });
+    expect([ahead.status, ahead.body]).toMatchObject([400, { code: 'fieldDateAhead', column: 'birthDate', value: '2999-01-01' }]);
+    expect((await srv.call('PATCH', `/api/v1/persons/${id}`, { as: as.city, body: { phone: 'call me' } })).body).toMatchObject({ code: 'fieldNotPhone', column: 'phone' });
     const moved = await srv.call('PATCH', `/api/v1/persons/${id}`, { as: as.city, body: { householdId: ids.H2, phone: '139 0000 0000' } });
     expect(moved.status).toBe(200);
     expect(moved.body).toMatchObject({ householdId: ids.H2, compoundId: ids.C2, districtId: ids.D2, phone: '13900000000' });

@@ -224,7 +224,7 @@ function toColumns(def: PlaceDef, body: Record<string, unknown>): Record<string,
       try {
         val = JSON.stringify(v.checkGeometry(val, fd.json));
       } catch (e) {
-        throw badRequest((e as Error).message);
+        throw e instanceof v.RowError ? badRequest(e.message, e.data) : e;
       }
     }
     if (fd.kind === 'text' && typeof val === 'string') val = val.trim();
@@ -476,7 +476,7 @@ function checked<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof v.RowError) throw badRequest(e.message);
+    if (e instanceof v.RowError) throw badRequest(e.message, e.data);
     throw e;
   }
 }

@@ -29,8 +29,8 @@ export function problemLine(e: unknown): { text: string; title: string } {
   return { text: e instanceof Error ? e.message : String(e), title: '' };
 }
 
-/** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died). */
-const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity', zone: 'group' };
+/** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died; a field's: col.birthDate). */
+const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity', zone: 'group', column: 'col' };
 
 /** A value that is an instant in ISO text. */
 const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
