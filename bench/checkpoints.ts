@@ -2,7 +2,8 @@
 // Check-ins over HTTP on loopback from a second process (autocannon, 50 connections) against a city of N
 // persons (default 1,000,000) with 14 days of history (venue scans, screening rounds with results, some
 // persons red), printing requests per second and p50/p99 latency beside a bare node:http endpoint
-// measured in the same run and sent the same requests; then every acknowledged scan is counted in the database. With CORDON_BENCH_PROFILE=DIR,
+// measured in the same run and sent the same requests, and what the check-ins' group commits of their scans cost;
+// then every acknowledged scan is counted in the database. With CORDON_BENCH_PROFILE=DIR,
 // a second run of check-ins after the measured one is profiled: the server's CPU in DIR/<engine>.cpuprofile
 // (open it in Chrome's DevTools).
 import { execFile } from 'node:child_process';
@@ -18,7 +19,7 @@ import { generateCity } from '../src/sim/index.ts';
 import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
-import { doorIndexFor, signVenueCode } from '../src/status/index.ts';
+import { doorIndexFor, scanWrites, signVenueCode } from '../src/status/index.ts';
 import type { Db } from '../src/core/db.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
@@ -59,6 +60,8 @@ interface Load {
   loopDelay?: { p99: number; max: number };
   /** The share of the machine's CPU time the hypervisor gave to others over the run. */
   stolen?: number;
+  /** The scan writes committed over the run (group commits): how many, their scans, and their time in ms. */
+  writes?: { groups: number; scans: number; ms: number };
 }
 
 /** Garbage collection pauses of this process, in ms, summed since it started. */
@@ -93,6 +96,7 @@ function machineCpu(): { busy: number; steal: number; all: number } | null {
 async function load(url: string, bodies: string | '-', connections: number, seconds: number, headers: Record<string, string> = {}): Promise<Load> {
   const cpu = process.cpuUsage();
   const machine = machineCpu();
+  const writes = { ...scanWrites };
   const loop = performance.eventLoopUtilization();
   const gcBefore = gcMs;
   gcMaxMs = 0;
@@ -118,7 +122,17 @@ async function load(url: string, bodies: string | '-', connections: number, seco
     serverGcMax: gcMaxMs,
     serverGcLong: gcLong,
     loopDelay: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
+    writes: { groups: scanWrites.groups - writes.groups, scans: scanWrites.scans - writes.scans, ms: scanWrites.ms - writes.ms },
   };
+}
+
+/** The check-ins' group commits over a run: their count and size, and what each cost. */
+function writesLine(l: Load, engine: string): string {
+  const w = l.writes!;
+  if (!w.groups) return 'none';
+  const us = (w.ms * 1000) / w.groups;
+  const share = w.ms / ((l.requests / l.rps) * 1000);
+  return `${w.groups.toLocaleString('en')} groups of ${(w.scans / w.groups).toFixed(1)} scans on average, ${Math.round(us)} us a group (${(us / (w.scans / w.groups)).toFixed(1)} us a scan), ${Math.round(share * 100)}% of the run${engine === 'pglite' ? " (the server's thread)" : ' (mostly waiting for the commit)'}`;
 }
 
 /** Fourteen days of a city's life, written by the database itself in chunks, with a progress bar. */
@@ -293,6 +307,9 @@ export default async function runBench(args: string[]): Promise<void> {
             // p99 follows the mean (50 connections in a closed loop: the mean is 50 / the rate) and the tail beyond it.
             `${engine.name.padEnd(7)} latency (median pair): check-ins ${tail(c)}; bare node:http ${tail(b)}\n` +
             `${engine.name.padEnd(7)} CPU a request: check-ins ${cpu(c)}; bare node:http ${cpu(b)}\n` +
+            // The check-ins' own write: on PGlite the server's thread (what the bare endpoint does not pay), on a
+            // PostgreSQL server mostly the wait for its commit.
+            `${engine.name.padEnd(7)} scan writes (median pair): ${writesLine(c, engine.name)}\n` +
             // Scans still in flight when the load stopped are recorded without being counted as answered.
             `${engine.name.padEnd(7)} entrance index: loaded in ${indexLoadS.toFixed(1)} s; a look with nothing new ${looks[looks.length >> 1].toFixed(1)} ms (the median of ${looks.length}, max ${looks[looks.length - 1].toFixed(1)})\n` +
             `${engine.name.padEnd(7)} scans acknowledged ${acknowledged.toLocaleString('en')}${profiled ? ' (with the profiled run)' : ''}, in the database ${(after - before).toLocaleString('en')}, lost ${Math.max(0, acknowledged - (after - before)).toLocaleString('en')}; non-2xx ${sum((x) => x.non2xx)}, errors ${sum((x) => x.errors)}, timeouts ${sum((x) => x.timeouts)}\n`,

@@ -5,4 +5,5 @@ export { statusRoutes } from './routes.ts';
 export { refreshDue, refreshStatus, currentStatus } from './store.ts';
 export { statusOf, entryDecision } from './rules.ts';
 export { doorIndexFor } from './door-index.ts';
+export { scanWrites } from './checkpoints.ts';
 export { removeExpiredScans } from './retention.ts';

@@ -4,7 +4,7 @@
 // scans go into that day's partition (migrations/017), made before the day is first written.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engine, testContext, type TestContext } from '../../test/harness.ts';
-import { ScanWriter, scansAsCopyBinary, type ScanRow } from './checkpoints.ts';
+import { ScanWriter, scanWrites, scansAsCopyBinary, type ScanRow } from './checkpoints.ts';
 import { makeCheckinDays } from './checkin-days.ts';
 
 describe('scan writer', () => {
@@ -64,6 +64,26 @@ describe('scan writer', () => {
     await Promise.all(waits);
     const [{ n, distinct }] = await ctx.db.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT person_id)::int AS distinct FROM checkins');
     expect({ n, distinct }).toEqual({ n: waits.length, distinct: waits.length });
+  });
+
+  it('counts the groups it commits, their scans and their time, for the bench', async () => {
+    await ctx.db.query('DELETE FROM checkins');
+    const writer = new ScanWriter(ctx.db);
+    const scan = (i: number): ScanRow => ({ venueId: 3, personId: 2000 + i, scannedAt: new Date(Date.UTC(2022, 3, 10) + i), source: 'venueCode', deviceId: null, lat: null, lon: null, distanceM: null, far: false, admitted: true, colour: 'green' });
+    const before = { ...scanWrites };
+    await Promise.all(Array.from({ length: 30 }, (_, i) => writer.write(scan(i))));
+    await writer.write(scan(30));
+    const groups = scanWrites.groups - before.groups;
+    expect(scanWrites.scans - before.scans).toBe(31);
+    // The last scan was written alone, after the 30 that went together.
+    expect(groups).toBeGreaterThanOrEqual(2);
+    expect(groups).toBeLessThanOrEqual(31);
+    expect(scanWrites.ms).toBeGreaterThan(before.ms);
+    // A group whose write fails is not counted.
+    const broken = new ScanWriter(ctx.db);
+    const failed = { ...scanWrites };
+    await expect(broken.write({ ...scan(40), colour: 'x'.repeat(3) as never, source: 'nowhere' as never })).rejects.toThrow();
+    expect(scanWrites).toEqual(failed);
   });
 
   it('writes each day into a partition of its own, made with the day after, and a day kept elsewhere stays there', async () => {
