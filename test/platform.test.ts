@@ -65,6 +65,30 @@ describe('platform shell', () => {
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.body.detail).toMatch(/password/);
+    // As data too, in the codes of the registry's field rules: what a page words in its reader's language.
+    expect(r.body).toMatchObject({ code: 'fieldMissing', column: 'password' });
+  });
+
+  it('says which field a route’s schema refuses, and why, as data', async () => {
+    const arrive = (body: Record<string, unknown>, person: string | number = 1) => srv.call('POST', `/api/v1/persons/${person}/arrivals`, { as: city, body: { kind: 'inbound', origin: 'Singapore', arrivedAt: '2022-04-10T08:00:00Z', ...body } });
+    const refused = async (body: Record<string, unknown>, person?: string) => {
+      const r = await arrive(body, person);
+      expect(r.status, r.text).toBe(400);
+      return r.body;
+    };
+    expect(await refused({ kind: 'nearby' })).toMatchObject({ code: 'fieldNotInList', column: 'kind', value: 'nearby', allowed: 'inbound, highRisk, mediumRisk, lowRisk' });
+    expect(await refused({ arrivedAt: 'yesterday' })).toMatchObject({ code: 'fieldNotInstant', column: 'arrivedAt', value: 'yesterday' });
+    const long = await refused({ origin: 'x'.repeat(201) });
+    expect(long).toMatchObject({ code: 'fieldTooLong', column: 'origin', max: 200 });
+    expect(long).not.toHaveProperty('value');
+    expect(await refused({ origin: '' })).toMatchObject({ code: 'fieldMissing', column: 'origin' });
+    expect(await refused({ shoeSize: 44 })).toMatchObject({ code: 'fieldUnknown', column: 'shoeSize' });
+    expect(await refused({}, 'abc')).toMatchObject({ code: 'fieldNotWholeNumber', column: 'personId', value: 'abc' });
+    // A long value (an ID number is 18 characters) is never sent back.
+    const idLike = await refused({ kind: '310101199001011234' });
+    expect(idLike).toMatchObject({ code: 'fieldNotInList', column: 'kind', value: '…' });
+    expect(JSON.stringify(idLike)).not.toContain('310101199001011234');
+    expect(await ctx.db.query('SELECT 1 FROM arrivals')).toEqual([]);
   });
 
   it('answers 403 for a role that may not use a route', async () => {

@@ -7,6 +7,20 @@ beforeAll(() => {
   (globalThis as { localStorage?: unknown }).localStorage = { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => stored.set(k, v) };
 });
 
+/** Each refusal has a sentence in both languages, with every value filled in. */
+async function expectWorded(refusals: { code: string }[]): Promise<void> {
+  const { sentence } = await import('../web/src/api.ts');
+  for (const lang of ['zh-CN', 'en']) {
+    stored.set('cordon.lang', lang);
+    for (const r of refusals) {
+      const words = sentence('problem', r);
+      expect(words, `${lang} ${r.code}`).toBeTruthy();
+      expect(words, `${lang} ${r.code}`).not.toMatch(/\{\w+\}/);
+    }
+  }
+  stored.delete('cordon.lang');
+}
+
 describe('a refusal in the reader’s words', () => {
   it('shows an instant as the pages show times, not as ISO text', async () => {
     const { sentence } = await import('../web/src/api.ts');
@@ -30,7 +44,6 @@ describe('a refusal in the reader’s words', () => {
   });
 
   it('words every refusal of the vaccination rules in both languages, with every value filled in', async () => {
-    const { sentence } = await import('../web/src/api.ts');
     const { bookingProblems, doseProblems, problemsBody, vaccinationState } = await import('../src/support/rules.ts');
     const { loadPreset } = await import('../src/core/presets.ts');
     const p = loadPreset('shanghai-2022-05');
@@ -45,16 +58,8 @@ describe('a refusal in the reader’s words', () => {
       ...bookingProblems({ vaccinates: true, opens: '08:00', closes: '20:00', stations: 1 }, new Date('2022-04-13T02:00:00Z'), vaccinationState([dose(1, '2021-01-01'), dose(2, '2021-02-01'), dose(3, '2021-09-01')], p, '2022-04-12'), 0, p, now).problems,
     ];
     expect(new Set(problems.map((x) => x.code))).toEqual(new Set(['doseInFuture', 'doseBeforeBirth', 'doseRecorded', 'dosePreviousMissing', 'doseBeforePrevious', 'pointNotVaccinating', 'slotOutsideHours', 'slotPassed', 'noDoseToBook', 'doseNotDue', 'slotFull']));
-    for (const lang of ['zh-CN', 'en']) {
-      stored.set('cordon.lang', lang);
-      for (const x of problems) {
-        // As the API sends it: the first problem's code and values at the top of the body.
-        const words = sentence('problem', problemsBody([x]));
-        expect(words, `${lang} ${x.code}`).toBeTruthy();
-        expect(words, `${lang} ${x.code}`).not.toMatch(/\{\w+\}/);
-      }
-    }
-    stored.delete('cordon.lang');
+    // As the API sends it: the first problem's code and values at the top of the body.
+    await expectWorded(problems.map((x) => problemsBody([x]) as { code: string }));
   });
 
   it('words every refusal of the registry’s field rules in both languages, naming the field as the pages do', async () => {
@@ -88,17 +93,32 @@ describe('a refusal in the reader’s words', () => {
       throw new Error(`not refused: ${f}`);
     });
     expect(new Set(data.map((d) => d.code)).size).toBe(16);
-    for (const lang of ['zh-CN', 'en']) {
-      stored.set('cordon.lang', lang);
-      for (const d of data) {
-        const words = sentence('problem', d);
-        expect(words, `${lang} ${d.code}`).toBeTruthy();
-        expect(words, `${lang} ${d.code}`).not.toMatch(/\{\w+\}/);
-      }
-    }
+    await expectWorded(data);
     // The field as the pages name it, and the ID number itself never in the data.
-    stored.delete('cordon.lang');
     expect(sentence('problem', data[7])).toBe('出生日期“1995-02-30”不是有效日期（年-月-日）');
     expect(JSON.stringify(data[14])).not.toContain('123');
+  });
+
+  it('words the refusals of a route’s schema in both languages', async () => {
+    const { sentence } = await import('../web/src/api.ts');
+    const { schemaProblem } = await import('../src/core/http.ts');
+    const body = { personId: 'abc', kind: 'nearby', at: 'yesterday', day: '2022-02-30', n: -1, m: 99, ok: 'maybe', x: 1.5, code: 'a' };
+    const refusals = [
+      { keyword: 'required', instancePath: '', params: { missingProperty: 'origin' } },
+      { keyword: 'minLength', instancePath: '/code', params: { limit: 4 } },
+      { keyword: 'maxLength', instancePath: '/code', params: { limit: 200 } },
+      { keyword: 'minimum', instancePath: '/n', params: { limit: 0 } },
+      { keyword: 'maximum', instancePath: '/m', params: { limit: 50 } },
+      { keyword: 'enum', instancePath: '/kind', params: { allowedValues: ['inbound', 'lowRisk'] } },
+      { keyword: 'type', instancePath: '/personId', params: { type: 'integer' } },
+      { keyword: 'type', instancePath: '/x', params: { type: 'number' } },
+      { keyword: 'type', instancePath: '/ok', params: { type: 'boolean' } },
+      { keyword: 'format', instancePath: '/day', params: { format: 'date' } },
+      { keyword: 'format', instancePath: '/at', params: { format: 'date-time' } },
+      { keyword: 'additionalProperties', instancePath: '', params: { additionalProperty: 'shoeSize' } },
+    ].map((v) => schemaProblem(v, body)!);
+    expect(refusals.map((r) => r.code)).toEqual(['fieldMissing', 'fieldTooShort', 'fieldTooLong', 'fieldBelowMin', 'fieldAboveMax', 'fieldNotInList', 'fieldNotWholeNumber', 'fieldNotNumber', 'fieldNotBoolean', 'fieldNotDate', 'fieldNotInstant', 'fieldUnknown']);
+    await expectWorded(refusals);
+    expect(sentence('problem', refusals[5])).toBe('类型“nearby”不是可选值（inbound, lowRisk）之一');
   });
 });

@@ -56,7 +56,9 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
     const fe = err as FastifyError;
     if (fe.validation) {
       const errors = fe.validation.map((v) => ({ field: (v.instancePath || v.params?.missingProperty || '').toString().replace(/^\//, '').replace(/\//g, '.') || String(v.params?.missingProperty ?? ''), message: v.message }));
-      return sendProblem(reply, 400, 'Invalid request', `The ${fe.validationContext ?? 'request'} is not valid: ${errors.map((e) => `${e.field ? e.field + ' ' : ''}${e.message}`).join('; ')}`, { errors });
+      const input = fe.validationContext === 'querystring' ? req.query : fe.validationContext === 'params' ? req.params : fe.validationContext === 'headers' ? req.headers : req.body;
+      const first = fe.validation.map((v) => schemaProblem(v, input)).find((x) => x !== null);
+      return sendProblem(reply, 400, 'Invalid request', `The ${fe.validationContext ?? 'request'} is not valid: ${errors.map((e) => `${e.field ? e.field + ' ' : ''}${e.message}`).join('; ')}`, { ...first, errors });
     }
     if (fe.statusCode && fe.statusCode < 500) return sendProblem(reply, fe.statusCode, 'Bad request', fe.message);
     req.log.error(err);
@@ -64,6 +66,47 @@ export function installHttpCore(app: FastifyInstance, ctx: AppContext): void {
   });
 
   app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, 'Not found', `No route ${req.method} ${req.url.split('?')[0]}.`));
+}
+
+/**
+ * A refusal by a route's schema as data, in the codes of the registry's field rules (src/registry/validation.ts)
+ * where one fits: the field (the last name of its path), the limit, and the value when it is short (an ID
+ * number, 18 characters, is never sent back). Null for a refusal without such a code: the words alone then.
+ */
+export function schemaProblem(v: { keyword: string; instancePath: string; params: Record<string, unknown> }, input: unknown): ({ code: string; column: string } & Record<string, string | number>) | null {
+  const path = v.instancePath.split('/').filter(Boolean);
+  // The field by its own name (observation.spo2: spo2; comorbidities.0: comorbidities), as the pages label fields.
+  const named = path.filter((k) => !/^\d+$/.test(k)).at(-1) ?? '';
+  const column = String(v.keyword === 'required' ? v.params.missingProperty : v.keyword === 'additionalProperties' ? v.params.additionalProperty : named);
+  let data: unknown = input;
+  for (const k of path) data = data === null || typeof data !== 'object' ? undefined : (data as Record<string, unknown>)[k];
+  const value = (typeof data === 'number' || typeof data === 'string') && String(data).length <= 12 ? String(data) : '…';
+  const limit = Number(v.params.limit);
+  switch (v.keyword) {
+    case 'required':
+      return { code: 'fieldMissing', column };
+    case 'minLength':
+      return limit <= 1 ? { code: 'fieldMissing', column } : { code: 'fieldTooShort', column, min: limit };
+    case 'maxLength':
+      return { code: 'fieldTooLong', column, max: limit };
+    case 'minimum':
+    case 'exclusiveMinimum':
+      return { code: 'fieldBelowMin', column, value, min: limit };
+    case 'maximum':
+    case 'exclusiveMaximum':
+      return { code: 'fieldAboveMax', column, value, max: limit };
+    case 'enum':
+      return { code: 'fieldNotInList', column, value, allowed: (v.params.allowedValues as unknown[]).join(', ') };
+    case 'type': {
+      const code = { integer: 'fieldNotWholeNumber', number: 'fieldNotNumber', boolean: 'fieldNotBoolean' }[String(v.params.type)];
+      return code ? { code, column, value } : null;
+    }
+    case 'format':
+      return v.params.format === 'date' ? { code: 'fieldNotDate', column, value } : v.params.format === 'date-time' ? { code: 'fieldNotInstant', column, value } : null;
+    case 'additionalProperties':
+      return { code: 'fieldUnknown', column: String(v.params.additionalProperty) };
+  }
+  return null;
 }
 
 /** Requests being served and the time of the last one: maintenance waits for a quiet moment. */

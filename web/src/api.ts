@@ -29,8 +29,20 @@ export function problemLine(e: unknown): { text: string; title: string } {
   return { text: e instanceof Error ? e.message : String(e), title: '' };
 }
 
-/** Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a case's: cstate.died; a field's: col.birthDate). */
-const VOCABULARY: Record<string, string> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity', zone: 'group', column: 'col' };
+/**
+ * Values whose vocabulary has another name in the dictionary (a support request's status: sup.status.done; a
+ * case's: cstate.died), or more than one: a field is labelled where its page labels it (col.birthDate, care.spo2).
+ */
+const VOCABULARY: Record<string, string | string[]> = { requestStatus: 'sup.status', requestedStatus: 'sup.status', caseState: 'cstate', bulletinState: 'bul.state', referencedBy: 'entity', zone: 'group', column: ['col', 'care'] };
+
+/** A value in words by its vocabulary, or as it is. */
+const worded = (k: string, v: string | number): string => {
+  for (const prefix of [VOCABULARY[k] ?? k].flat()) {
+    const w = tMaybe(`${prefix}.${v}`, '');
+    if (w) return w;
+  }
+  return String(v);
+};
 
 /** A value that is an instant in ISO text. */
 const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d/;
@@ -47,7 +59,7 @@ export function sentence(prefix: string, data: Record<string, unknown>): string 
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries(data)) {
     if (typeof v === 'string' && INSTANT.test(v)) vars[k] = when(v);
-    else if (typeof v === 'string' || typeof v === 'number') vars[k] = tMaybe(`${VOCABULARY[k] ?? k}.${v}`, String(v));
+    else if (typeof v === 'string' || typeof v === 'number') vars[k] = worded(k, v);
   }
   return t(key as Key, vars);
 }

@@ -729,7 +729,8 @@ function problem(e: unknown, action: string): void {
   if (missing.length) {
     result.replaceChildren(h('strong', {}, t(action === 'discharge' ? 'care.dischargeRefused' : 'care.refused')), h('ul', { class: 'care-list missing-list', id: 'refused-missing' }, ...whyItems(missing, missingWhy)));
   } else {
-    result.replaceChildren(h('strong', {}, `${e.status} · ${e.title}`), ' ', problemWords(e));
+    // As the other pages show a refusal (problemLine): its status and the problem in the reader's words, the server's own in the title.
+    result.replaceChildren(h('strong', { title: e.detail || e.title }, `${e.status} ·`), ' ', problemWords(e));
   }
 }
 
