@@ -220,6 +220,10 @@ describe('checkpoints and status', () => {
     const residents = await ctx.db.query<{ id: number; code: string }>('SELECT p.id, p.personal_code AS code FROM campaign_expected e JOIN persons p ON p.id = e.person_id WHERE e.campaign_id = $1 ORDER BY p.id', [campaign.body.id]);
     expect(residents.length).toBeGreaterThan(2);
     const [tested, ...untested] = residents;
+    // Looking at their status during the round stores nothing for a green resident: the round's end finds them.
+    ctx.clock.set(new Date('2022-04-10T12:30:00Z'), 0);
+    expect((await srv.call('GET', `/api/v1/persons/${untested[0].id}/status`, { as: city })).body).toMatchObject({ colour: 'green', changesAt: '2022-04-10T20:00:00.000Z' });
+    expect(await ctx.db.query('SELECT 1 FROM person_status WHERE person_id = $1', [untested[0].id])).toEqual([]);
     expect((await srv.call('POST', '/api/v1/tubes/batch', { as: sampler, body: { tubes: [{ barcode: 'R2000001', samplingPointId: pointId, campaignId: campaign.body.id, group: 'controlled', sampledAt: '2022-04-10T13:00:00Z', persons: [tested.code] }] } })).status).toBe(201);
     ctx.clock.set(new Date('2022-04-10T21:00:00Z'), 0);
     await refreshDue(ctx.db, ctx.preset, ctx.clock.now());

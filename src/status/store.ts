@@ -122,9 +122,10 @@ export async function refreshStatus(q: Queryable, personIds: Ids, preset: Preset
     const before = stored.get(id);
     const was: Colour = before?.colour ?? 'green';
     const same = before && JSON.stringify(before.reasons) === JSON.stringify(s.reasons) && (before.changes_at ? new Date(before.changes_at).toISOString() : null) === s.changesAt;
-    // A green person without reasons needs no row unless their colour will change by itself (an arrival's tests
-    // not taken when their days end): the upkeep finds it by its time. One that had a row keeps it, now green.
-    if (same || (!before && s.colour === 'green' && !s.reasons.length && s.changesAt === null)) continue;
+    // A green person without reasons needs no row, unless an arrival's tests are asked of them: the upkeep must
+    // find them by their time if the tests are not taken (a round's untested are found by the round's end
+    // instead, without a row for each resident who looks at their status meanwhile). One that had a row keeps it.
+    if (same || (!before && s.colour === 'green' && !s.reasons.length && !s.prompts.some((x) => x.code === 'arrivalTests'))) continue;
     rows.push({ person_id: id, colour: s.colour, reasons: s.reasons, prompts: s.prompts, changes_at: s.changesAt, waits_for_test: waitsForTest(s) });
     if (s.colour !== was) {
       audits.push({
