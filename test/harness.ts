@@ -123,6 +123,13 @@ export async function uploadResultsCsv(srv: TestServer, as: Session, labId: numb
   return r.body;
 }
 
+/** A promise and the call that settles it: how a test holds one transaction open while a second one runs. */
+export function signal<T = void>(): { done: Promise<T>; fire: (value: T) => void } {
+  let fire!: (value: T) => void;
+  const done = new Promise<T>((resolve) => (fire = resolve));
+  return { done, fire };
+}
+
 /**
  * Resolves once `work` has ended or some session of the PostgreSQL server waits for a lock (how a test sees
  * that a second transaction is held up by a first one kept open), with the work's outcome still to await.

@@ -4,7 +4,7 @@
 // yellow; arrivals and a positive antigen self-test colour a person by the preset (an arrival from a
 // low-risk area only when its tests are missed); no acknowledged scan is lost under concurrent check-ins.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engine, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { engine, signal, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { signVenueCode } from './venue-code.ts';
@@ -438,21 +438,19 @@ describe('checkpoints and status', () => {
       await q.query("INSERT INTO lab_results (tube_id, lab_id, result, resulted_at, verdict, state, received_at) VALUES ($1, $2, 'negative', $3, 'negative', 'applied', $3)", [t.id, labId, at]);
     };
     // The first transaction takes the lower ids and commits after the second was read.
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let recorded!: () => void;
-    const inFirst = new Promise<void>((r) => (recorded = r));
+    const released = signal();
+    const inFirst = signal();
     const first = ctx.db.tx(async (q) => {
       await record(q, 'ORDER001', a.id);
-      recorded();
-      await released;
+      inFirst.fire();
+      await released.done;
     });
-    await Promise.race([inFirst, first]);
+    await Promise.race([inFirst.done, first]);
     await ctx.db.tx((q) => record(q, 'ORDER002', b.id));
     await door.sync();
     const now = ctx.clock.now();
     expect(door.get(b.code, now)).toMatchObject({ lastSampledAt: at, lastNegativeSampledAt: at });
-    release();
+    released.fire();
     await first;
     await door.sync();
     expect(door.get(a.code, now)).toMatchObject({ personId: a.id, lastSampledAt: at, lastNegativeSampledAt: at });
@@ -479,19 +477,17 @@ describe('checkpoints and status', () => {
     expect(overrideOf(a)).toBe(earlier);
     // A later override for a keeps its colour (no audit entry, whose lock would have ordered the writers), and
     // its transaction commits only after b's has stored b's status and the index has looked.
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let stored!: (id: number) => void;
-    const inFirst = new Promise<number>((r) => (stored = r));
+    const released = signal();
+    const stored = signal<number>();
     const first = ctx.db.tx(async (q) => {
-      stored(await override(q, a));
-      await released;
+      stored.fire(await override(q, a));
+      await released.done;
     });
-    const later = await Promise.race([inFirst, first.then(() => -1)]);
+    const later = await Promise.race([stored.done, first.then(() => -1)]);
     // b's transaction commits, or waits for a's.
     const { outcome: second } = await whenWaitingOrDone(ctx.db, ctx.db.tx((q) => override(q, b)));
     await door.sync();
-    release();
+    released.fire();
     await Promise.all([first, second]);
     await door.sync();
     expect(door.get(b.code, now)).toMatchObject({ personId: b.id, colour: 'red' });
@@ -508,21 +504,19 @@ describe('checkpoints and status', () => {
     );
     await ctx.db.query('INSERT INTO status_stale (person_id, since) VALUES ($1, $2)', [x.id, now]);
     // The upkeep's batch as refreshDue runs it: the mark taken first, then the recomputation (here held in between).
-    let go!: () => void;
-    const going = new Promise<void>((r) => (go = r));
-    let held!: () => void;
-    const holding = new Promise<void>((r) => (held = r));
+    const going = signal();
+    const holding = signal();
     const upkeep = ctx.db.tx(async (q) => {
       await q.query('SELECT person_id FROM status_stale WHERE person_id = $1 FOR UPDATE SKIP LOCKED', [x.id]);
-      held();
-      await going;
+      holding.fire();
+      await going.done;
       await refreshStatus(q, [x.id], ctx.preset, now, 'facts recorded');
       await q.query('DELETE FROM status_stale WHERE person_id = $1', [x.id]);
     });
-    await Promise.race([holding, upkeep]);
+    await Promise.race([holding.done, upkeep]);
     // The door's read waits for the mark; then the upkeep goes on.
     const { outcome: done } = await whenWaitingOrDone(ctx.db, currentStatus(ctx.db, x.id, ctx.preset, now));
-    go();
+    going.fire();
     const [status] = await Promise.all([done, upkeep]);
     expect(status).toMatchObject({ colour: 'red' });
     expect((await ctx.db.query('SELECT 1 FROM status_stale WHERE person_id = $1', [x.id])).length).toBe(0);

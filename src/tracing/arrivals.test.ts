@@ -3,7 +3,7 @@
 // an arrival whose quarantine is already over gets none, and a contact's order outlasting an arrival's
 // takes its place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { engine, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
+import { engine, signal, testContext, testServer, whenWaitingOrDone, type Session, type TestContext, type TestServer } from '../../test/harness.ts';
 import { generateCity, loadCity } from '../sim/index.ts';
 import { createUser } from '../core/users.ts';
 import { issueOrders } from './store.ts';
@@ -100,20 +100,18 @@ describe('arrivals and their quarantine orders', () => {
     const p = persons[7];
     // Marked already (a fact before): the arrivals' own marks then do not wait for each other.
     await ctx.db.query('INSERT INTO status_stale (person_id, since) VALUES ($1, $2)', [p.id, now]);
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let recorded!: () => void;
-    const inFirst = new Promise<void>((r) => (recorded = r));
+    const released = signal();
+    const inFirst = signal();
     const first = ctx.db.tx(async (q) => {
       const a = await recordArrival(q, { personId: p.id, kind: 'inbound', origin: 'first desk', arrivedAt: daysAgo(1) }, ctx.preset, 'test', now);
-      recorded();
-      await released;
+      inFirst.fire();
+      await released.done;
       return a;
     });
-    await Promise.race([inFirst, first]);
+    await Promise.race([inFirst.done, first]);
     // The second waits for the first (for the person, or for the order's unique key).
     const { outcome: second } = await whenWaitingOrDone(ctx.db, ctx.db.tx((q) => recordArrival(q, { personId: p.id, kind: 'highRisk', origin: 'second desk', arrivedAt: daysAgo(1) }, ctx.preset, 'test', now)));
-    release();
+    released.fire();
     const [a, b] = await Promise.all([first, second]);
     expect(a.order).toMatchObject({ issued: true, level: 'inbound' });
     expect(b.order).toMatchObject({ id: a.order!.id, issued: false });
