@@ -20,6 +20,7 @@ import { buildApp, startJobs } from '../src/server.ts';
 import { createUser } from '../src/core/users.ts';
 import { progress, type Progress } from '../src/core/progress.ts';
 import { doorIndexFor, scanWrites, signVenueCode } from '../src/status/index.ts';
+import { lanesServed } from '../src/core/http.ts';
 import type { Db } from '../src/core/db.ts';
 import { benchContext, benchEngines, loadBenchCity, numberArg, settleLoad } from './lib.ts';
 import { DAY_MS } from '../src/core/days.ts';
@@ -62,6 +63,8 @@ interface Load {
   stolen?: number;
   /** The scan writes committed over the run (group commits): how many, their scans, and their time in ms. */
   writes?: { groups: number; scans: number; ms: number };
+  /** Requests the route's lane served (core/http.ts hotPost); the others went through Fastify. */
+  laned?: number;
 }
 
 /** Garbage collection pauses of this process, in ms, summed since it started. */
@@ -97,6 +100,7 @@ async function load(url: string, bodies: string | '-', connections: number, seco
   const cpu = process.cpuUsage();
   const machine = machineCpu();
   const writes = { ...scanWrites };
+  const laned = lanesServed.requests;
   const loop = performance.eventLoopUtilization();
   const gcBefore = gcMs;
   gcMaxMs = 0;
@@ -123,6 +127,7 @@ async function load(url: string, bodies: string | '-', connections: number, seco
     serverGcLong: gcLong,
     loopDelay: { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
     writes: { groups: scanWrites.groups - writes.groups, scans: scanWrites.scans - writes.scans, ms: scanWrites.ms - writes.ms },
+    laned: lanesServed.requests - laned,
   };
 }
 
@@ -310,6 +315,10 @@ export default async function runBench(args: string[]): Promise<void> {
             // The check-ins' own write: on PGlite the server's thread (what the bare endpoint does not pay), on a
             // PostgreSQL server mostly the wait for its commit.
             `${engine.name.padEnd(7)} scan writes (median pair): ${writesLine(c, engine.name)}\n` +
+            // The rest went through Fastify: a request before the token was known, or one the lane does not take.
+            // The lane counts a request when it takes it, the client when its answer comes: those in flight at
+            // the end are only in the first.
+            `${engine.name.padEnd(7)} lane (median pair): ${c.laned!.toLocaleString('en')} check-ins taken by the route's lane, ${c.requests.toLocaleString('en')} answers counted by the client\n` +
             // Scans still in flight when the load stopped are recorded without being counted as answered.
             `${engine.name.padEnd(7)} entrance index: loaded in ${indexLoadS.toFixed(1)} s; a look with nothing new ${looks[looks.length >> 1].toFixed(1)} ms (the median of ${looks.length}, max ${looks[looks.length - 1].toFixed(1)})\n` +
             `${engine.name.padEnd(7)} scans acknowledged ${acknowledged.toLocaleString('en')}${profiled ? ' (with the profiled run)' : ''}, in the database ${(after - before).toLocaleString('en')}, lost ${Math.max(0, acknowledged - (after - before)).toLocaleString('en')}; non-2xx ${sum((x) => x.non2xx)}, errors ${sum((x) => x.errors)}, timeouts ${sum((x) => x.timeouts)}\n`,

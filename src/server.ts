@@ -22,12 +22,14 @@ import { zoningRoutes, zoningUpkeep } from './zoning/index.ts';
 
 export const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/web');
 
+/** How the app's Fastify reads bodies and checks them against route schemas (an unknown field is refused, not dropped). */
+export const appOptions = {
+  bodyLimit: 64 * 1024 * 1024,
+  ajv: { customOptions: { coerceTypes: 'array' as const, removeAdditional: false, allErrors: true } },
+};
+
 export async function buildApp(ctx: AppContext, opts: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: opts.logger ?? false,
-    bodyLimit: 64 * 1024 * 1024,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: true } },
-  });
+  const app = Fastify({ logger: opts.logger ?? false, ...appOptions });
   await app.register(cookie);
   await app.register(swagger, {
     openapi: {

@@ -80,7 +80,11 @@ export interface TestServer {
 export type Session = { cookie?: string; bearer?: string };
 
 export async function testServer(ctx: AppContext): Promise<TestServer> {
-  const app = await buildApp(ctx);
+  return listening(await buildApp(ctx));
+}
+
+/** An app of the test's own (a route made for the test) listening on loopback, with the same helpers. */
+export async function listening(app: FastifyInstance): Promise<TestServer> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;

@@ -1,9 +1,11 @@
 // The platform shell over real HTTP: health, sign-in, access declarations, problem+json, OpenAPI, clock, tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Fastify from 'fastify';
-import { testContext, testServer, type TestContext, type TestServer, type Session } from './harness.ts';
+import { listening, testContext, testServer, type TestContext, type TestServer, type Session } from './harness.ts';
 import { createUser } from '../src/core/users.ts';
-import { installHttpCore } from '../src/core/http.ts';
+import { hotPost, installHttpCore, lanesServed } from '../src/core/http.ts';
+import { newToken, tokenHash } from '../src/core/auth.ts';
+import { appOptions } from '../src/server.ts';
 import { verifyAudit } from '../src/core/audit.ts';
 import { conflict } from '../src/core/errors.ts';
 
@@ -138,6 +140,78 @@ describe('route declarations', () => {
       installHttpCore(app, ctx);
       expect(() => app.get('/api/v1/forgotten', async () => ({ secret: true }))).toThrow(/declares no access/);
     } finally {
+      await ctx.close();
+    }
+  });
+
+  it('serves the common case of a hot route by its lane with the answers and refusals Fastify gives, and leaves the rest to Fastify', async () => {
+    const ctx = await testContext();
+    const app = Fastify(appOptions);
+    installHttpCore(app, ctx);
+    hotPost<{ n: number; word?: string }, unknown>(app, {
+      url: '/api/v1/twice',
+      access: { roles: ['city_command'] },
+      bodyLimit: 200,
+      status: 201,
+      schema: {
+        body: { type: 'object', required: ['n'], additionalProperties: false, properties: { n: { type: 'integer', minimum: 0 }, word: { type: 'string', maxLength: 5 } } },
+        response: { 201: { type: 'object', properties: { twice: { type: 'integer' }, by: { type: 'string' }, at: { type: 'string', format: 'date-time' } } } },
+      },
+      handle: async (body, principal) => {
+        if (body.n === 13) throw conflict('Thirteen is taken.', { code: 'taken', n: 13 });
+        if (body.n === 99) throw new Error('a fault of ours');
+        // `secret` is not in the answer's schema: neither way may send it.
+        return { twice: body.n * 2, by: principal?.role, at: new Date(0), secret: 'kept' };
+      },
+    });
+    const srv = await listening(app);
+    try {
+      const token = async (role: string) => {
+        const t = newToken();
+        await ctx.db.query('INSERT INTO api_tokens (token_hash, name, role) VALUES ($1, $2, $3)', [tokenHash(t), role, role]);
+        return { bearer: t };
+      };
+      const city = await token('city_command');
+      const epi = await token('epidemiologist');
+      // Fastify's way, whatever the lane would do: a content type the lane does not take.
+      const viaFastify = { 'content-type': 'application/json; charset=UTF-8' };
+      const both = async (body: unknown) => {
+        const before = lanesServed.requests;
+        const f = await srv.call('POST', '/api/v1/twice', { as: city, body: typeof body === 'string' ? body : JSON.stringify(body), headers: viaFastify });
+        expect(lanesServed.requests).toBe(before);
+        const l = await srv.call('POST', '/api/v1/twice', { as: city, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+        expect(lanesServed.requests, 'taken by the lane').toBe(before + 1);
+        expect({ status: l.status, type: l.headers.get('content-type'), body: l.body }).toEqual({ status: f.status, type: f.headers.get('content-type'), body: f.body });
+        return l;
+      };
+
+      // The token's first request is Fastify's (it looks the token up); then the lane takes its requests.
+      const first = lanesServed.requests;
+      expect((await srv.call('POST', '/api/v1/twice', { as: city, body: { n: 1 } })).status).toBe(201);
+      expect(lanesServed.requests).toBe(first);
+
+      expect((await both({ n: 4 })).body).toEqual({ twice: 8, by: 'city_command', at: '1970-01-01T00:00:00.000Z' });
+      expect((await both({ n: -1 })).body).toMatchObject({ status: 400, code: 'fieldBelowMin', column: 'n', value: '-1', min: 0 });
+      expect((await both({ n: 1, extra: true })).body).toMatchObject({ status: 400, code: 'fieldUnknown', column: 'extra' });
+      expect((await both({ n: 1, word: 'toolong' })).body).toMatchObject({ status: 400, code: 'fieldTooLong', column: 'word', max: 5 });
+      expect((await both('{"n": 1')).body).toMatchObject({ status: 400, title: 'Bad request' });
+      expect((await both('{"n": 1, "__proto__": {"admin": true}}')).body).toMatchObject({ status: 400, title: 'Bad request' });
+      expect((await both('{"n": 1, "constructor": {"prototype": {"admin": true}}}')).body).toMatchObject({ status: 400, title: 'Bad request' });
+      expect((await both({ n: 13 })).body).toEqual({ type: 'about:blank', title: 'Conflict', status: 409, detail: 'Thirteen is taken.', code: 'taken', n: 13 });
+      expect((await both({ n: 99 })).body).toMatchObject({ status: 500, title: 'Internal error' });
+
+      // Left to Fastify, which refuses as it always has: a role the route does not admit, no credentials, a
+      // body of another type or too long, a token nobody issued.
+      const before = lanesServed.requests;
+      await srv.call('POST', '/api/v1/twice', { as: epi, body: { n: 1 } });
+      expect((await srv.call('POST', '/api/v1/twice', { as: epi, body: { n: 1 } })).body).toMatchObject({ status: 403, code: 'roleNotAllowed' });
+      expect((await srv.call('POST', '/api/v1/twice', { body: { n: 1 } })).body).toMatchObject({ status: 401, code: 'notSignedIn' });
+      expect((await srv.call('POST', '/api/v1/twice', { as: city, body: '<n>1</n>', headers: { 'content-type': 'application/xml' } })).status).toBe(415);
+      expect((await srv.call('POST', '/api/v1/twice', { as: city, body: { n: 1, word: 'x'.repeat(300) } })).status).toBe(413);
+      expect((await srv.call('POST', '/api/v1/twice', { as: { bearer: 'not-a-token' }, body: { n: 1 } })).status).toBe(401);
+      expect(lanesServed.requests).toBe(before);
+    } finally {
+      await srv.close();
       await ctx.close();
     }
   });

@@ -12,6 +12,7 @@ import { currentStatus, refreshDue, refreshStatus } from './store.ts';
 import { DoorIndex, doorIndexFor } from './door-index.ts';
 import { markStatusStale } from '../core/stale.ts';
 import { VenueCache } from './checkpoints.ts';
+import { lanesServed } from '../core/http.ts';
 import { zoningUpkeep } from '../zoning/index.ts';
 import { openCase } from '../cases/index.ts';
 import type { Db, Queryable } from '../core/db.ts';
@@ -22,6 +23,9 @@ describe('checkpoints and status', () => {
   let ctx: TestContext;
   let srv: TestServer;
   let city: Session, city2: Session, district: Session, lab: Session, sampler: Session;
+  // The venue's scanner, by an API token: after its first request, its check-ins are served by the route's
+  // lane (core/http.ts); those of a session cookie by Fastify.
+  let scanner: Session;
   let persons: P[];
   let pointId: number;
   let labId: number;
@@ -29,7 +33,7 @@ describe('checkpoints and status', () => {
   let hospital: { id: number };
   const pool: P[] = [];
 
-  const checkin = (person: string, as: Session = city, extra: Record<string, unknown> = {}) => srv.call('POST', '/api/v1/checkins', { as, body: { venueCode: venue.code, person, ...extra } });
+  const checkin = (person: string, as: Session = scanner, extra: Record<string, unknown> = {}) => srv.call('POST', '/api/v1/checkins', { as, body: { venueCode: venue.code, person, ...extra } });
   const upload = (lines: string[]) => srv.call('POST', `/api/v1/labs/${labId}/results`, { as: lab, body: ['barcode,result,ct_orf1ab,ct_n,resulted_at', ...lines].join('\n') + '\n', headers: { 'content-type': 'text/csv' } });
   const statusAudits = (personId: number) => ctx.db.query<{ detail: { from: string; to: string; facts: { code: string; kind: string }[] }; reason: string }>("SELECT detail, reason FROM audit_log WHERE action = 'status' AND entity_id = $1 ORDER BY id", [String(personId)]);
 
@@ -56,6 +60,7 @@ describe('checkpoints and status', () => {
     district = await srv.login('district', 'district-password');
     sampler = await srv.login('sampler', 'sampler-password');
     lab = { bearer: (await srv.call('POST', '/api/v1/tokens', { as: city, body: { name: 'lab', role: 'lab', labId } })).body.token };
+    scanner = { bearer: (await srv.call('POST', '/api/v1/tokens', { as: city, body: { name: 'the supermarket’s scanner', role: 'venue_operator', venueId: venue.id } })).body.token };
     // Everyone of the first 200 tested negative this morning, in tubes of 10.
     const tubes = [];
     for (let i = 0; i < persons.length; i += 10) tubes.push({ barcode: `N${String(i).padStart(5, '0')}`, samplingPointId: pointId, group: 'controlled', sampledAt: '2022-04-10T05:00:00Z', persons: persons.slice(i, i + 10).map((p) => p.code) });
@@ -204,7 +209,13 @@ describe('checkpoints and status', () => {
     expect(r.headers.get('content-type')).toContain('application/problem+json');
     expect(r.body.detail).toMatch(/altered or forged/);
     expect(r.body).toMatchObject({ reason: 'venue-code-signature', code: 'venueCodeForged' });
-    const far = await checkin(persons[0].code, city, { lat: venue.lat + 0.2, lon: venue.lon });
+    // The lane refuses it alike.
+    await checkin(persons[0].code);
+    const served = lanesServed.requests;
+    const byLane = await srv.call('POST', '/api/v1/checkins', { as: scanner, body: { venueCode: forged, person: persons[0].code } });
+    expect(lanesServed.requests).toBe(served + 1);
+    expect({ status: byLane.status, type: byLane.headers.get('content-type'), body: byLane.body }).toEqual({ status: r.status, type: r.headers.get('content-type'), body: r.body });
+    const far = await checkin(persons[0].code, scanner, { lat: venue.lat + 0.2, lon: venue.lon });
     expect(far.status).toBe(201);
     expect(far.body.far).toBe(true);
     const [row] = await ctx.db.query<{ far: boolean; distance_m: number }>('SELECT far, distance_m FROM checkins WHERE person_id = $1 ORDER BY scanned_at DESC, distance_m DESC NULLS LAST LIMIT 1', [persons[0].id]);
@@ -575,10 +586,15 @@ describe('checkpoints and status', () => {
     }
   });
 
-  it('loses no acknowledged scan when many arrive at once', async () => {
+  it('loses no acknowledged scan when many arrive at once, by the lane and by Fastify together', async () => {
+    await checkin(persons[0].code);
     const [{ n: before }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE venue_id = $1', [venue.id]);
-    const answers = await Promise.all(persons.slice(100, 200).flatMap((p) => [checkin(p.code), checkin(p.code)]));
+    const served = lanesServed.requests;
+    const answers = await Promise.all(persons.slice(100, 200).flatMap((p) => [checkin(p.code), checkin(p.code, city)]));
     expect(answers.every((a) => a.status === 201)).toBe(true);
+    expect(lanesServed.requests - served).toBe(100);
+    // The same person, the same moment: the same answer either way.
+    expect(answers[0].body).toEqual(answers[1].body);
     const [{ n: after }] = await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM checkins WHERE venue_id = $1', [venue.id]);
     expect(after - before).toBe(200);
   });
