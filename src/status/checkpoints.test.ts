@@ -184,8 +184,11 @@ describe('checkpoints and status', () => {
     expect((await srv.call('POST', `/api/v1/venues/${venue.id}/sentinels`, { as: city, body: { name: 'x', entrance: 'emergency' } })).status).toBe(400);
     await ctx.db.query("INSERT INTO vaccinations (person_id, dose, product, given_on, recorded_by, recorded_at) VALUES ($1, 1, 'CoronaVac', '2021-05-01', 'test', now()), ($1, 2, 'CoronaVac', '2021-06-01', 'test', now())", [pool[2].id]);
     const sentinel = (token: string, person: string) => srv.call('POST', '/api/v1/sentinel/checks', { body: { person }, headers: { 'x-device-token': token } });
+    const served = lanesServed.requests;
     const er = await sentinel(emergency.body.token, pool[2].code);
     expect(er.status).toBe(201);
+    // A device sends no credentials but its token: its checks are the lane's (core/http.ts).
+    expect(lanesServed.requests).toBe(served + 1);
     expect(er.body).toMatchObject({ admit: true, colour: 'red', entrance: 'emergency', vaccination: { doses: 2, fullyVaccinated: true, boosted: false } });
     expect(er.body.because[0]).toMatch(/never refused/);
     // The device's screen words the decision from its data.
