@@ -233,8 +233,8 @@ export const schemas = {
 // scan. On the bench's small city (`npm run bench -- checkpoints --persons 300000 --days 3`, PGlite) the server
 // spent 86 us a check-in against 41 for the bare endpoint; with the lane 61 against 38. A lane
 // takes only the common case of a route declared with hotPost: a POST with a JSON body of a stated length, from
-// a caller whose token was seen in the last seconds and who may use the route. Everything else (the first
-// request of a token, a session cookie, another content type, a body too long) goes to Fastify, which answers
+// a caller whose token or session was seen in the last seconds and who may use the route. Everything else (the
+// first request of a token, another content type, a body too long) goes to Fastify, which answers
 // as before. Once a lane has taken a request it answers it, with the route's own validator, handler and
 // serializer, and refuses as Fastify would (problem+json, the same codes).
 
@@ -285,25 +285,36 @@ function installLanes(app: FastifyInstance): void {
   app.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // A closing server's requests are Fastify's: it answers them 503 and closes their connections.
     const lane = req.method === 'POST' && app.server.listening ? lanes.get(req.url!) : undefined;
-    const principal = lane === undefined ? undefined : laneCaller(lane, req);
+    const principal = lane === undefined ? undefined : laneCaller(app, lane, req);
     if (principal === undefined) fastify(req, res);
     else serveLane(app, lane!, principal, req, res);
   });
 }
 
 /** The caller when a lane may take the request (null for a public route without credentials); undefined when Fastify must. */
-function laneCaller(lane: Lane, req: IncomingMessage): Principal | null | undefined {
+function laneCaller(app: FastifyInstance, lane: Lane, req: IncomingMessage): Principal | null | undefined {
   const h = req.headers;
   const type = h['content-type'];
   if (type !== 'application/json' && type !== 'application/json; charset=utf-8') return undefined;
   const length = Number(h['content-length']);
   if (!(length > 0 && length <= lane.route.bodyLimit) || h['transfer-encoding'] !== undefined) return undefined;
-  const key = bearerKey(h.authorization);
-  if (key === null) return h.authorization === undefined && h.cookie === undefined && lane.route.access === 'public' ? null : undefined;
+  // The key principalKey gives: the bearer token, else the session cookie, read by the cookie plugin's own parser.
+  const key = bearerKey(h.authorization) ?? sessionKey(app, h.cookie);
+  if (key === undefined) return undefined;
+  if (key === null) return lane.route.access === 'public' ? null : undefined;
   const hit = principals.get(key);
   if (!hit?.principal || Date.now() - hit.at >= PRINCIPAL_TTL_MS) return undefined;
   const access = lane.route.access;
   return access === 'public' || access.roles.includes(hit.principal.role) ? hit.principal : undefined;
+}
+
+/** The cache key of a session cookie (`c:<session>`); null without one; undefined when no cookie parser is registered. */
+function sessionKey(app: FastifyInstance, cookie: string | undefined): string | null | undefined {
+  if (cookie === undefined) return null;
+  const parse = (app as unknown as { parseCookie?: (header: string) => Record<string, string | undefined> }).parseCookie;
+  if (!parse) return undefined;
+  const session = parse(cookie)[SESSION_COOKIE];
+  return session ? `c:${session}` : null;
 }
 
 function serveLane(app: FastifyInstance, lane: Lane, principal: Principal | null, req: IncomingMessage, res: ServerResponse): void {
