@@ -338,28 +338,34 @@ function serveLane(app: FastifyInstance, lane: Lane, principal: Principal | null
       return writeProblem(res, 400, 'Bad request', "Body is not valid JSON but content-type is set to 'application/json'");
     }
     const { route } = lane;
-    Promise.resolve()
-      .then(() => {
-        // The route's own validator and serializer, as Fastify compiled them (compiled at the lane's first request).
-        const validate = (lane.validate ??= app.validatorCompiler!({ schema: route.schema.body, method: 'POST', url: route.url, httpPart: 'body' }) as Lane['validate'])!;
-        if (!validate(body)) {
-          const p = validationProblem(validate.errors ?? [], 'body', body);
-          throw new Problem(400, p.title, p.detail, p.extra);
-        }
-        return route.handle(body, principal, req.headers);
-      })
-      .then((answer) => {
+    const refuse = (e: Error) => {
+      if (res.headersSent) return void res.destroy(e);
+      if (e instanceof Problem) return writeProblem(res, e.status, e.title, e.detail, e.extra);
+      app.log.error(e);
+      writeProblem(res, 500, 'Internal error', 'Something went wrong on our side; it has been logged.');
+    };
+    let answer: Promise<unknown>;
+    try {
+      // The route's own validator and serializer, as Fastify compiled them (compiled at the lane's first request).
+      const validate = (lane.validate ??= app.validatorCompiler!({ schema: route.schema.body, method: 'POST', url: route.url, httpPart: 'body' }) as Lane['validate'])!;
+      if (!validate(body)) {
+        const p = validationProblem(validate.errors ?? [], 'body', body);
+        return writeProblem(res, 400, p.title, p.detail, p.extra);
+      }
+      answer = route.handle(body, principal, req.headers);
+    } catch (e) {
+      return refuse(e as Error);
+    }
+    answer.then((a) => {
+      try {
         const serialize = (lane.serialize ??= app.serializerCompiler!({ schema: route.schema.response[route.status], method: 'POST', url: route.url, httpStatus: String(route.status) }) as Lane['serialize'])!;
-        const text = serialize(answer);
+        const text = serialize(a);
         res.writeHead(route.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
         res.end(text);
-      })
-      .catch((e: Error) => {
-        if (res.headersSent) return void res.destroy(e);
-        if (e instanceof Problem) return writeProblem(res, e.status, e.title, e.detail, e.extra);
-        app.log.error(e);
-        writeProblem(res, 500, 'Internal error', 'Something went wrong on our side; it has been logged.');
-      });
+      } catch (e) {
+        refuse(e as Error);
+      }
+    }, refuse);
   });
 }
 
