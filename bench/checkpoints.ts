@@ -63,7 +63,7 @@ interface Load {
   stolen?: number;
   /** The scan writes committed over the run (group commits): how many, their scans, and their time in ms. */
   writes?: { groups: number; scans: number; ms: number };
-  /** Requests the route's lane served (core/http.ts hotPost); the others went through Fastify. */
+  /** Requests the route's lane took (core/http.ts hotPost); the others went through Fastify. */
   laned?: number;
 }
 

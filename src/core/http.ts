@@ -1,5 +1,6 @@
 // The HTTP shell every capability plugs into: access declared per route, principal resolution,
-// problem+json errors, OpenAPI. Capabilities add routes with `app.route({ ..., config: { access } })`.
+// problem+json errors, OpenAPI. Capabilities add routes with `app.route({ ..., config: { access } })`, and the
+// hottest ones with hotPost (a lane beside Fastify, below).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from './context.ts';
