@@ -114,10 +114,15 @@ export async function logout(q: Queryable, token: string): Promise<void> {
   await q.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash(token)]);
 }
 
+/** Whether the caller may use a route of this access (requireAccess refuses the others, saying why). */
+export function mayUse(access: Access, p: Principal | null): boolean {
+  return access === 'public' || (p !== null && access.roles.includes(p.role));
+}
+
 export function requireAccess(access: Access, p: Principal | null): void {
   if (access === 'public') return;
   if (!p) throw unauthorized();
-  if (!access.roles.includes(p.role)) throw forbidden(`This needs one of the roles: ${access.roles.join(', ')}; you are ${p.role}.`, { code: 'roleNotAllowed', role: p.role });
+  if (!mayUse(access, p)) throw forbidden(`This needs one of the roles: ${access.roles.join(', ')}; you are ${p.role}.`, { code: 'roleNotAllowed', role: p.role });
 }
 
 export const scopeLevel = (p: Principal): 'city' | 'district' | 'street' => (p.streetId ? 'street' : p.districtId ? 'district' : 'city');

@@ -4,7 +4,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from './context.ts';
-import { principalFromApiToken, principalFromSession, requireAccess, SESSION_COOKIE, type Access, type Principal } from './auth.ts';
+import { mayUse, principalFromApiToken, principalFromSession, requireAccess, SESSION_COOKIE, type Access, type Principal } from './auth.ts';
 import { Problem } from './errors.ts';
 
 declare module 'fastify' {
@@ -138,8 +138,12 @@ export async function heavyWork<T>(fn: () => Promise<T>): Promise<T> {
 export const heavyWorkInFlight = (): boolean => heavy > 0;
 
 export function sendProblem(reply: FastifyReply, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}) {
-  // The standard members last: a value a refusal carries (a request's own status, say) never replaces them.
-  return reply.code(status).type('application/problem+json').send({ ...extra, type: 'about:blank', title, status, detail });
+  return reply.code(status).type('application/problem+json').send(problemBody(status, title, detail, extra));
+}
+
+/** A problem's members: the standard ones last, so that a value a refusal carries (a request's own status, say) never replaces them. */
+function problemBody(status: number, title: string, detail: string | undefined, extra: Record<string, unknown>) {
+  return { ...extra, type: 'about:blank', title, status, detail };
 }
 
 // Who a token or session is, kept for a few seconds: a busy entrance device or app gateway would otherwise
@@ -184,7 +188,11 @@ function bearerKey(auth: string | undefined): string | null {
 /** The principal without a database look-up: null when the request carries no credentials, undefined when it must be looked up. */
 function knownPrincipal(req: FastifyRequest): Principal | null | undefined {
   const key = principalKey(req);
-  if (key === null) return null;
+  return key === null ? null : cachedPrincipal(key);
+}
+
+/** Who a cache key was in the last PRINCIPAL_TTL_MS (null: nobody); undefined when it must be looked up. */
+function cachedPrincipal(key: string): Principal | null | undefined {
   const hit = principals.get(key);
   return hit && Date.now() - hit.at < PRINCIPAL_TTL_MS ? hit.principal : undefined;
 }
@@ -302,11 +310,11 @@ function laneCaller(app: FastifyInstance, lane: Lane, req: IncomingMessage): Pri
   // The key principalKey gives: the bearer token, else the session cookie, read by the cookie plugin's own parser.
   const key = bearerKey(h.authorization) ?? sessionKey(app, h.cookie);
   if (key === undefined) return undefined;
-  if (key === null) return lane.route.access === 'public' ? null : undefined;
-  const hit = principals.get(key);
-  if (!hit?.principal || Date.now() - hit.at >= PRINCIPAL_TTL_MS) return undefined;
-  const access = lane.route.access;
-  return access === 'public' || access.roles.includes(hit.principal.role) ? hit.principal : undefined;
+  // Without credentials, only a public route's.
+  if (key === null) return mayUse(lane.route.access, null) ? null : undefined;
+  // Not seen lately, an invalid token, or a role not admitted: Fastify's, which looks it up or refuses it.
+  const principal = cachedPrincipal(key);
+  return principal && mayUse(lane.route.access, principal) ? principal : undefined;
 }
 
 /** The cache key of a session cookie (`c:<session>`); null without one; undefined when no cookie parser is registered. */
@@ -381,7 +389,7 @@ function parseJson(text: string): unknown {
 
 /** sendProblem for a lane's answer. */
 function writeProblem(res: ServerResponse, status: number, title: string, detail?: string, extra: Record<string, unknown> = {}): void {
-  const text = JSON.stringify({ ...extra, type: 'about:blank', title, status, detail });
+  const text = JSON.stringify(problemBody(status, title, detail, extra));
   res.writeHead(status, { 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
